@@ -1,0 +1,214 @@
+//! A1-P v2 policy documents (O-RAN A1AP v2 clause 6.2 "A1-P"; A1TD for the policy types).
+//!
+//! Only plain types live here; the xApp serves them and the rApp sends them. Throughputs in
+//! policy statements are in kbps, as A1TD defines them.
+
+use serde::{Deserialize, Serialize};
+
+/// Root of the A1-P v2 resource tree (A1AP v2 clause 6.2.2).
+pub const A1P_BASE: &str = "/A1-P/v2";
+
+/// Policy type id of the standard slice SLA target policy (A1TD "SliceSLATarget").
+pub const SLICE_SLA_TARGET_TYPE: &str = "ORAN_SliceSLATarget_1.0.0";
+
+/// Path of the policy collection of a type: `/A1-P/v2/policytypes/{type}/policies`.
+pub fn policies_path(policy_type: &str) -> String {
+    format!("{A1P_BASE}/policytypes/{policy_type}/policies")
+}
+
+/// Path of one policy: `/A1-P/v2/policytypes/{type}/policies/{id}`.
+pub fn policy_path(policy_type: &str, policy_id: &str) -> String {
+    format!("{}/{policy_id}", policies_path(policy_type))
+}
+
+/// Path of a policy's status: `/A1-P/v2/policytypes/{type}/policies/{id}/status`.
+pub fn policy_status_path(policy_type: &str, policy_id: &str) -> String {
+    format!("{}/status", policy_path(policy_type, policy_id))
+}
+
+/// PLMN identity (TS 23.003 clause 2.2): mobile country and network codes as digit strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PlmnId {
+    /// Mobile country code, 3 digits.
+    pub mcc: String,
+    /// Mobile network code, 2 or 3 digits.
+    pub mnc: String,
+}
+
+/// S-NSSAI with its PLMN (TS 23.003 clause 28.4.2): the slice a policy is scoped to.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SliceId {
+    /// Slice/Service Type (1 = eMBB, 2 = URLLC, 3 = MIoT, ...).
+    pub sst: u8,
+    /// Slice Differentiator, 6 hex digits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sd: Option<String>,
+    /// The PLMN the slice belongs to.
+    pub plmn_id: PlmnId,
+}
+
+impl std::fmt::Display for SliceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}-{}/sst{}",
+            self.plmn_id.mcc, self.plmn_id.mnc, self.sst
+        )?;
+        if let Some(sd) = &self.sd {
+            write!(f, "-sd{sd}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Scope of a slice SLA target policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SliceScope {
+    /// The slice the statement applies to.
+    pub slice_id: SliceId,
+}
+
+/// Throughput objectives of a slice, kbps (A1TD "SliceSlaObjectives").
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SliceSlaObjectives {
+    /// Guaranteed downlink throughput of the slice, kbps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gua_dl_thpt_per_slice: Option<f64>,
+    /// Maximum downlink throughput of the slice, kbps (0 switches the slice off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dl_thpt_per_slice: Option<f64>,
+    /// Guaranteed uplink throughput of the slice, kbps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gua_ul_thpt_per_slice: Option<f64>,
+    /// Maximum uplink throughput of the slice, kbps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_ul_thpt_per_slice: Option<f64>,
+    /// Maximum downlink throughput per UE, kbps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dl_thpt_per_ue: Option<f64>,
+    /// Maximum number of UEs admitted to the slice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_number_of_ues: Option<u32>,
+}
+
+/// A policy of type [`SLICE_SLA_TARGET_TYPE`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SliceSlaPolicy {
+    /// Which slice.
+    pub scope: SliceScope,
+    /// What to hold it at.
+    pub slice_sla_objectives: SliceSlaObjectives,
+}
+
+/// Whether the A1 termination enforces a policy (A1AP v2 "EnforcementStatusType").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnforceStatus {
+    /// The policy is in force.
+    Enforced,
+    /// The policy is not (fully) in force; see the reason.
+    NotEnforced,
+}
+
+/// Why a policy is not enforced (A1AP v2 "EnforcementReasonType").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum EnforceReason {
+    /// The scope (e.g. the slice) does not exist here.
+    ScopeNotApplicable,
+    /// The statement cannot be met (e.g. the cell lacks capacity).
+    StatementNotApplicable,
+    /// Anything else.
+    OtherReason,
+}
+
+/// Status of a policy, as returned by `GET .../status` and POSTed to the notification
+/// destination (A1AP v2 "PolicyStatusObject" per the type's status schema).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyStatus {
+    /// ENFORCED or NOT_ENFORCED.
+    pub enforce_status: EnforceStatus,
+    /// Present when NOT_ENFORCED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enforce_reason: Option<EnforceReason>,
+}
+
+impl PolicyStatus {
+    /// ENFORCED, no reason.
+    pub fn enforced() -> Self {
+        Self {
+            enforce_status: EnforceStatus::Enforced,
+            enforce_reason: None,
+        }
+    }
+
+    /// NOT_ENFORCED with a reason.
+    pub fn not_enforced(reason: EnforceReason) -> Self {
+        Self {
+            enforce_status: EnforceStatus::NotEnforced,
+            enforce_reason: Some(reason),
+        }
+    }
+}
+
+/// A policy type as served by `GET /A1-P/v2/policytypes/{id}` (A1AP v2 "PolicyTypeObject").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyTypeObject {
+    /// JSON Schema (draft-07) of the policy statements of this type.
+    pub policy_schema: serde_json::Value,
+    /// JSON Schema of the status objects of this type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_schema: Option<serde_json::Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slice_policy_uses_a1td_member_names() {
+        let policy = SliceSlaPolicy {
+            scope: SliceScope {
+                slice_id: SliceId {
+                    sst: 1,
+                    sd: Some("000001".into()),
+                    plmn_id: PlmnId {
+                        mcc: "001".into(),
+                        mnc: "01".into(),
+                    },
+                },
+            },
+            slice_sla_objectives: SliceSlaObjectives {
+                gua_dl_thpt_per_slice: Some(40_000.0),
+                ..Default::default()
+            },
+        };
+        let v = serde_json::to_value(&policy).unwrap();
+        assert_eq!(v["scope"]["sliceId"]["plmnId"]["mcc"], "001");
+        assert_eq!(v["sliceSlaObjectives"]["guaDlThptPerSlice"], 40_000.0);
+        assert!(v["sliceSlaObjectives"].get("maxDlThptPerSlice").is_none());
+        assert_eq!(policy.scope.slice_id.to_string(), "001-01/sst1-sd000001");
+    }
+
+    #[test]
+    fn status_serializes_screaming_case() {
+        let s = PolicyStatus::not_enforced(EnforceReason::StatementNotApplicable);
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["enforceStatus"], "NOT_ENFORCED");
+        assert_eq!(v["enforceReason"], "STATEMENT_NOT_APPLICABLE");
+    }
+
+    #[test]
+    fn paths_follow_a1p_v2() {
+        assert_eq!(
+            policy_status_path(SLICE_SLA_TARGET_TYPE, "p1"),
+            "/A1-P/v2/policytypes/ORAN_SliceSLATarget_1.0.0/policies/p1/status"
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! The MAESTRO non-RT rApp.
+//!
+//! One agent per business operator negotiates the throughput SLA with the MAESTRO mediator
+//! ([`negotiation`]); the consensus leaves as standard A1 policies ([`a1_client`]); the xApp's
+//! KPI stream ([`kpi_client`]) feeds the observability unit ([`observability`]). [`run`] is one
+//! pass of that loop over a [`scenario`].
+
+pub mod a1_client;
+pub mod kpi_client;
+pub mod negotiation;
+pub mod observability;
+pub mod run;
+pub mod scenario;

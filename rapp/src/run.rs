@@ -1,0 +1,287 @@
+//! One pass of the rApp's loop: ground the negotiation in the live cell (KPI stream), negotiate
+//! among the operators' agents with MAESTRO, hand the consensus to the A1 termination as one
+//! `ORAN_SliceSLATarget_1.0.0` policy per slice, then watch the KPIs to see it enforced.
+
+use std::time::Duration;
+
+use maestro_api::a1::{
+    PolicyStatus, SliceScope, SliceSlaObjectives, SliceSlaPolicy, SLICE_SLA_TARGET_TYPE,
+};
+use serde::Serialize;
+
+use crate::a1_client::{A1Client, A1ClientError, PutResult};
+use crate::kpi_client::{self, KpiClientError};
+use crate::negotiation::{
+    negotiate, AgentSpec, Bounds, NegotiationConfig, NegotiationError, NegotiationOutcome,
+    PersonaNegotiator,
+};
+use crate::observability::{fair_share_mbps, Observer, TARGET_TOLERANCE};
+use crate::scenario::Scenario;
+
+/// What one pass needs.
+#[derive(Debug, Clone)]
+pub struct RappJob {
+    /// A1-P v2 termination base URL, e.g. `http://127.0.0.1:8080`.
+    pub a1_url: String,
+    /// KPI stream gRPC endpoint, e.g. `http://127.0.0.1:50051`.
+    pub kpi_url: String,
+    /// Operators and negotiation knobs.
+    pub scenario: Scenario,
+    /// How long to watch the enforced policies, in the gNB's clock (emulated seconds).
+    pub observe_s: f64,
+    /// Give up when the xApp does not answer within this (wall clock).
+    pub connect_timeout: Duration,
+}
+
+/// rApp failures.
+#[derive(Debug, thiserror::Error)]
+pub enum RappError {
+    /// KPI stream trouble.
+    #[error(transparent)]
+    Kpi(#[from] KpiClientError),
+    /// A1 trouble.
+    #[error(transparent)]
+    A1(#[from] A1ClientError),
+    /// The negotiation could not run.
+    #[error(transparent)]
+    Negotiation(#[from] NegotiationError),
+    /// The scenario is unusable.
+    #[error(transparent)]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// The KPI stream ended before the observation window closed.
+    #[error("the KPI stream ended after {0} reports, before the observation window closed")]
+    StreamEnded(u64),
+    /// The policy read back from the A1 termination differs from what was sent.
+    #[error("A1 termination stored policy '{0}' differently from what was sent")]
+    PolicyMismatch(String),
+}
+
+/// Outcome of one slice.
+#[derive(Debug, Clone, Serialize)]
+pub struct SliceOutcome {
+    /// Operator owning the slice.
+    pub operator: String,
+    /// Slice label (`mcc-mnc/sstN-sdXXXXXX`).
+    pub slice: String,
+    /// A1 policy id.
+    pub policy_id: String,
+    /// Whether the PUT created (201) or replaced (200) the policy.
+    pub a1_created: bool,
+    /// The statement read back with `GET` equals what was PUT.
+    pub a1_read_back: bool,
+    /// A1 status at the end of the observation.
+    pub a1_status: Option<PolicyStatus>,
+    /// Target throughput, Mbps.
+    pub target_mbps: f64,
+    /// PRB quota the xApp derived for the target from the last report's CQIs.
+    pub prbs: u32,
+    /// Mean wide-band CQI of the slice's UEs in the last report.
+    pub cqi: f64,
+    /// The UEs' wide-band CQIs in the last report (the input of `prbs`).
+    pub ue_cqis: Vec<u32>,
+    /// Whether the target fit the cell in the last report.
+    pub achievable_now: bool,
+    /// Mean measured throughput over the periods where the target was achievable, Mbps.
+    pub measured_mbps: Option<f64>,
+    /// Periods observed with the target in force.
+    pub periods: u64,
+    /// Of those, periods where the target was achievable.
+    pub achievable_periods: u64,
+    /// Of those, periods whose own throughput was within tolerance.
+    pub periods_within_tolerance: u64,
+    /// `measured_mbps` is within tolerance of the target (or the target was never achievable).
+    pub holds_target: bool,
+}
+
+/// What one pass produced (also written as the JSON report).
+#[derive(Debug, Clone, Serialize)]
+pub struct RappReport {
+    /// The agreed throughput per slice, Mbps.
+    pub consensus_mbps: f64,
+    /// Rounds the negotiation took.
+    pub rounds: u32,
+    /// Whether it converged (spread below epsilon) rather than hitting the round cap.
+    pub converged: bool,
+    /// Messages exchanged (intents + feedback).
+    pub messages: usize,
+    /// Cell capacity at the start, Mbps (all PRBs at the CQIs of the first KPI report).
+    pub capacity_mbps_at_start: f64,
+    /// Bounds the observability unit set for the negotiation, Mbps.
+    pub bounds_mbps: (f64, f64),
+    /// KPI reports received over gRPC.
+    pub kpi_reports: u64,
+    /// Emulated seconds observed after enforcement.
+    pub observed_s: f64,
+    /// Tolerance used for `holds_target`.
+    pub tolerance: f64,
+    /// Per slice.
+    pub slices: Vec<SliceOutcome>,
+    /// The negotiation itself, round by round.
+    pub negotiation: NegotiationOutcome,
+    /// Every slice holds its target whenever it is achievable.
+    pub pass: bool,
+}
+
+/// Policy id the rApp uses for an operator: stable, so a rerun updates rather than duplicates.
+pub fn policy_id(operator_id: &str) -> String {
+    format!("maestro-{operator_id}")
+}
+
+/// Runs one pass.
+pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
+    job.scenario.validate()?;
+    let a1 = A1Client::new(&job.a1_url)?;
+    let mut stream =
+        kpi_client::subscribe(&job.kpi_url, "maestro-rapp", job.connect_timeout).await?;
+    let mut observer = Observer::default();
+
+    // Observability: the cell's capacity now bounds what may be agreed.
+    let first = kpi_client::next_report(&job.kpi_url, &mut stream)
+        .await?
+        .ok_or(RappError::StreamEnded(0))?;
+    let n = job.scenario.operators.len();
+    let capacity_mbps = first.capacity_bps / 1e6;
+    let max_mbps = fair_share_mbps(&first, n) * job.scenario.capacity_headroom;
+    let bounds = Bounds {
+        min_mbps: job.scenario.min_mbps.min(max_mbps),
+        max_mbps,
+    };
+    observer.observe(first);
+    tracing::info!(capacity_mbps, max_mbps, "observability: cell capacity");
+
+    let agents: Vec<AgentSpec> = job
+        .scenario
+        .operators
+        .iter()
+        .map(|o| AgentSpec {
+            id: o.id.clone(),
+            business_intent: o.business_intent.clone(),
+            target_mbps: o.target_mbps,
+            weight: o.weight,
+            personality: o.personality,
+        })
+        .collect();
+    let config = NegotiationConfig {
+        topic: job.scenario.topic.clone(),
+        epsilon_mbps: job.scenario.epsilon_mbps,
+        max_rounds: job.scenario.max_rounds,
+        bounds: bounds.clone(),
+        ..NegotiationConfig::default()
+    };
+    let llm = PersonaNegotiator::new(job.scenario.seed);
+    let outcome = negotiate(&config, &agents, &llm).await?;
+    let consensus_mbps = outcome.consensus_mbps;
+    tracing::info!(consensus_mbps, rounds = outcome.rounds, "negotiation done");
+
+    // Consensus -> A1: one slice SLA target per operator's slice, guaranteed = max = consensus.
+    let kbps = (consensus_mbps * 1000.0).round();
+    let mut slices = Vec::new();
+    for op in &job.scenario.operators {
+        let statement = SliceSlaPolicy {
+            scope: SliceScope {
+                slice_id: op.slice.clone(),
+            },
+            slice_sla_objectives: SliceSlaObjectives {
+                gua_dl_thpt_per_slice: Some(kbps),
+                max_dl_thpt_per_slice: Some(kbps),
+                ..Default::default()
+            },
+        };
+        let id = policy_id(&op.id);
+        let put = a1
+            .put_policy(SLICE_SLA_TARGET_TYPE, &id, &statement, None)
+            .await?;
+        let stored = a1.get_policy(SLICE_SLA_TARGET_TYPE, &id).await?;
+        let sent = serde_json::to_value(&statement).unwrap_or_default();
+        if stored != sent {
+            return Err(RappError::PolicyMismatch(id));
+        }
+        tracing::info!(policy = %id, slice = %op.slice, kbps, "A1 policy in place");
+        slices.push((op, id, put == PutResult::Created));
+    }
+
+    // Watch the cell enforce it.
+    let start_ms = observer.latest.as_ref().map_or(0, |r| r.sim_time_ms);
+    let end_ms = start_ms + (job.observe_s * 1000.0) as u64;
+    loop {
+        let report = kpi_client::next_report(&job.kpi_url, &mut stream)
+            .await?
+            .ok_or(RappError::StreamEnded(observer.reports))?;
+        let t = report.sim_time_ms;
+        observer.observe(report);
+        if t >= end_ms {
+            break;
+        }
+    }
+    let observed_s = observer.latest.as_ref().map_or(0.0, |r| {
+        (r.sim_time_ms.saturating_sub(start_ms)) as f64 / 1000.0
+    });
+
+    let mut outcomes = Vec::new();
+    for (op, id, created) in slices {
+        let label = slice_label(&op.slice);
+        let tally = observer.slices.get(&label).cloned().unwrap_or_default();
+        let last = tally.last.clone().unwrap_or_default();
+        let ue_cqis: Vec<u32> = last.ues.iter().map(|u| u.wb_cqi).collect();
+        let cqi = if ue_cqis.is_empty() {
+            0.0
+        } else {
+            ue_cqis.iter().map(|&c| f64::from(c)).sum::<f64>() / ue_cqis.len() as f64
+        };
+        let measured_mbps = tally.mean_achievable_bps().map(|b| b / 1e6);
+        let target_mbps = kbps / 1000.0;
+        let holds_target =
+            measured_mbps.is_none_or(|m| (m - target_mbps).abs() <= TARGET_TOLERANCE * target_mbps);
+        let a1_status = a1.policy_status(SLICE_SLA_TARGET_TYPE, &id).await.ok();
+        outcomes.push(SliceOutcome {
+            operator: op.id.clone(),
+            slice: label,
+            policy_id: id,
+            a1_created: created,
+            a1_read_back: true,
+            a1_status,
+            target_mbps,
+            prbs: last.next_quota_prbs,
+            cqi: (cqi * 10.0).round() / 10.0,
+            ue_cqis,
+            achievable_now: last.achievable,
+            measured_mbps,
+            periods: tally.periods,
+            achievable_periods: tally.achievable_periods,
+            periods_within_tolerance: tally.periods_within_tolerance,
+            holds_target,
+        });
+    }
+    let pass = outcomes.iter().all(|s| s.holds_target) && observer.reports > 0;
+    Ok(RappReport {
+        consensus_mbps,
+        rounds: outcome.rounds,
+        converged: outcome.converged,
+        messages: outcome.messages,
+        capacity_mbps_at_start: capacity_mbps,
+        bounds_mbps: (bounds.min_mbps, bounds.max_mbps),
+        kpi_reports: observer.reports,
+        observed_s,
+        tolerance: TARGET_TOLERANCE,
+        slices: outcomes,
+        negotiation: outcome,
+        pass,
+    })
+}
+
+/// Same label as the xApp's metrics use: `mcc-mnc/sstN[-sdXXXXXX]` (lower-case SD).
+fn slice_label(slice: &maestro_api::a1::SliceId) -> String {
+    match &slice.sd {
+        Some(sd) => format!(
+            "{}-{}/sst{}-sd{}",
+            slice.plmn_id.mcc,
+            slice.plmn_id.mnc,
+            slice.sst,
+            sd.to_ascii_lowercase()
+        ),
+        None => format!(
+            "{}-{}/sst{}",
+            slice.plmn_id.mcc, slice.plmn_id.mnc, slice.sst
+        ),
+    }
+}

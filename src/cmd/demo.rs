@@ -1,0 +1,92 @@
+//! `maestro demo`: the whole loop on loopback with the embedded defaults — the xApp with its
+//! emulated gNB in this process, the rApp's pass against it over real HTTP and gRPC.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use maestro_rapp::run::{run as run_pass, RappJob};
+use maestro_xapp::config::{E2Config, XappConfig};
+
+use super::rapp::{load_scenario, seconds};
+use super::{report, ClockMode, EmulatorArgs};
+
+/// Options of `maestro demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Seconds of gNB time the cell runs with the agreed policies in force.
+    #[arg(long, default_value_t = 60.0)]
+    pub duration: f64,
+    /// Write the report (consensus, per-slice target, PRBs, CQI, measured throughput) as JSON.
+    #[arg(long, value_name = "PATH")]
+    pub report: Option<PathBuf>,
+    /// Scenario JSON (see config/scenario.json). Default: the built-in two operators.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Keep the xApp's policy store here (default: a fresh temporary directory, removed after).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Emulated gNB options. The demo runs on the simulated clock unless --clock real.
+    #[command(flatten)]
+    pub emulator: EmulatorArgs,
+}
+
+/// Runs the demo.
+pub async fn run(mut args: DemoArgs) -> anyhow::Result<ExitCode> {
+    super::init_logging("warn");
+    let duration = seconds("duration", args.duration)?;
+    if !std::env::args().any(|a| a == "--clock" || a.starts_with("--clock=")) {
+        args.emulator.clock = ClockMode::Sim;
+    }
+    let scenario = load_scenario(args.scenario.as_deref())?;
+    let (state_dir, temporary) = match &args.state_dir {
+        Some(d) => (d.clone(), false),
+        None => (
+            std::env::temp_dir().join(format!("maestro-demo-{}", std::process::id())),
+            true,
+        ),
+    };
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let xapp = maestro_xapp::start(XappConfig {
+        http_addr: loopback,
+        grpc_addr: loopback,
+        state_dir: state_dir.clone(),
+        e2: E2Config::Emulated(args.emulator.config()),
+    })
+    .await
+    .context("xApp failed to start")?;
+    println!("MAESTRO demo");
+    println!("  xApp A1-P v2 : http://{}/A1-P/v2", xapp.http_addr);
+    println!("  xApp metrics : http://{}/metrics", xapp.http_addr);
+    println!("  xApp KPI gRPC: http://{}", xapp.grpc_addr);
+    println!(
+        "  gNB: emulated 40 MHz / 30 kHz / 106 PRB cell, {} clock, {} s of gNB time",
+        match args.emulator.clock {
+            ClockMode::Real => "real-time".to_owned(),
+            ClockMode::Sim => format!("simulated x{}", args.emulator.speedup),
+        },
+        duration
+    );
+    let job = RappJob {
+        a1_url: format!("http://{}", xapp.http_addr),
+        kpi_url: format!("http://{}", xapp.grpc_addr),
+        scenario,
+        observe_s: duration,
+        connect_timeout: Duration::from_secs(10),
+    };
+    let result = run_pass(&job).await;
+    xapp.shutdown().await;
+    if temporary {
+        let _ = std::fs::remove_dir_all(&state_dir);
+    }
+    let result = result.context("rApp pass failed")?;
+    report::print_table(&result);
+    if let Some(path) = &args.report {
+        report::write_json(&result, path)?;
+        println!("report written to {}", path.display());
+    }
+    Ok(report::exit_code(&result))
+}

@@ -1,0 +1,60 @@
+//! `maestro`: the one binary of the MAESTRO xApp/rApp pair. This file only parses the command
+//! line and dispatches; each subcommand lives in `cmd/`.
+
+mod cmd;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// MAESTRO: business operators negotiate a slice throughput SLA (rApp, non-RT RIC); the
+/// consensus leaves as an A1 policy that the xApp (near-RT RIC) enforces as per-slice PRB
+/// quotas over E2, from the live CQI.
+#[derive(Debug, Parser)]
+#[command(name = "maestro", version = cmd::VERSION, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run everything on loopback: the xApp with the emulated gNB, the rApp's negotiation,
+    /// A1 enforcement and the KPI loop; print a table and exit 0 if every slice holds its target.
+    Demo(cmd::demo::DemoArgs),
+    /// Run the near-RT xApp: A1-P v2 server, PRB controller, E2 backend, KPI stream, /metrics.
+    Xapp(cmd::xapp::XappArgs),
+    /// Run one pass of the rApp against a running xApp: negotiate, PUT A1 policies, watch KPIs.
+    Rapp(cmd::rapp::RappArgs),
+    /// Talk to any A1-P v2 termination (list types and policies, put, get, delete, status).
+    A1(cmd::a1::A1Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("maestro: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Demo(args) => cmd::demo::run(args).await,
+            Command::Xapp(args) => cmd::xapp::run(args).await,
+            Command::Rapp(args) => cmd::rapp::run(args).await,
+            Command::A1(args) => cmd::a1::run(args).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("maestro: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

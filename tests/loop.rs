@@ -1,0 +1,121 @@
+//! The two apps as separate processes, as deployed: `maestro xapp` serving, `maestro rapp`
+//! negotiating against it over real HTTP (A1-P v2) and gRPC (KPI stream).
+
+mod common;
+
+use common::XappProcess;
+use maestro_api::a1::{policy_path, SLICE_SLA_TARGET_TYPE};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
+    let dir = tempfile::tempdir().unwrap();
+    let xapp = XappProcess::start(&dir.path().join("state"));
+    let report_path = dir.path().join("rapp.json");
+    let out = common::maestro()
+        .args(["rapp", "--a1-url", &xapp.http, "--kpi-url", &xapp.grpc])
+        .args(["--observe", "10", "--report"])
+        .arg(&report_path)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run maestro rapp");
+    assert!(
+        out.status.success(),
+        "rapp failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let kpi_reports = report["kpi_reports"].as_u64().unwrap();
+    // 10 s of gNB time at 100 ms periods, plus the reports before enforcement.
+    assert!(
+        kpi_reports >= 100,
+        "only {kpi_reports} KPI reports over gRPC"
+    );
+    let consensus = report["consensus_mbps"].as_f64().unwrap();
+
+    // The policies really are in the xApp: ask its A1 endpoint ourselves.
+    let http = reqwest::Client::new();
+    let ids: Vec<String> = http
+        .get(format!(
+            "{}/A1-P/v2/policytypes/{SLICE_SLA_TARGET_TYPE}/policies",
+            xapp.http
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids, vec!["maestro-bo-cost", "maestro-bo-qos"]);
+    for id in &ids {
+        let p: serde_json::Value = http
+            .get(format!(
+                "{}{}",
+                xapp.http,
+                policy_path(SLICE_SLA_TARGET_TYPE, id)
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let kbps = p["sliceSlaObjectives"]["guaDlThptPerSlice"]
+            .as_f64()
+            .unwrap();
+        assert!((kbps - (consensus * 1000.0).round()).abs() < 1e-9, "{p}");
+    }
+
+    // And the xApp's Prometheus endpoint shows the targets it is enforcing.
+    let metrics = http
+        .get(format!("{}/metrics", xapp.http))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let target_line = metrics
+        .lines()
+        .find(|l| l.starts_with("maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000001\"}"))
+        .unwrap_or_else(|| panic!("no target series in:\n{metrics}"));
+    let value: f64 = target_line.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(
+        (value - (consensus * 1000.0).round() * 1000.0).abs() < 1.0,
+        "{target_line}"
+    );
+    assert!(metrics.contains("maestro_ue_wb_cqi{"));
+    assert!(
+        metrics.contains("maestro_xapp_kpi_subscribers 0"),
+        "rApp unsubscribed on exit"
+    );
+
+    // A second pass updates the same policies rather than adding new ones.
+    let again = common::maestro()
+        .args([
+            "rapp",
+            "--a1-url",
+            &xapp.http,
+            "--kpi-url",
+            &xapp.grpc,
+            "--observe",
+            "2",
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(again.status.success());
+    let ids: Vec<String> = http
+        .get(format!(
+            "{}/A1-P/v2/policytypes/{SLICE_SLA_TARGET_TYPE}/policies",
+            xapp.http
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+}

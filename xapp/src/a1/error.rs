@@ -1,0 +1,49 @@
+//! A1-P errors and their RFC 7807 `application/problem+json` responses (O-RAN A1AP v2
+//! clause 6.2: 400 bad request, 404 not found, 409 conflict, 503 service unavailable, ...).
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use maestro_api::problem::{ProblemDetails, PROBLEM_JSON};
+
+/// An A1-P request failure.
+#[derive(Debug, thiserror::Error)]
+pub enum A1Error {
+    /// Malformed body or parameter, or a statement that breaks the type's schema.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Unknown policy type, policy or path.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request conflicts with the stored policies.
+    #[error("{0}")]
+    Conflict(String),
+    /// The method is not allowed on this resource.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// The store failed; nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+impl A1Error {
+    /// HTTP status of this error.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            A1Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            A1Error::NotFound(_) => StatusCode::NOT_FOUND,
+            A1Error::Conflict(_) => StatusCode::CONFLICT,
+            A1Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            A1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
+impl IntoResponse for A1Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let title = status.canonical_reason().unwrap_or("Error");
+        let problem = ProblemDetails::new(status.as_u16(), title, self.to_string());
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
+    }
+}

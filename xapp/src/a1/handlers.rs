@@ -1,0 +1,249 @@
+//! A1-P v2 request handlers: parse, validate, call the store, answer with A1AP v2 codes.
+
+use std::sync::atomic::Ordering;
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use maestro_api::a1::{self, EnforceReason, PolicyStatus, SliceSlaPolicy, SLICE_SLA_TARGET_TYPE};
+use serde::Deserialize;
+
+use super::{A1Error, A1State};
+use crate::config::member_of;
+use crate::store::{PolicyKey, PutOutcome, StoreError, StoredPolicy};
+
+/// Counts every request by method and status code.
+pub async fn count_requests(State(state): State<A1State>, req: Request, next: Next) -> Response {
+    let method = req.method().as_str().to_owned();
+    let response = next.run(req).await;
+    state
+        .metrics
+        .a1_request(&method, response.status().as_u16());
+    response
+}
+
+fn store_failed(e: StoreError) -> A1Error {
+    tracing::error!(error = %e, "policy store failure");
+    A1Error::Unavailable(format!("policy store unavailable, nothing changed: {e}"))
+}
+
+/// Runs a blocking store operation off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, A1Error> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| A1Error::Unavailable(format!("store task failed: {e}")))?
+        .map_err(store_failed)
+}
+
+fn known_type<'a>(
+    state: &'a A1State,
+    type_id: &str,
+) -> Result<&'a maestro_api::policy_type::PolicyType, A1Error> {
+    state
+        .registry
+        .get(type_id)
+        .ok_or_else(|| A1Error::NotFound(format!("policy type '{type_id}' is not supported")))
+}
+
+fn stored(state: &A1State, type_id: &str, policy_id: &str) -> Result<StoredPolicy, A1Error> {
+    known_type(state, type_id)?;
+    state
+        .store
+        .get(&PolicyKey::new(type_id, policy_id))
+        .ok_or_else(|| A1Error::NotFound(format!("no policy '{policy_id}' of type '{type_id}'")))
+}
+
+/// `GET /A1-P/v2/policytypes`: ids of the supported types.
+pub async fn list_policy_types(State(state): State<A1State>) -> Json<Vec<String>> {
+    Json(state.registry.ids())
+}
+
+/// `GET /A1-P/v2/policytypes/{type}`: the type's schemas.
+pub async fn get_policy_type(
+    State(state): State<A1State>,
+    Path(type_id): Path<String>,
+) -> Result<Json<a1::PolicyTypeObject>, A1Error> {
+    Ok(Json(known_type(&state, &type_id)?.object()))
+}
+
+/// `GET /A1-P/v2/policytypes/{type}/policies`: ids of its policies.
+pub async fn list_policies(
+    State(state): State<A1State>,
+    Path(type_id): Path<String>,
+) -> Result<Json<Vec<String>>, A1Error> {
+    known_type(&state, &type_id)?;
+    Ok(Json(state.store.ids_of_type(&type_id)))
+}
+
+/// `GET .../policies/{id}`: the policy statement as stored.
+pub async fn get_policy(
+    State(state): State<A1State>,
+    Path((type_id, policy_id)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>, A1Error> {
+    Ok(Json(stored(&state, &type_id, &policy_id)?.statement))
+}
+
+/// `GET .../policies/{id}/status`.
+pub async fn get_policy_status(
+    State(state): State<A1State>,
+    Path((type_id, policy_id)): Path<(String, String)>,
+) -> Result<Json<PolicyStatus>, A1Error> {
+    Ok(Json(stored(&state, &type_id, &policy_id)?.status))
+}
+
+/// Query parameters of a PUT (A1AP v2: `notificationDestination`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PutParams {
+    notification_destination: Option<String>,
+}
+
+/// Policy ids are path segments: keep them to a safe, readable alphabet.
+fn check_policy_id(id: &str) -> Result<(), A1Error> {
+    let ok = !id.is_empty()
+        && id.len() <= 128
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '~'));
+    if ok {
+        Ok(())
+    } else {
+        Err(A1Error::BadRequest(format!(
+            "policy id {id:?} must be 1-128 characters of A-Z a-z 0-9 - _ . ~"
+        )))
+    }
+}
+
+/// `PUT .../policies/{id}`: create (201 + Location) or update (200) a policy.
+pub async fn put_policy(
+    State(state): State<A1State>,
+    Path((type_id, policy_id)): Path<(String, String)>,
+    query: Result<Query<PutParams>, axum::extract::rejection::QueryRejection>,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, A1Error> {
+    let policy_type = known_type(&state, &type_id)?;
+    check_policy_id(&policy_id)?;
+    let Query(params) = query.map_err(|e| A1Error::BadRequest(e.body_text()))?;
+    if let Some(dest) = &params.notification_destination {
+        let parsed = reqwest::Url::parse(dest).map_err(|e| {
+            A1Error::BadRequest(format!(
+                "notificationDestination {dest:?} is not a URL: {e}"
+            ))
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(A1Error::BadRequest(format!(
+                "notificationDestination {dest:?} must be an http(s) URL"
+            )));
+        }
+    }
+    let statement: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| A1Error::BadRequest(format!("body is not valid JSON: {e}")))?;
+    policy_type
+        .validate(&statement)
+        .map_err(|e| A1Error::BadRequest(e.to_string()))?;
+    if type_id == SLICE_SLA_TARGET_TYPE {
+        let slice = serde_json::from_value::<SliceSlaPolicy>(statement.clone())
+            .map_err(|e| A1Error::BadRequest(format!("policy statement: {e}")))?;
+        let member = member_of(&slice.scope.slice_id).map_err(A1Error::BadRequest)?;
+        // One policy per slice: a second one would leave its target undefined.
+        for other in state.store.all() {
+            if other.policy_type != type_id || other.policy_id == policy_id {
+                continue;
+            }
+            let same_slice = serde_json::from_value::<SliceSlaPolicy>(other.statement.clone())
+                .ok()
+                .and_then(|o| member_of(&o.scope.slice_id).ok())
+                .is_some_and(|m| m == member);
+            if same_slice {
+                return Err(A1Error::Conflict(format!(
+                    "slice {} is already governed by policy '{}'; update or delete that one",
+                    slice.scope.slice_id, other.policy_id
+                )));
+            }
+        }
+    }
+    let key = PolicyKey::new(&type_id, &policy_id);
+    let previous = state.store.get(&key);
+    // Until the controller has evaluated it, a new policy is not enforced; an update keeps the
+    // last status until the next period re-evaluates it.
+    let status = previous
+        .map(|p| p.status)
+        .unwrap_or_else(|| PolicyStatus::not_enforced(EnforceReason::OtherReason));
+    let record = StoredPolicy {
+        policy_type: type_id,
+        policy_id,
+        statement: statement.clone(),
+        notification_destination: params.notification_destination,
+        status,
+    };
+    let store = state.store.clone();
+    let outcome = blocking(move || store.put(record)).await?;
+    state.metrics.set_policies(state.store.all().len());
+    state.changed.notify_one();
+    let code = match outcome {
+        PutOutcome::Created => StatusCode::CREATED,
+        PutOutcome::Updated => StatusCode::OK,
+    };
+    let location = uri.path().to_owned();
+    Ok((code, [(header::LOCATION, location)], Json(statement)).into_response())
+}
+
+/// `DELETE .../policies/{id}`: 204 when deleted.
+pub async fn delete_policy(
+    State(state): State<A1State>,
+    Path((type_id, policy_id)): Path<(String, String)>,
+) -> Result<StatusCode, A1Error> {
+    known_type(&state, &type_id)?;
+    let key = PolicyKey::new(&type_id, &policy_id);
+    let store = state.store.clone();
+    let removed = blocking(move || store.delete(&key)).await?;
+    match removed {
+        Some(_) => {
+            state.metrics.set_policies(state.store.all().len());
+            state.changed.notify_one();
+            Ok(StatusCode::NO_CONTENT)
+        }
+        None => Err(A1Error::NotFound(format!(
+            "no policy '{policy_id}' of type '{type_id}'"
+        ))),
+    }
+}
+
+/// `GET /metrics`: Prometheus text exposition.
+pub async fn metrics(State(state): State<A1State>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+}
+
+/// `GET /healthz`: the process is up.
+pub async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+/// `GET /readyz`: 200 once the E2 node has reported, 503 before.
+pub async fn readyz(State(state): State<A1State>) -> Response {
+    let seq = state.last_report.load(Ordering::Relaxed);
+    if seq > 0 {
+        (StatusCode::OK, format!("ready: E2 report {seq}\n")).into_response()
+    } else {
+        A1Error::Unavailable("no E2 report received yet".into()).into_response()
+    }
+}
+
+/// Any other path.
+pub async fn not_found(uri: Uri) -> A1Error {
+    A1Error::NotFound(format!("no resource at {}", uri.path()))
+}
+
+/// A known path with an unsupported method.
+pub async fn method_not_allowed(uri: Uri) -> A1Error {
+    A1Error::MethodNotAllowed(format!("method not allowed on {}", uri.path()))
+}

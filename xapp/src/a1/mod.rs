@@ -1,0 +1,69 @@
+//! The A1-P v2 termination (O-RAN A1AP v2 clause 6.2) plus the operational endpoints
+//! (`/metrics`, `/healthz`, `/readyz`), as one axum router.
+//!
+//! Handlers are thin: they parse and validate, then call the [`PolicyStore`]; the controller
+//! picks stored policies up on its next report period.
+
+mod error;
+mod handlers;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use axum::routing::get;
+use axum::Router;
+use maestro_api::a1::A1P_BASE;
+use maestro_api::policy_type::PolicyTypeRegistry;
+use maestro_e2sm::rc::RrmPolicyMember;
+use tokio::sync::Notify;
+
+pub use error::A1Error;
+
+use crate::kpi::metrics::XappMetrics;
+use crate::store::PolicyStore;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct A1State {
+    /// Supported policy types.
+    pub registry: Arc<PolicyTypeRegistry>,
+    /// Durable policies.
+    pub store: PolicyStore,
+    /// Slices the E2 node serves (a policy for another slice is SCOPE_NOT_APPLICABLE).
+    pub served: Arc<Vec<RrmPolicyMember>>,
+    /// Wakes the controller after a change.
+    pub changed: Arc<Notify>,
+    /// Metrics.
+    pub metrics: XappMetrics,
+    /// Sequence of the last E2 report processed (0: none yet; `/readyz` is 503 until then).
+    pub last_report: Arc<AtomicU64>,
+}
+
+/// The router: A1-P v2 under `/A1-P/v2`, plus `/metrics`, `/healthz`, `/readyz`.
+pub fn router(state: A1State) -> Router {
+    use handlers::*;
+    let a1 = Router::new()
+        .route("/policytypes", get(list_policy_types))
+        .route("/policytypes/{type_id}", get(get_policy_type))
+        .route("/policytypes/{type_id}/policies", get(list_policies))
+        .route(
+            "/policytypes/{type_id}/policies/{policy_id}",
+            get(get_policy).put(put_policy).delete(delete_policy),
+        )
+        .route(
+            "/policytypes/{type_id}/policies/{policy_id}/status",
+            get(get_policy_status),
+        );
+    Router::new()
+        .nest(A1P_BASE, a1)
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .with_state(state)
+}

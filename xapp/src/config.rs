@@ -1,0 +1,71 @@
+//! Configuration of the xApp: where it listens, where it keeps state, which E2 backend it
+//! drives and, for the built-in emulated gNB, the cell and its slices.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use maestro_e2sm::rc::RrmPolicyMember;
+use serde::{Deserialize, Serialize};
+
+use crate::e2::emulator::EmulatorConfig;
+
+/// Everything `maestro xapp` needs to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct XappConfig {
+    /// A1-P v2 HTTP endpoint (also serves `/metrics`, `/healthz`, `/readyz`).
+    pub http_addr: SocketAddr,
+    /// gRPC KPI stream endpoint.
+    pub grpc_addr: SocketAddr,
+    /// Directory of the policy store.
+    pub state_dir: PathBuf,
+    /// The E2 node to control.
+    pub e2: E2Config,
+}
+
+/// Which E2 backend drives the RAN.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "backend", rename_all = "snake_case")]
+pub enum E2Config {
+    /// The built-in emulated gNB.
+    Emulated(EmulatorConfig),
+}
+
+impl XappConfig {
+    /// Loopback defaults: A1 on 127.0.0.1:8080, gRPC on 127.0.0.1:50051, the emulated gNB.
+    pub fn loopback_defaults(state_dir: PathBuf) -> Self {
+        Self {
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            state_dir,
+            e2: E2Config::Emulated(EmulatorConfig::default()),
+        }
+    }
+}
+
+/// Converts an A1 slice id to the E2SM-RC RRM policy member it scopes.
+///
+/// The SD is 6 hex digits in A1 (TS 23.003 clause 28.4.2: 24 bits); `None` when the SD is
+/// absent, and `Err` when it is not hex (the schema already rejects that at the API edge).
+pub fn member_of(slice: &maestro_api::a1::SliceId) -> Result<RrmPolicyMember, String> {
+    let sd = match &slice.sd {
+        None => None,
+        Some(text) => Some(
+            u32::from_str_radix(text, 16)
+                .map_err(|_| format!("slice differentiator {text:?} is not 6 hex digits"))?,
+        ),
+    };
+    Ok(RrmPolicyMember {
+        mcc: slice.plmn_id.mcc.clone(),
+        mnc: slice.plmn_id.mnc.clone(),
+        sst: slice.sst,
+        sd,
+    })
+}
+
+/// Human-readable slice label used in metrics and logs, e.g. `001-01/sst1-sd000001`.
+pub fn slice_label(member: &RrmPolicyMember) -> String {
+    match member.sd {
+        Some(sd) => format!("{}-{}/sst{}-sd{sd:06x}", member.mcc, member.mnc, member.sst),
+        None => format!("{}-{}/sst{}", member.mcc, member.mnc, member.sst),
+    }
+}

@@ -1,0 +1,146 @@
+//! The near-RT control loop: on every E2 report (and right after an A1 change) run the
+//! controller, send the PRB quota control when it changed, record policy statuses (notifying
+//! their owners), and publish the period's KPIs.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use maestro_api::a1::{EnforceReason, PolicyStatus};
+use maestro_e2sm::rc::{ControlOutcome, SlicePrbQuotaControl};
+use maestro_e2sm::report::CellMeasurement;
+use tokio::sync::{broadcast, watch, Notify};
+
+use crate::controller::{decide, targets_from_policies};
+use crate::e2::E2Backend;
+use crate::kpi::cell_report;
+use crate::kpi::metrics::XappMetrics;
+use crate::kpi::stream::KpiHub;
+use crate::notify::StatusNotifier;
+use crate::store::{PolicyKey, PolicyStore};
+
+/// What the loop works with.
+pub struct ControlLoop {
+    /// The E2 node.
+    pub backend: Arc<dyn E2Backend>,
+    /// Durable policies.
+    pub store: PolicyStore,
+    /// KPI stream fan-out.
+    pub hub: KpiHub,
+    /// Metrics.
+    pub metrics: XappMetrics,
+    /// Status notifications.
+    pub notifier: StatusNotifier,
+    /// Sequence of the last processed report (read by `/readyz`).
+    pub last_report: Arc<AtomicU64>,
+    /// Woken by the A1 server after a change.
+    pub changed: Arc<Notify>,
+}
+
+impl ControlLoop {
+    /// Runs until `shutdown` turns true or the backend's report stream closes.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut reports = self.backend.subscribe();
+        let mut last_control: Option<SlicePrbQuotaControl> = None;
+        let mut latest: Option<Arc<CellMeasurement>> = None;
+        loop {
+            tokio::select! {
+                r = reports.recv() => match r {
+                    Ok(m) => {
+                        self.step(&m, &mut last_control, true).await;
+                        latest = Some(m);
+                    }
+                    Err(broadcast::error::RecvError::Lagged(n)) => {
+                        tracing::warn!(skipped = n, "control loop lagging behind E2 reports");
+                    }
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+                _ = self.changed.notified() => {
+                    if let Some(m) = latest.clone() {
+                        self.step(&m, &mut last_control, false).await;
+                    }
+                }
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+
+    async fn step(
+        &self,
+        m: &CellMeasurement,
+        last_control: &mut Option<SlicePrbQuotaControl>,
+        publish: bool,
+    ) {
+        let cell = self.backend.cell();
+        let served = self.backend.slices();
+        let policies = self.store.all();
+        let (targets, rejected) = targets_from_policies(&policies, served);
+        let decision = decide(cell, m, served, &targets);
+        let mut statuses = decision.statuses.clone();
+
+        if last_control.as_ref() != Some(&decision.control) {
+            let outcome = self.backend.control(decision.control.clone()).await;
+            let failure = match outcome {
+                Ok(ControlOutcome::Acknowledged) => {
+                    self.metrics.e2_control("ack");
+                    *last_control = Some(decision.control.clone());
+                    None
+                }
+                Ok(ControlOutcome::Failed { cause }) => {
+                    self.metrics.e2_control("failed");
+                    Some(cause)
+                }
+                Err(e) => {
+                    self.metrics.e2_control("error");
+                    Some(e.to_string())
+                }
+            };
+            if let Some(cause) = failure {
+                tracing::warn!(%cause, "E2 control not applied");
+                for (_, s) in &mut statuses {
+                    *s = PolicyStatus::not_enforced(EnforceReason::OtherReason);
+                }
+            }
+        }
+        statuses.extend(rejected);
+        self.record_statuses(statuses).await;
+
+        if publish {
+            self.last_report.store(m.sequence, Ordering::Relaxed);
+            let report = cell_report(cell, m, &decision);
+            self.metrics.observe(&report);
+            self.hub.publish(report);
+        }
+    }
+
+    async fn record_statuses(&self, statuses: Vec<(PolicyKey, PolicyStatus)>) {
+        // Only changes touch the disk; most periods change nothing.
+        let changed: Vec<(PolicyKey, PolicyStatus)> = statuses
+            .into_iter()
+            .filter(|(k, s)| self.store.get(k).is_some_and(|p| &p.status != s))
+            .collect();
+        if changed.is_empty() {
+            return;
+        }
+        let store = self.store.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            changed
+                .into_iter()
+                .filter_map(|(k, s)| match store.set_status(&k, s) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot record policy status");
+                        None
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        for p in written {
+            tracing::info!(policy = %p.policy_id, status = ?p.status.enforce_status, reason = ?p.status.enforce_reason, "policy status");
+            if let Some(dest) = p.notification_destination {
+                self.notifier.notify(dest, p.policy_id, p.status);
+            }
+        }
+    }
+}

@@ -1,0 +1,427 @@
+//! The built-in emulated gNB: one NR cell with slices and UEs, per-UE CQI from a vehicular
+//! model or a drive trace, a MAC scheduler that honours the slice PRB quotas, and a clock that
+//! runs in real time or faster (simulated). It stands in for an OAI gNB behind FlexRIC.
+
+pub mod cqi;
+pub mod scheduler;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use maestro_e2sm::rc::{prbs_for_ratio, ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
+use maestro_e2sm::report::CellMeasurement;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+use tokio::task::JoinHandle;
+
+use self::cqi::{CqiModel, CqiTrace, TraceCqi, VehicularCqi};
+use self::scheduler::{ScheduledSlice, ScheduledUe};
+use super::{BoxFuture, E2Backend, E2Error};
+use crate::nr::CellConfig;
+
+/// How the emulated gNB's clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum Clock {
+    /// One emulated second per wall second.
+    Realtime,
+    /// `speedup` emulated seconds per wall second.
+    Simulated {
+        /// Emulated seconds per wall second (> 0).
+        speedup: f64,
+    },
+}
+
+/// Where UE CQIs come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum CqiSource {
+    /// Synthetic vehicular model (each UE a car on a road past the gNB).
+    Vehicular,
+    /// A drive trace CSV (UCC 5G dataset columns), each UE replaying it from its own offset.
+    Trace {
+        /// CSV path.
+        path: PathBuf,
+    },
+}
+
+/// A slice of the emulated cell.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmulatedSlice {
+    /// PLMN + S-NSSAI.
+    pub member: RrmPolicyMember,
+    /// Number of UEs attached to it.
+    pub ues: u32,
+}
+
+/// Configuration of the emulated gNB.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmulatorConfig {
+    /// NR cell id (for reports).
+    pub cell_id: String,
+    /// Carrier.
+    pub cell: CellConfig,
+    /// Slices and their UEs.
+    pub slices: Vec<EmulatedSlice>,
+    /// Report period, ms (the MAC stats / KPM report period).
+    pub period_ms: u64,
+    /// Clock.
+    pub clock: Clock,
+    /// CQI source.
+    pub cqi: CqiSource,
+    /// Seed of the synthetic CQI models.
+    pub seed: u64,
+}
+
+impl Default for EmulatorConfig {
+    /// 40 MHz / 30 kHz / 106 PRB cell, slices sst 1 sd 000001 and 000002 of PLMN 001-01 with
+    /// three UEs each, 100 ms reports, real time, vehicular CQI.
+    fn default() -> Self {
+        let member = |sd| RrmPolicyMember {
+            mcc: "001".into(),
+            mnc: "01".into(),
+            sst: 1,
+            sd: Some(sd),
+        };
+        Self {
+            cell_id: "001-01-0000000001".into(),
+            cell: CellConfig::oai_40mhz(),
+            slices: vec![
+                EmulatedSlice {
+                    member: member(1),
+                    ues: 3,
+                },
+                EmulatedSlice {
+                    member: member(2),
+                    ues: 3,
+                },
+            ],
+            period_ms: 100,
+            clock: Clock::Realtime,
+            cqi: CqiSource::Vehicular,
+            seed: 1,
+        }
+    }
+}
+
+/// Why the emulator could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EmulatorError {
+    /// Bad configuration.
+    #[error("emulated gNB: {0}")]
+    Config(String),
+    /// The CQI trace is unusable.
+    #[error(transparent)]
+    Trace(#[from] cqi::TraceError),
+}
+
+struct Ue {
+    id: u32,
+    model: Box<dyn CqiModel>,
+}
+
+/// Mutable state shared by the tick task and the control path.
+struct State {
+    /// Max PRB ratio per slice, from the last control (None: no control yet).
+    max_ratio: Vec<Option<u8>>,
+}
+
+/// The running emulated gNB.
+pub struct EmulatedGnb {
+    config: EmulatorConfig,
+    members: Vec<RrmPolicyMember>,
+    state: Arc<Mutex<State>>,
+    reports: broadcast::Sender<Arc<CellMeasurement>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for EmulatedGnb {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl EmulatedGnb {
+    /// Validates the config and starts the cell's clock.
+    pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+        config
+            .cell
+            .validate()
+            .map_err(|e| EmulatorError::Config(e.to_string()))?;
+        if config.slices.is_empty() {
+            return Err(EmulatorError::Config("at least one slice is needed".into()));
+        }
+        if config.period_ms == 0 {
+            return Err(EmulatorError::Config("report period must be > 0 ms".into()));
+        }
+        if let Clock::Simulated { speedup } = config.clock {
+            if !(speedup.is_finite() && speedup > 0.0) {
+                return Err(EmulatorError::Config(format!(
+                    "simulated clock speedup must be > 0, got {speedup}"
+                )));
+            }
+        }
+        let trace = match &config.cqi {
+            CqiSource::Vehicular => None,
+            CqiSource::Trace { path } => Some(Arc::new(CqiTrace::from_csv(path)?)),
+        };
+        let mut ue_models: Vec<Vec<Ue>> = Vec::new();
+        let mut next_id = 1u32;
+        let total_ues: u32 = config.slices.iter().map(|s| s.ues).sum();
+        for slice in &config.slices {
+            let mut ues = Vec::new();
+            for _ in 0..slice.ues {
+                let model: Box<dyn CqiModel> = match &trace {
+                    None => Box::new(VehicularCqi::new(
+                        config
+                            .seed
+                            .wrapping_mul(1_000_003)
+                            .wrapping_add(u64::from(next_id)),
+                    )),
+                    Some(t) => {
+                        let offset =
+                            t.duration_s() * f64::from(next_id - 1) / f64::from(total_ues.max(1));
+                        Box::new(TraceCqi::new(Arc::clone(t), offset))
+                    }
+                };
+                ues.push(Ue { id: next_id, model });
+                next_id += 1;
+            }
+            ue_models.push(ues);
+        }
+        let members: Vec<RrmPolicyMember> =
+            config.slices.iter().map(|s| s.member.clone()).collect();
+        let state = Arc::new(Mutex::new(State {
+            max_ratio: vec![None; members.len()],
+        }));
+        let (reports, _) = broadcast::channel(256);
+        let task = tokio::spawn(run_cell(
+            config.clone(),
+            members.clone(),
+            ue_models,
+            Arc::clone(&state),
+            reports.clone(),
+        ));
+        Ok(Arc::new(Self {
+            config,
+            members,
+            state,
+            reports,
+            task,
+        }))
+    }
+}
+
+/// PRBs per DL slot each slice gets from the max ratios in force: slices with a ratio get it
+/// (scaled down proportionally if they claim more than the cell); slices without one share
+/// what is left equally.
+fn quotas(n_prb: u16, max_ratio: &[Option<u8>]) -> Vec<u16> {
+    let mut q: Vec<u16> = max_ratio
+        .iter()
+        .map(|r| r.map_or(0, |r| prbs_for_ratio(r, n_prb)))
+        .collect();
+    let claimed: u32 = q.iter().map(|&p| u32::from(p)).sum();
+    if claimed > u32::from(n_prb) {
+        for p in &mut q {
+            *p = (u32::from(*p) * u32::from(n_prb) / claimed) as u16;
+        }
+    }
+    let used: u32 = q.iter().map(|&p| u32::from(p)).sum();
+    let free = u32::from(n_prb).saturating_sub(used);
+    let unquoted = max_ratio.iter().filter(|r| r.is_none()).count() as u32;
+    if unquoted > 0 {
+        for (p, r) in q.iter_mut().zip(max_ratio) {
+            if r.is_none() {
+                *p = (free / unquoted) as u16;
+            }
+        }
+    }
+    q
+}
+
+async fn run_cell(
+    config: EmulatorConfig,
+    members: Vec<RrmPolicyMember>,
+    mut ues: Vec<Vec<Ue>>,
+    state: Arc<Mutex<State>>,
+    reports: broadcast::Sender<Arc<CellMeasurement>>,
+) {
+    let cell = &config.cell;
+    let slots_per_period = u64::from(cell.slots_per_second()) * config.period_ms / 1000;
+    let wall_period = match config.clock {
+        Clock::Realtime => Duration::from_millis(config.period_ms),
+        Clock::Simulated { speedup } => {
+            Duration::from_secs_f64(config.period_ms as f64 / 1000.0 / speedup)
+        }
+    };
+    let mut ticker = tokio::time::interval(wall_period);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut rr: Vec<usize> = vec![0; members.len()];
+    let mut sequence = 0u64;
+    loop {
+        ticker.tick().await;
+        let t_ms = sequence * config.period_ms;
+        let max_ratio = match state.lock() {
+            Ok(s) => s.max_ratio.clone(),
+            Err(poisoned) => poisoned.into_inner().max_ratio.clone(),
+        };
+        let quota = quotas(cell.n_prb, &max_ratio);
+        let mut sched: Vec<ScheduledSlice> = members
+            .iter()
+            .zip(ues.iter_mut())
+            .enumerate()
+            .map(|(i, (member, slice_ues))| ScheduledSlice {
+                member: member.clone(),
+                quota_prbs: quota[i],
+                ues: slice_ues
+                    .iter_mut()
+                    .map(|ue| ScheduledUe {
+                        ue_id: ue.id,
+                        wb_cqi: ue.model.cqi_at(t_ms),
+                    })
+                    .collect(),
+                next_ue: rr[i],
+            })
+            .collect();
+        let slices = scheduler::run_slots(
+            cell,
+            &mut sched,
+            sequence * slots_per_period,
+            slots_per_period,
+        );
+        for (i, s) in sched.iter().enumerate() {
+            rr[i] = s.next_ue;
+        }
+        sequence += 1;
+        let report = CellMeasurement {
+            sequence,
+            time_ms: sequence * config.period_ms,
+            period_ms: config.period_ms,
+            cell_id: config.cell_id.clone(),
+            n_prb: cell.n_prb,
+            slices,
+        };
+        // No subscriber is fine: the cell runs regardless.
+        let _ = reports.send(Arc::new(report));
+    }
+}
+
+impl E2Backend for EmulatedGnb {
+    fn name(&self) -> &'static str {
+        "emulated-gnb"
+    }
+
+    fn cell(&self) -> &CellConfig {
+        &self.config.cell
+    }
+
+    fn slices(&self) -> &[RrmPolicyMember] {
+        &self.members
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
+        self.reports.subscribe()
+    }
+
+    fn control(
+        &self,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        Box::pin(async move {
+            control
+                .validate()
+                .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
+            let mut updates = Vec::new();
+            for group in &control.groups {
+                match self.members.iter().position(|m| m == &group.member) {
+                    Some(i) => updates.push((i, group.max_prb_ratio)),
+                    None => {
+                        return Ok(ControlOutcome::Failed {
+                            cause: format!("unknown slice {:?}", group.member),
+                        })
+                    }
+                }
+            }
+            let mut state = self
+                .state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (i, ratio) in updates {
+                state.max_ratio[i] = Some(ratio);
+            }
+            Ok(ControlOutcome::Acknowledged)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quotas_share_free_prbs_and_scale_down_overclaims() {
+        assert_eq!(quotas(106, &[None, None]), vec![53, 53]);
+        assert_eq!(quotas(106, &[Some(50), None]), vec![53, 53]);
+        assert_eq!(quotas(106, &[Some(30), Some(20)]), vec![31, 21]);
+        assert_eq!(quotas(106, &[Some(80), Some(80)]), vec![53, 53]);
+    }
+
+    #[tokio::test]
+    async fn control_changes_the_quota_in_the_next_report() {
+        let config = EmulatorConfig {
+            clock: Clock::Simulated { speedup: 100.0 },
+            ..Default::default()
+        };
+        let gnb = EmulatedGnb::start(config).unwrap();
+        let mut rx = gnb.subscribe();
+        let first = rx.recv().await.unwrap();
+        assert_eq!(first.slices[0].prb_quota, 53);
+        let member = gnb.slices()[0].clone();
+        let control = SlicePrbQuotaControl {
+            groups: vec![maestro_e2sm::rc::RrmPolicyRatioGroup::new(member, 20, 20, 0).unwrap()],
+        };
+        assert_eq!(
+            gnb.control(control).await.unwrap(),
+            ControlOutcome::Acknowledged
+        );
+        // The tick after the control carries the new quota (21 PRBs = floor(20% of 106)).
+        let mut seen = false;
+        for _ in 0..3 {
+            let r = rx.recv().await.unwrap();
+            if r.slices[0].prb_quota == 21 {
+                assert_eq!(r.slices[1].prb_quota, 85);
+                seen = true;
+                break;
+            }
+        }
+        assert!(seen, "quota never applied");
+    }
+
+    #[tokio::test]
+    async fn rejects_unknown_slices_and_bad_configs() {
+        let gnb = EmulatedGnb::start(EmulatorConfig {
+            clock: Clock::Simulated { speedup: 100.0 },
+            ..Default::default()
+        })
+        .unwrap();
+        let stranger = RrmPolicyMember {
+            mcc: "999".into(),
+            mnc: "99".into(),
+            sst: 2,
+            sd: None,
+        };
+        let control = SlicePrbQuotaControl {
+            groups: vec![maestro_e2sm::rc::RrmPolicyRatioGroup::new(stranger, 0, 10, 0).unwrap()],
+        };
+        assert!(matches!(
+            gnb.control(control).await.unwrap(),
+            ControlOutcome::Failed { .. }
+        ));
+        let bad = EmulatorConfig {
+            slices: vec![],
+            ..Default::default()
+        };
+        assert!(EmulatedGnb::start(bad).is_err());
+    }
+}

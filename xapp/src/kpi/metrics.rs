@@ -1,0 +1,178 @@
+//! Prometheus metrics of the xApp, served as text at `/metrics`.
+
+use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+
+use maestro_api::kpi::CellReport;
+
+/// The xApp's metric families.
+#[derive(Clone)]
+pub struct XappMetrics {
+    registry: Registry,
+    slice_target_bps: GaugeVec,
+    slice_throughput_bps: GaugeVec,
+    slice_prb_quota: GaugeVec,
+    slice_prb_used: GaugeVec,
+    slice_required_prbs: GaugeVec,
+    ue_cqi: GaugeVec,
+    cell_capacity_bps: GaugeVec,
+    a1_requests: IntCounterVec,
+    e2_controls: IntCounterVec,
+    policies: IntGauge,
+    kpi_subscribers: IntGauge,
+}
+
+impl std::fmt::Debug for XappMetrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XappMetrics").finish_non_exhaustive()
+    }
+}
+
+fn gauge(reg: &Registry, name: &str, help: &str, labels: &[&str]) -> prometheus::Result<GaugeVec> {
+    let g = GaugeVec::new(Opts::new(name, help), labels)?;
+    reg.register(Box::new(g.clone()))?;
+    Ok(g)
+}
+
+fn counter(
+    reg: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+    reg.register(Box::new(c.clone()))?;
+    Ok(c)
+}
+
+impl XappMetrics {
+    /// Registers every family in a fresh registry.
+    pub fn new() -> prometheus::Result<Self> {
+        let r = Registry::new();
+        let policies = IntGauge::new("maestro_xapp_a1_policies", "A1 policies stored")?;
+        r.register(Box::new(policies.clone()))?;
+        let kpi_subscribers = IntGauge::new(
+            "maestro_xapp_kpi_subscribers",
+            "Open gRPC KPI stream subscriptions",
+        )?;
+        r.register(Box::new(kpi_subscribers.clone()))?;
+        Ok(Self {
+            slice_target_bps: gauge(
+                &r,
+                "maestro_slice_target_dl_bps",
+                "DL throughput target of the slice's A1 policy, bit/s",
+                &["slice"],
+            )?,
+            slice_throughput_bps: gauge(
+                &r,
+                "maestro_slice_dl_throughput_bps",
+                "Measured DL throughput of the slice over the last report period, bit/s",
+                &["slice"],
+            )?,
+            slice_prb_quota: gauge(
+                &r,
+                "maestro_slice_prb_quota",
+                "PRBs per DL slot the slice may use",
+                &["slice"],
+            )?,
+            slice_prb_used: gauge(
+                &r,
+                "maestro_slice_prb_used",
+                "PRBs per DL slot the slice used (mean over the period)",
+                &["slice"],
+            )?,
+            slice_required_prbs: gauge(
+                &r,
+                "maestro_slice_required_prbs",
+                "PRBs the target needs at the current CQIs (TS 38.214)",
+                &["slice"],
+            )?,
+            ue_cqi: gauge(
+                &r,
+                "maestro_ue_wb_cqi",
+                "Wide-band CQI of the UE (TS 38.214 Table 5.2.2.1-2)",
+                &["slice", "ue"],
+            )?,
+            cell_capacity_bps: gauge(
+                &r,
+                "maestro_cell_capacity_dl_bps",
+                "DL throughput of all PRBs at the current CQIs, bit/s",
+                &["cell"],
+            )?,
+            a1_requests: counter(
+                &r,
+                "maestro_xapp_a1_requests_total",
+                "A1-P requests by method and status code",
+                &["method", "code"],
+            )?,
+            e2_controls: counter(
+                &r,
+                "maestro_xapp_e2_controls_total",
+                "E2 slice PRB quota controls by outcome",
+                &["outcome"],
+            )?,
+            policies,
+            kpi_subscribers,
+            registry: r,
+        })
+    }
+
+    /// Records one period's report.
+    pub fn observe(&self, report: &CellReport) {
+        self.cell_capacity_bps
+            .with_label_values(&[report.cell_id.as_str()])
+            .set(report.capacity_bps);
+        for s in &report.slices {
+            let l = [s.label.as_str()];
+            self.slice_target_bps
+                .with_label_values(&l)
+                .set(s.target_bps);
+            self.slice_throughput_bps
+                .with_label_values(&l)
+                .set(s.dl_throughput_bps);
+            self.slice_prb_quota
+                .with_label_values(&l)
+                .set(f64::from(s.prb_quota));
+            self.slice_prb_used.with_label_values(&l).set(s.prb_used);
+            self.slice_required_prbs
+                .with_label_values(&l)
+                .set(f64::from(s.required_prbs));
+            for u in &s.ues {
+                self.ue_cqi
+                    .with_label_values(&[s.label.as_str(), u.ue_id.to_string().as_str()])
+                    .set(f64::from(u.wb_cqi));
+            }
+        }
+    }
+
+    /// Counts an A1 request.
+    pub fn a1_request(&self, method: &str, code: u16) {
+        self.a1_requests
+            .with_label_values(&[method, code.to_string().as_str()])
+            .inc();
+    }
+
+    /// Counts an E2 control by outcome (`ack`, `failed`, `error`).
+    pub fn e2_control(&self, outcome: &str) {
+        self.e2_controls.with_label_values(&[outcome]).inc();
+    }
+
+    /// Sets the stored-policy gauge.
+    pub fn set_policies(&self, n: usize) {
+        self.policies.set(n as i64);
+    }
+
+    /// Tracks KPI stream subscriptions (+1 / -1).
+    pub fn kpi_subscribers_add(&self, delta: i64) {
+        self.kpi_subscribers.add(delta);
+    }
+
+    /// Text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let encoder = TextEncoder::new();
+        if let Err(e) = encoder.encode(&self.registry.gather(), &mut buf) {
+            return format!("# metrics encoding failed: {e}\n");
+        }
+        String::from_utf8_lossy(&buf).into_owned()
+    }
+}

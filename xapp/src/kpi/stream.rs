@@ -1,0 +1,89 @@
+//! The gRPC KPI stream server (`maestro.kpi.v1.KpiStream`): every subscriber gets the latest
+//! report at once, then one report per period. A subscriber that falls behind skips the
+//! reports it missed rather than slowing the xApp down.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use maestro_api::kpi::kpi_stream_server::KpiStream;
+use maestro_api::kpi::{CellReport, SubscribeRequest};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
+use tonic::{Request, Response, Status};
+
+use super::metrics::XappMetrics;
+
+/// Fan-out point of the KPI reports.
+#[derive(Clone)]
+pub struct KpiHub {
+    tx: broadcast::Sender<CellReport>,
+    latest: Arc<Mutex<Option<CellReport>>>,
+    metrics: XappMetrics,
+}
+
+impl KpiHub {
+    /// A hub buffering up to 64 reports per slow subscriber.
+    pub fn new(metrics: XappMetrics) -> Self {
+        let (tx, _) = broadcast::channel(64);
+        Self {
+            tx,
+            latest: Arc::new(Mutex::new(None)),
+            metrics,
+        }
+    }
+
+    /// Publishes a report to all subscribers.
+    pub fn publish(&self, report: CellReport) {
+        if let Ok(mut latest) = self.latest.lock() {
+            *latest = Some(report.clone());
+        }
+        let _ = self.tx.send(report);
+    }
+
+    /// The latest report, if any.
+    pub fn latest(&self) -> Option<CellReport> {
+        self.latest.lock().ok().and_then(|l| l.clone())
+    }
+}
+
+/// Decrements the subscriber gauge when a stream is dropped.
+struct SubscriberGuard(XappMetrics);
+
+impl Drop for SubscriberGuard {
+    fn drop(&mut self) {
+        self.0.kpi_subscribers_add(-1);
+    }
+}
+
+type ReportStream = Pin<Box<dyn Stream<Item = Result<CellReport, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl KpiStream for KpiHub {
+    type SubscribeStream = ReportStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<SubscribeRequest>,
+    ) -> Result<Response<Self::SubscribeStream>, Status> {
+        let who = request.into_inner().subscriber;
+        tracing::info!(subscriber = %who, "KPI stream subscription");
+        let rx = self.tx.subscribe();
+        let first = self.latest();
+        self.metrics.kpi_subscribers_add(1);
+        let guard = SubscriberGuard(self.metrics.clone());
+        let live = BroadcastStream::new(rx).filter_map(move |item| {
+            let _keep = &guard;
+            match item {
+                Ok(report) => Some(Ok(report)),
+                Err(BroadcastStreamRecvError::Lagged(n)) => {
+                    tracing::debug!(skipped = n, "KPI subscriber lagging");
+                    None
+                }
+            }
+        });
+        let stream = tokio_stream::iter(first.map(Ok)).chain(live);
+        Ok(Response::new(Box::pin(stream)))
+    }
+}

@@ -1,0 +1,171 @@
+//! The MAESTRO near-RT xApp.
+//!
+//! It terminates A1-P v2 ([`a1`]), keeps policies durably ([`store`]), turns each slice's
+//! throughput target into a PRB quota from the live CQI ([`controller`], using the 3GPP
+//! arithmetic of [`nr`]), controls the gNB through an E2 backend ([`e2`]) in a near-RT loop
+//! ([`control_loop`]), and exports KPIs as Prometheus metrics and a gRPC stream ([`kpi`]).
+//!
+//! [`start`] wires it all on the configured addresses and returns once everything listens.
+
+pub mod a1;
+pub mod config;
+pub mod control_loop;
+pub mod controller;
+pub mod e2;
+pub mod kpi;
+pub mod notify;
+pub mod nr;
+pub mod store;
+
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+
+use maestro_api::kpi::kpi_stream_server::KpiStreamServer;
+use maestro_api::policy_type::PolicyTypeRegistry;
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::config::{E2Config, XappConfig};
+use crate::control_loop::ControlLoop;
+use crate::e2::emulator::EmulatedGnb;
+use crate::e2::E2Backend;
+use crate::kpi::metrics::XappMetrics;
+use crate::kpi::stream::KpiHub;
+use crate::store::PolicyStore;
+
+/// Why the xApp could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum XappError {
+    /// A listener could not bind.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// The policy store could not be opened.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The E2 backend could not start.
+    #[error(transparent)]
+    Emulator(#[from] e2::emulator::EmulatorError),
+    /// Anything else during set-up.
+    #[error("xApp set-up: {0}")]
+    Setup(String),
+}
+
+/// A running xApp.
+pub struct RunningXapp {
+    /// Where A1-P, `/metrics` and the health endpoints listen.
+    pub http_addr: SocketAddr,
+    /// Where the gRPC KPI stream listens.
+    pub grpc_addr: SocketAddr,
+    /// Policies restored from the store at start.
+    pub restored_policies: usize,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    _backend: Arc<dyn E2Backend>,
+}
+
+impl RunningXapp {
+    /// Stops serving and waits for the tasks to end.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Starts the xApp: opens the store, starts the E2 backend, binds both servers.
+pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
+    let store = PolicyStore::open(&config.state_dir)?;
+    let restored_policies = store.all().len();
+    let backend: Arc<dyn E2Backend> = match config.e2 {
+        E2Config::Emulated(emu) => EmulatedGnb::start(emu)?,
+    };
+    let registry =
+        Arc::new(PolicyTypeRegistry::shipped().map_err(|e| XappError::Setup(e.to_string()))?);
+    let metrics = XappMetrics::new().map_err(|e| XappError::Setup(e.to_string()))?;
+    metrics.set_policies(restored_policies);
+    let notifier = notify::StatusNotifier::new().map_err(|e| XappError::Setup(e.to_string()))?;
+    let hub = KpiHub::new(metrics.clone());
+    let changed = Arc::new(Notify::new());
+    let last_report = Arc::new(AtomicU64::new(0));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+
+    let http = tokio::net::TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|source| XappError::Bind {
+            addr: config.http_addr,
+            source,
+        })?;
+    let http_addr = http
+        .local_addr()
+        .map_err(|e| XappError::Setup(e.to_string()))?;
+    let grpc = tokio::net::TcpListener::bind(config.grpc_addr)
+        .await
+        .map_err(|source| XappError::Bind {
+            addr: config.grpc_addr,
+            source,
+        })?;
+    let grpc_addr = grpc
+        .local_addr()
+        .map_err(|e| XappError::Setup(e.to_string()))?;
+
+    let state = a1::A1State {
+        registry,
+        store: store.clone(),
+        served: Arc::new(backend.slices().to_vec()),
+        changed: Arc::clone(&changed),
+        metrics: metrics.clone(),
+        last_report: Arc::clone(&last_report),
+    };
+    let mut tasks = Vec::new();
+    let mut stop = shutdown_rx.clone();
+    tasks.push(tokio::spawn(async move {
+        let served = axum::serve(http, a1::router(state))
+            .with_graceful_shutdown(async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "A1 server stopped");
+        }
+    }));
+    let mut stop = shutdown_rx.clone();
+    let grpc_hub = hub.clone();
+    tasks.push(tokio::spawn(async move {
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
+        let served = tonic::transport::Server::builder()
+            .add_service(KpiStreamServer::new(grpc_hub))
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = stop.changed().await;
+            })
+            .await;
+        if let Err(e) = served {
+            tracing::error!(error = %e, "KPI gRPC server stopped");
+        }
+    }));
+    let control = ControlLoop {
+        backend: Arc::clone(&backend),
+        store,
+        hub,
+        metrics,
+        notifier,
+        last_report,
+        changed,
+    };
+    tasks.push(tokio::spawn(control.run(shutdown_rx)));
+    tracing::info!(%http_addr, %grpc_addr, backend = backend.name(), restored_policies, "xApp up");
+    Ok(RunningXapp {
+        http_addr,
+        grpc_addr,
+        restored_policies,
+        shutdown: shutdown_tx,
+        tasks,
+        _backend: backend,
+    })
+}
