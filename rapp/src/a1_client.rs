@@ -26,7 +26,7 @@ pub enum A1ClientError {
         /// Request URL.
         url: String,
         /// The problem it sent.
-        problem: ProblemDetails,
+        problem: Box<ProblemDetails>,
     },
     /// Any other unexpected answer.
     #[error("A1 termination answered {status} to {url}: {body}")]
@@ -110,7 +110,7 @@ impl A1Client {
         Err(match serde_json::from_str::<ProblemDetails>(&body) {
             Ok(problem) => A1ClientError::Problem {
                 url: url.to_owned(),
-                problem,
+                problem: Box::new(problem),
             },
             Err(_) => A1ClientError::Unexpected {
                 url: url.to_owned(),

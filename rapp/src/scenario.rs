@@ -130,7 +130,11 @@ impl Scenario {
                 self.capacity_headroom
             ));
         }
-        if !(self.epsilon_mbps > 0.0) || !(self.min_mbps >= 0.0) {
+        if self.epsilon_mbps.is_nan()
+            || self.epsilon_mbps <= 0.0
+            || self.min_mbps.is_nan()
+            || self.min_mbps < 0.0
+        {
             return bad("epsilon_mbps must be > 0 and min_mbps >= 0".into());
         }
         for (i, a) in self.operators.iter().enumerate() {
@@ -182,8 +186,10 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("two operators"));
-        let mut s = Scenario::default();
-        s.capacity_headroom = 1.5;
+        let s = Scenario {
+            capacity_headroom: 1.5,
+            ..Default::default()
+        };
         assert!(s.validate().is_err());
         let mut s = Scenario::default();
         s.operators[0].id = "bad id/1".into();

@@ -129,7 +129,7 @@ fn validate(cfg: &NegotiationConfig, agents: &[AgentSpec]) -> Result<(), Negotia
     if agents.is_empty() {
         return bad("no agents".into());
     }
-    if !(cfg.epsilon_mbps > 0.0) {
+    if cfg.epsilon_mbps.is_nan() || cfg.epsilon_mbps <= 0.0 {
         return bad(format!("epsilon must be > 0, got {}", cfg.epsilon_mbps));
     }
     let b = &cfg.bounds;

@@ -124,7 +124,6 @@ pub async fn put_policy(
     State(state): State<A1State>,
     Path((type_id, policy_id)): Path<(String, String)>,
     query: Result<Query<PutParams>, axum::extract::rejection::QueryRejection>,
-    uri: Uri,
     body: Bytes,
 ) -> Result<Response, A1Error> {
     let policy_type = known_type(&state, &type_id)?;
@@ -169,6 +168,7 @@ pub async fn put_policy(
         }
     }
     let key = PolicyKey::new(&type_id, &policy_id);
+    let location = a1::policy_path(&type_id, &policy_id);
     let previous = state.store.get(&key);
     // Until the controller has evaluated it, a new policy is not enforced; an update keeps the
     // last status until the next period re-evaluates it.
@@ -190,7 +190,6 @@ pub async fn put_policy(
         PutOutcome::Created => StatusCode::CREATED,
         PutOutcome::Updated => StatusCode::OK,
     };
-    let location = uri.path().to_owned();
     Ok((code, [(header::LOCATION, location)], Json(statement)).into_response())
 }
 

@@ -230,10 +230,10 @@ fn quotas(n_prb: u16, max_ratio: &[Option<u8>]) -> Vec<u16> {
     let used: u32 = q.iter().map(|&p| u32::from(p)).sum();
     let free = u32::from(n_prb).saturating_sub(used);
     let unquoted = max_ratio.iter().filter(|r| r.is_none()).count() as u32;
-    if unquoted > 0 {
+    if let Some(share) = free.checked_div(unquoted) {
         for (p, r) in q.iter_mut().zip(max_ratio) {
             if r.is_none() {
-                *p = (free / unquoted) as u16;
+                *p = share as u16;
             }
         }
     }
