@@ -13,12 +13,12 @@ use serde::Serialize;
 #[derive(Debug, thiserror::Error)]
 pub enum A1ClientError {
     /// Transport failure (connection refused, timeout, ...).
-    #[error("A1 request to {url} failed: {source}")]
+    #[error("A1 request to {url} failed: {reason}")]
     Transport {
         /// Request URL.
         url: String,
-        /// Transport error.
-        source: reqwest::Error,
+        /// The root cause, e.g. "Connection refused (os error 111)".
+        reason: String,
     },
     /// The termination answered with an RFC 7807 problem.
     #[error("A1 termination refused {url}: {problem}")]
@@ -41,6 +41,24 @@ pub enum A1ClientError {
     /// The base URL is unusable.
     #[error("invalid A1 base URL {0:?}: expected e.g. http://127.0.0.1:8080")]
     BadBase(String),
+}
+
+/// A transport error reduced to its innermost cause (reqwest nests the same words several
+/// levels deep), or its own text when it has none.
+fn transport(url: &str, e: &reqwest::Error) -> A1ClientError {
+    let mut cause: &dyn std::error::Error = e;
+    while let Some(inner) = cause.source() {
+        cause = inner;
+    }
+    let reason = if e.is_timeout() {
+        "timed out".to_owned()
+    } else {
+        cause.to_string()
+    };
+    A1ClientError::Transport {
+        url: url.to_owned(),
+        reason,
+    }
 }
 
 /// Result of a PUT.
@@ -71,10 +89,7 @@ impl A1Client {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|source| A1ClientError::Transport {
-                url: trimmed.to_owned(),
-                source,
-            })?;
+            .map_err(|e| transport(trimmed, &e))?;
         Ok(Self {
             base: trimmed.to_owned(),
             http,
@@ -95,13 +110,7 @@ impl A1Client {
         url: &str,
         req: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, A1ClientError> {
-        let resp = req
-            .send()
-            .await
-            .map_err(|source| A1ClientError::Transport {
-                url: url.to_owned(),
-                source,
-            })?;
+        let resp = req.send().await.map_err(|e| transport(url, &e))?;
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -124,13 +133,7 @@ impl A1Client {
         let url = self.url(path);
         let resp = self.send(&url, self.http.get(&url)).await?;
         let status = resp.status().as_u16();
-        let body = resp
-            .text()
-            .await
-            .map_err(|source| A1ClientError::Transport {
-                url: url.clone(),
-                source,
-            })?;
+        let body = resp.text().await.map_err(|e| transport(&url, &e))?;
         serde_json::from_str(&body).map_err(|e| A1ClientError::Unexpected {
             url,
             status,
