@@ -15,13 +15,11 @@ fn statement(sd: &str, kbps: f64) -> Value {
 }
 
 async fn ids(http: &reqwest::Client, base: &str) -> Vec<String> {
-    http.get(format!("{base}{}", policies_path(SLICE_SLA_TARGET_TYPE)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    common::get_json(
+        http,
+        &format!("{base}{}", policies_path(SLICE_SLA_TARGET_TYPE)),
+    )
+    .await
 }
 
 async fn assert_problem(resp: reqwest::Response, status: u16, detail_has: &str) {
@@ -153,28 +151,14 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
 
     // Nothing above changed the store.
     assert_eq!(ids(&http, &xapp.http).await, vec!["p1"]);
-    let p1: Value = http
-        .get(url("p1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p1: Value = common::get_json(&http, &url("p1")).await;
     assert_eq!(p1, statement("000001", 35000.0));
 
     // The controller evaluates it: 35 Mbps on one slice fits the cell.
     common::wait_ready(&http, &xapp.http).await;
     let mut status = Value::Null;
     for _ in 0..100 {
-        status = http
-            .get(format!("{}/status", url("p1")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        status = common::get_json(&http, &format!("{}/status", url("p1"))).await;
         if status["enforceStatus"] == "ENFORCED" {
             break;
         }
@@ -187,14 +171,7 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
     let xapp = XappProcess::start(&state);
     assert_eq!(xapp.restored, 1);
     assert_eq!(ids(&http, &xapp.http).await, vec!["p1"]);
-    let p1: Value = http
-        .get(url_of(&xapp.http, "p1"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let p1: Value = common::get_json(&http, &url_of(&xapp.http, "p1")).await;
     assert_eq!(p1, statement("000001", 35000.0));
     let deleted = http.delete(url_of(&xapp.http, "p1")).send().await.unwrap();
     assert_eq!(deleted.status(), 204);

@@ -36,31 +36,21 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
 
     // The policies really are in the xApp: ask its A1 endpoint ourselves.
     let http = reqwest::Client::new();
-    let ids: Vec<String> = http
-        .get(format!(
+    let ids: Vec<String> = common::get_json(
+        &http,
+        &format!(
             "{}/A1-P/v2/policytypes/{SLICE_SLA_TARGET_TYPE}/policies",
             xapp.http
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(ids, vec!["maestro-bo-cost", "maestro-bo-qos"]);
     for id in &ids {
-        let p: serde_json::Value = http
-            .get(format!(
-                "{}{}",
-                xapp.http,
-                policy_path(SLICE_SLA_TARGET_TYPE, id)
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let p: serde_json::Value = common::get_json(
+            &http,
+            &format!("{}{}", xapp.http, policy_path(SLICE_SLA_TARGET_TYPE, id)),
+        )
+        .await;
         let kbps = p["sliceSlaObjectives"]["guaDlThptPerSlice"]
             .as_f64()
             .unwrap();
@@ -106,16 +96,13 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
         .output()
         .unwrap();
     assert!(again.status.success());
-    let ids: Vec<String> = http
-        .get(format!(
+    let ids: Vec<String> = common::get_json(
+        &http,
+        &format!(
             "{}/A1-P/v2/policytypes/{SLICE_SLA_TARGET_TYPE}/policies",
             xapp.http
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     assert_eq!(ids.len(), 2);
 }

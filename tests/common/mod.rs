@@ -88,3 +88,14 @@ pub async fn wait_ready(client: &reqwest::Client, http: &str) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// `GET url` and decode the JSON body (panics with the URL on failure: test helper).
+pub async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: body is not the expected JSON: {e}"))
+}

@@ -96,9 +96,9 @@ impl PersonaNegotiator {
             Personality::Normal => pick(
                 &mut rng,
                 &[
-                    "Balancing our business goal against the group's,",
-                    "Taking MAESTRO's summary into account,",
-                    "Following our optimizer's advice,",
+                    "We balance our business goal against the group's.",
+                    "We take MAESTRO's summary into account.",
+                    "We follow our optimizer's advice.",
                 ],
             ),
         };
