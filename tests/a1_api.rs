@@ -181,3 +181,42 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
 fn url_of(base: &str, id: &str) -> String {
     format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, id))
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_puts_cannot_both_claim_one_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let xapp = XappProcess::start(&dir.path().join("state"));
+    let http = reqwest::Client::new();
+    let puts = (0..20).map(|i| {
+        let http = http.clone();
+        let url = url_of(&xapp.http, &format!("racer{i}"));
+        async move {
+            http.put(url)
+                .json(&statement("000002", 5000.0))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    });
+    let mut codes = futures_join_all(puts).await;
+    codes.sort_unstable();
+    assert_eq!(codes[0], 201, "{codes:?}");
+    assert!(codes[1..].iter().all(|&c| c == 409), "{codes:?}");
+    assert_eq!(ids(&http, &xapp.http).await.len(), 1);
+}
+
+/// Runs the futures concurrently on the runtime and collects their outputs in order.
+async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let handles: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}

@@ -35,12 +35,10 @@ pub struct DemoArgs {
 }
 
 /// Runs the demo.
-pub async fn run(mut args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     super::init_logging("warn");
     let duration = seconds("duration", args.duration)?;
-    if !std::env::args().any(|a| a == "--clock" || a.starts_with("--clock=")) {
-        args.emulator.clock = ClockMode::Sim;
-    }
+    let clock = args.emulator.clock_or(ClockMode::Sim);
     let scenario = load_scenario(args.scenario.as_deref())?;
     let (state_dir, temporary) = match &args.state_dir {
         Some(d) => (d.clone(), false),
@@ -54,7 +52,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<ExitCode> {
         http_addr: loopback,
         grpc_addr: loopback,
         state_dir: state_dir.clone(),
-        e2: E2Config::Emulated(args.emulator.config()),
+        e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
     })
     .await
     .context("xApp failed to start")?;
@@ -64,7 +62,7 @@ pub async fn run(mut args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("  xApp KPI gRPC: http://{}", xapp.grpc_addr);
     println!(
         "  gNB: emulated 40 MHz / 30 kHz / 106 PRB cell, {} clock, {} s of gNB time",
-        match args.emulator.clock {
+        match clock {
             ClockMode::Real => "real-time".to_owned(),
             ClockMode::Sim => format!("simulated x{}", args.emulator.speedup),
         },

@@ -41,9 +41,9 @@ pub enum ClockMode {
 /// Options of the built-in emulated gNB.
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorArgs {
-    /// Clock of the emulated gNB.
-    #[arg(long, value_enum, default_value_t = ClockMode::Real)]
-    pub clock: ClockMode,
+    /// Clock of the emulated gNB [default: real for `xapp`, sim for `demo`].
+    #[arg(long, value_enum)]
+    pub clock: Option<ClockMode>,
     /// Emulated seconds per wall second with --clock sim.
     #[arg(long, default_value_t = 50.0)]
     pub speedup: f64,
@@ -60,10 +60,15 @@ pub struct EmulatorArgs {
 }
 
 impl EmulatorArgs {
+    /// The clock chosen, or the command's default.
+    pub fn clock_or(&self, default: ClockMode) -> ClockMode {
+        self.clock.unwrap_or(default)
+    }
+
     /// The emulator configuration these options describe.
-    pub fn config(&self) -> EmulatorConfig {
+    pub fn config(&self, default_clock: ClockMode) -> EmulatorConfig {
         EmulatorConfig {
-            clock: match self.clock {
+            clock: match self.clock_or(default_clock) {
                 ClockMode::Real => Clock::Realtime,
                 ClockMode::Sim => Clock::Simulated {
                     speedup: self.speedup,

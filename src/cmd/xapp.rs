@@ -8,7 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use maestro_xapp::config::{E2Config, XappConfig};
 
-use super::EmulatorArgs;
+use super::{ClockMode, EmulatorArgs};
 
 /// Options of `maestro xapp`.
 #[derive(Debug, Args)]
@@ -33,7 +33,7 @@ pub async fn run(args: XappArgs) -> anyhow::Result<ExitCode> {
         http_addr: args.http,
         grpc_addr: args.grpc,
         state_dir: args.state_dir,
-        e2: E2Config::Emulated(args.emulator.config()),
+        e2: E2Config::Emulated(args.emulator.config(ClockMode::Real)),
     };
     let xapp = maestro_xapp::start(config)
         .await

@@ -122,6 +122,7 @@ pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
         changed: Arc::clone(&changed),
         metrics: metrics.clone(),
         last_report: Arc::clone(&last_report),
+        writes: Arc::default(),
     };
     let mut tasks = Vec::new();
     let mut stop = shutdown_rx.clone();

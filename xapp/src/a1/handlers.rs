@@ -146,10 +146,12 @@ pub async fn put_policy(
     policy_type
         .validate(&statement)
         .map_err(|e| A1Error::BadRequest(e.to_string()))?;
+    let mut write_guard = None;
     if type_id == SLICE_SLA_TARGET_TYPE {
         let slice = serde_json::from_value::<SliceSlaPolicy>(statement.clone())
             .map_err(|e| A1Error::BadRequest(format!("policy statement: {e}")))?;
         let member = member_of(&slice.scope.slice_id).map_err(A1Error::BadRequest)?;
+        write_guard = Some(state.writes.clone().lock_owned().await);
         // One policy per slice: a second one would leave its target undefined.
         for other in state.store.all() {
             if other.policy_type != type_id || other.policy_id == policy_id {
@@ -183,6 +185,10 @@ pub async fn put_policy(
         status,
     };
     let store = state.store.clone();
+    let _write_guard = match write_guard {
+        Some(g) => g,
+        None => state.writes.clone().lock_owned().await,
+    };
     let outcome = blocking(move || store.put(record)).await?;
     state.metrics.set_policies(state.store.all().len());
     state.changed.notify_one();
@@ -201,6 +207,7 @@ pub async fn delete_policy(
     known_type(&state, &type_id)?;
     let key = PolicyKey::new(&type_id, &policy_id);
     let store = state.store.clone();
+    let _write_guard = state.writes.lock().await;
     let removed = blocking(move || store.delete(&key)).await?;
     match removed {
         Some(_) => {

@@ -37,6 +37,9 @@ pub struct A1State {
     pub metrics: XappMetrics,
     /// Sequence of the last E2 report processed (0: none yet; `/readyz` is 503 until then).
     pub last_report: Arc<AtomicU64>,
+    /// Held across a PUT's conflict check and its write, and across a DELETE, so concurrent
+    /// requests cannot both claim one slice.
+    pub writes: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// The router: A1-P v2 under `/A1-P/v2`, plus `/metrics`, `/healthz`, `/readyz`.
