@@ -56,10 +56,13 @@ fn demo_exits_zero_and_reports_every_slice_holding_its_target() {
         assert!(!cqis.is_empty());
         let prbs = s["prbs"].as_u64().unwrap() as u16;
         if s["achievable_now"] == true {
-            assert_eq!(
-                Some(prbs),
-                nr::prbs_for_slice(target * 1e6, &cqis, &cell),
-                "PRBs for {target} Mbps at CQIs {cqis:?}"
+            // Closed loop: the CQI model's need, less what the PF scheduler gains over the
+            // model (a few to ~25 %), within a ratio step (whole percent = 1.06 PRB).
+            let model = nr::prbs_for_slice(target * 1e6, &cqis, &cell).unwrap();
+            let optimistic = nr::prbs_for_slice(target * 1e6 / 1.3, &cqis, &cell).unwrap();
+            assert!(
+                (optimistic.saturating_sub(2)..=model + 2).contains(&prbs),
+                "{prbs} PRBs for {target} Mbps at CQIs {cqis:?}: model {model}"
             );
         }
         let measured = s["measured_mbps"].as_f64().unwrap();

@@ -52,6 +52,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         http_addr: loopback,
         grpc_addr: loopback,
         state_dir: state_dir.clone(),
+        control: Default::default(),
         e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
     })
     .await

@@ -33,6 +33,7 @@ pub async fn run(args: XappArgs) -> anyhow::Result<ExitCode> {
         http_addr: args.http,
         grpc_addr: args.grpc,
         state_dir: args.state_dir,
+        control: Default::default(),
         e2: E2Config::Emulated(args.emulator.config(ClockMode::Real)),
     };
     let xapp = maestro_xapp::start(config)

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use maestro_e2sm::rc::RrmPolicyMember;
 use serde::{Deserialize, Serialize};
 
+use crate::controller::LoopTuning;
 use crate::e2::emulator::EmulatorConfig;
 
 /// Everything `maestro xapp` needs to run.
@@ -20,6 +21,9 @@ pub struct XappConfig {
     pub state_dir: PathBuf,
     /// The E2 node to control.
     pub e2: E2Config,
+    /// Closed-loop knobs of the PRB controller.
+    #[serde(default)]
+    pub control: LoopTuning,
 }
 
 /// Which E2 backend drives the RAN.
@@ -38,6 +42,7 @@ impl XappConfig {
             grpc_addr: SocketAddr::from(([127, 0, 0, 1], 50051)),
             state_dir,
             e2: E2Config::Emulated(EmulatorConfig::default()),
+            control: LoopTuning::default(),
         }
     }
 }

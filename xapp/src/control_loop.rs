@@ -10,7 +10,7 @@ use maestro_e2sm::rc::{ControlOutcome, SlicePrbQuotaControl};
 use maestro_e2sm::report::CellMeasurement;
 use tokio::sync::{broadcast, watch, Notify};
 
-use crate::controller::{decide, targets_from_policies};
+use crate::controller::{targets_from_policies, Controller, LoopTuning};
 use crate::e2::E2Backend;
 use crate::kpi::cell_report;
 use crate::kpi::metrics::XappMetrics;
@@ -34,6 +34,8 @@ pub struct ControlLoop {
     pub last_report: Arc<AtomicU64>,
     /// Woken by the A1 server after a change.
     pub changed: Arc<Notify>,
+    /// Closed-loop knobs.
+    pub tuning: LoopTuning,
 }
 
 impl ControlLoop {
@@ -42,11 +44,12 @@ impl ControlLoop {
         let mut reports = self.backend.subscribe();
         let mut last_control: Option<SlicePrbQuotaControl> = None;
         let mut latest: Option<Arc<CellMeasurement>> = None;
+        let mut controller = Controller::new(self.tuning.clone());
         loop {
             tokio::select! {
                 r = reports.recv() => match r {
                     Ok(m) => {
-                        self.step(&m, &mut last_control, true).await;
+                        self.step(&mut controller, &m, &mut last_control, true).await;
                         latest = Some(m);
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
@@ -56,7 +59,7 @@ impl ControlLoop {
                 },
                 _ = self.changed.notified() => {
                     if let Some(m) = latest.clone() {
-                        self.step(&m, &mut last_control, false).await;
+                        self.step(&mut controller, &m, &mut last_control, false).await;
                     }
                 }
                 _ = shutdown.changed() => break,
@@ -66,6 +69,7 @@ impl ControlLoop {
 
     async fn step(
         &self,
+        controller: &mut Controller,
         m: &CellMeasurement,
         last_control: &mut Option<SlicePrbQuotaControl>,
         publish: bool,
@@ -74,7 +78,7 @@ impl ControlLoop {
         let served = self.backend.slices();
         let policies = self.store.all();
         let (targets, rejected) = targets_from_policies(&policies, served);
-        let decision = decide(cell, m, served, &targets);
+        let decision = controller.decide(cell, m, served, &targets);
         let mut statuses = decision.statuses.clone();
 
         if last_control.as_ref() != Some(&decision.control) {
@@ -96,6 +100,7 @@ impl ControlLoop {
             };
             if let Some(cause) = failure {
                 tracing::warn!(%cause, "E2 control not applied");
+                controller.forget_quotas();
                 for (_, s) in &mut statuses {
                     *s = PolicyStatus::not_enforced(EnforceReason::OtherReason);
                 }

@@ -15,6 +15,7 @@ pub mod e2;
 pub mod kpi;
 pub mod notify;
 pub mod nr;
+pub mod replay;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -158,6 +159,7 @@ pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
         notifier,
         last_report,
         changed,
+        tuning: config.control.clone(),
     };
     tasks.push(tokio::spawn(control.run(shutdown_rx)));
     tracing::info!(%http_addr, %grpc_addr, backend = backend.name(), restored_policies, "xApp up");

@@ -116,10 +116,12 @@ impl CqiModel for VehicularCqi {
     }
 }
 
-/// A CQI trace: (seconds from start, CQI) steps.
+/// A CQI trace resampled to a 1 s grid: `grid[s]` is the CQI during second `s` of the drive
+/// (the last report logged at or before the end of that second; seconds without a report
+/// keep the previous value, as the phone app that logged the UCC dataset does).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CqiTrace {
-    samples: Vec<(f64, u8)>,
+    grid: Vec<u8>,
 }
 
 /// Why a trace file could not be used.
@@ -206,24 +208,40 @@ impl CqiTrace {
             let t = samples.last().map_or(t, |(last, _)| t.max(*last));
             samples.push((t, cqi));
         }
-        if samples.is_empty() {
+        let Some(&(last_t, _)) = samples.last() else {
             return Err(TraceError::Empty {
                 path: name.to_owned(),
             });
+        };
+        let seconds = last_t.floor() as usize + 1;
+        let mut grid = Vec::with_capacity(seconds);
+        let mut next = 0;
+        let mut current = samples[0].1;
+        for s in 0..seconds {
+            while next < samples.len() && samples[next].0 < (s + 1) as f64 {
+                current = samples[next].1;
+                next += 1;
+            }
+            grid.push(current);
         }
-        Ok(Self { samples })
+        Ok(Self { grid })
     }
 
     /// Length of the trace, s.
     pub fn duration_s(&self) -> f64 {
-        self.samples.last().map_or(0.0, |(t, _)| *t) + 1.0
+        self.grid.len() as f64
+    }
+
+    /// The CQI of every second, in order.
+    pub fn grid(&self) -> &[u8] {
+        &self.grid
     }
 
     /// CQI at `t_s`, looping over the trace.
     pub fn cqi_at_s(&self, t_s: f64) -> u8 {
         let t = t_s.rem_euclid(self.duration_s());
-        let idx = self.samples.partition_point(|(ts, _)| *ts <= t);
-        self.samples[idx.saturating_sub(1)].1
+        let idx = (t.floor() as usize).min(self.grid.len().saturating_sub(1));
+        self.grid[idx]
     }
 }
 

@@ -2,6 +2,7 @@
 //! model or a drive trace, a MAC scheduler that honours the slice PRB quotas, and a clock that
 //! runs in real time or faster (simulated). It stands in for an OAI gNB behind FlexRIC.
 
+pub mod cell;
 pub mod cqi;
 pub mod scheduler;
 
@@ -9,14 +10,13 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use maestro_e2sm::rc::{prbs_for_ratio, ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
+use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
 use maestro_e2sm::report::CellMeasurement;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
-use self::cqi::{CqiModel, CqiTrace, TraceCqi, VehicularCqi};
-use self::scheduler::{ScheduledSlice, ScheduledUe};
+use self::cell::EmulatedCell;
 use super::{BoxFuture, E2Backend, E2Error};
 use crate::nr::CellConfig;
 
@@ -70,8 +70,16 @@ pub struct EmulatorConfig {
     pub clock: Clock,
     /// CQI source.
     pub cqi: CqiSource,
-    /// Seed of the synthetic CQI models.
+    /// Seed of the synthetic CQI models and of the fast fading.
     pub seed: u64,
+    /// Per-slot fast fading around the wide-band CQI (PF then gains from multi-user
+    /// diversity, which the xApp's closed loop must learn).
+    #[serde(default = "default_fast_fading")]
+    pub fast_fading: bool,
+}
+
+fn default_fast_fading() -> bool {
+    true
 }
 
 impl Default for EmulatorConfig {
@@ -101,7 +109,38 @@ impl Default for EmulatorConfig {
             clock: Clock::Realtime,
             cqi: CqiSource::Vehicular,
             seed: 1,
+            fast_fading: true,
         }
+    }
+}
+
+impl EmulatorConfig {
+    /// Checks the carrier, slices, period and clock.
+    pub fn validate(&self) -> Result<(), EmulatorError> {
+        self.cell
+            .validate()
+            .map_err(|e| EmulatorError::Config(e.to_string()))?;
+        if self.slices.is_empty() {
+            return Err(EmulatorError::Config("at least one slice is needed".into()));
+        }
+        if self.period_ms == 0 {
+            return Err(EmulatorError::Config("report period must be > 0 ms".into()));
+        }
+        let slots = u64::from(self.cell.slots_per_second()) * self.period_ms;
+        if !slots.is_multiple_of(1000) {
+            return Err(EmulatorError::Config(format!(
+                "report period {} ms is not a whole number of slots",
+                self.period_ms
+            )));
+        }
+        if let Clock::Simulated { speedup } = self.clock {
+            if !(speedup.is_finite() && speedup > 0.0) {
+                return Err(EmulatorError::Config(format!(
+                    "simulated clock speedup must be > 0, got {speedup}"
+                )));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -114,11 +153,6 @@ pub enum EmulatorError {
     /// The CQI trace is unusable.
     #[error(transparent)]
     Trace(#[from] cqi::TraceError),
-}
-
-struct Ue {
-    id: u32,
-    model: Box<dyn CqiModel>,
 }
 
 /// Mutable state shared by the tick task and the control path.
@@ -145,64 +179,13 @@ impl Drop for EmulatedGnb {
 impl EmulatedGnb {
     /// Validates the config and starts the cell's clock.
     pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
-        config
-            .cell
-            .validate()
-            .map_err(|e| EmulatorError::Config(e.to_string()))?;
-        if config.slices.is_empty() {
-            return Err(EmulatorError::Config("at least one slice is needed".into()));
-        }
-        if config.period_ms == 0 {
-            return Err(EmulatorError::Config("report period must be > 0 ms".into()));
-        }
-        if let Clock::Simulated { speedup } = config.clock {
-            if !(speedup.is_finite() && speedup > 0.0) {
-                return Err(EmulatorError::Config(format!(
-                    "simulated clock speedup must be > 0, got {speedup}"
-                )));
-            }
-        }
-        let trace = match &config.cqi {
-            CqiSource::Vehicular => None,
-            CqiSource::Trace { path } => Some(Arc::new(CqiTrace::from_csv(path)?)),
-        };
-        let mut ue_models: Vec<Vec<Ue>> = Vec::new();
-        let mut next_id = 1u32;
-        let total_ues: u32 = config.slices.iter().map(|s| s.ues).sum();
-        for slice in &config.slices {
-            let mut ues = Vec::new();
-            for _ in 0..slice.ues {
-                let model: Box<dyn CqiModel> = match &trace {
-                    None => Box::new(VehicularCqi::new(
-                        config
-                            .seed
-                            .wrapping_mul(1_000_003)
-                            .wrapping_add(u64::from(next_id)),
-                    )),
-                    Some(t) => {
-                        let offset =
-                            t.duration_s() * f64::from(next_id - 1) / f64::from(total_ues.max(1));
-                        Box::new(TraceCqi::new(Arc::clone(t), offset))
-                    }
-                };
-                ues.push(Ue { id: next_id, model });
-                next_id += 1;
-            }
-            ue_models.push(ues);
-        }
-        let members: Vec<RrmPolicyMember> =
-            config.slices.iter().map(|s| s.member.clone()).collect();
+        let cell = EmulatedCell::new(config.clone())?;
+        let members = cell.members().to_vec();
         let state = Arc::new(Mutex::new(State {
             max_ratio: vec![None; members.len()],
         }));
         let (reports, _) = broadcast::channel(256);
-        let task = tokio::spawn(run_cell(
-            config.clone(),
-            members.clone(),
-            ue_models,
-            Arc::clone(&state),
-            reports.clone(),
-        ));
+        let task = tokio::spawn(run_cell(cell, Arc::clone(&state), reports.clone()));
         Ok(Arc::new(Self {
             config,
             members,
@@ -213,95 +196,28 @@ impl EmulatedGnb {
     }
 }
 
-/// PRBs per DL slot each slice gets from the max ratios in force: slices with a ratio get it
-/// (scaled down proportionally if they claim more than the cell); slices without one share
-/// what is left equally.
-fn quotas(n_prb: u16, max_ratio: &[Option<u8>]) -> Vec<u16> {
-    let mut q: Vec<u16> = max_ratio
-        .iter()
-        .map(|r| r.map_or(0, |r| prbs_for_ratio(r, n_prb)))
-        .collect();
-    let claimed: u32 = q.iter().map(|&p| u32::from(p)).sum();
-    if claimed > u32::from(n_prb) {
-        for p in &mut q {
-            *p = (u32::from(*p) * u32::from(n_prb) / claimed) as u16;
-        }
-    }
-    let used: u32 = q.iter().map(|&p| u32::from(p)).sum();
-    let free = u32::from(n_prb).saturating_sub(used);
-    let unquoted = max_ratio.iter().filter(|r| r.is_none()).count() as u32;
-    if let Some(share) = free.checked_div(unquoted) {
-        for (p, r) in q.iter_mut().zip(max_ratio) {
-            if r.is_none() {
-                *p = share as u16;
-            }
-        }
-    }
-    q
-}
-
+/// The tick task: one period of the cell per tick of the (real or simulated) clock.
 async fn run_cell(
-    config: EmulatorConfig,
-    members: Vec<RrmPolicyMember>,
-    mut ues: Vec<Vec<Ue>>,
+    mut cell: EmulatedCell,
     state: Arc<Mutex<State>>,
     reports: broadcast::Sender<Arc<CellMeasurement>>,
 ) {
-    let cell = &config.cell;
-    let slots_per_period = u64::from(cell.slots_per_second()) * config.period_ms / 1000;
-    let wall_period = match config.clock {
-        Clock::Realtime => Duration::from_millis(config.period_ms),
+    let period_ms = cell.config().period_ms;
+    let wall_period = match cell.config().clock {
+        Clock::Realtime => Duration::from_millis(period_ms),
         Clock::Simulated { speedup } => {
-            Duration::from_secs_f64(config.period_ms as f64 / 1000.0 / speedup)
+            Duration::from_secs_f64(period_ms as f64 / 1000.0 / speedup)
         }
     };
     let mut ticker = tokio::time::interval(wall_period);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut rr: Vec<usize> = vec![0; members.len()];
-    let mut sequence = 0u64;
     loop {
         ticker.tick().await;
-        let t_ms = sequence * config.period_ms;
         let max_ratio = match state.lock() {
             Ok(s) => s.max_ratio.clone(),
             Err(poisoned) => poisoned.into_inner().max_ratio.clone(),
         };
-        let quota = quotas(cell.n_prb, &max_ratio);
-        let mut sched: Vec<ScheduledSlice> = members
-            .iter()
-            .zip(ues.iter_mut())
-            .enumerate()
-            .map(|(i, (member, slice_ues))| ScheduledSlice {
-                member: member.clone(),
-                quota_prbs: quota[i],
-                ues: slice_ues
-                    .iter_mut()
-                    .map(|ue| ScheduledUe {
-                        ue_id: ue.id,
-                        wb_cqi: ue.model.cqi_at(t_ms),
-                    })
-                    .collect(),
-                next_ue: rr[i],
-            })
-            .collect();
-        let slices = scheduler::run_slots(
-            cell,
-            &mut sched,
-            sequence * slots_per_period,
-            slots_per_period,
-        );
-        for (i, s) in sched.iter().enumerate() {
-            rr[i] = s.next_ue;
-        }
-        sequence += 1;
-        let report = CellMeasurement {
-            sequence,
-            time_ms: sequence * config.period_ms,
-            period_ms: config.period_ms,
-            cell_id: config.cell_id.clone(),
-            n_prb: cell.n_prb,
-            slices,
-        };
+        let report = cell.step(&max_ratio);
         // No subscriber is fine: the cell runs regardless.
         let _ = reports.send(Arc::new(report));
     }
@@ -358,14 +274,6 @@ impl E2Backend for EmulatedGnb {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quotas_share_free_prbs_and_scale_down_overclaims() {
-        assert_eq!(quotas(106, &[None, None]), vec![53, 53]);
-        assert_eq!(quotas(106, &[Some(50), None]), vec![53, 53]);
-        assert_eq!(quotas(106, &[Some(30), Some(20)]), vec![31, 21]);
-        assert_eq!(quotas(106, &[Some(80), Some(80)]), vec![53, 53]);
-    }
 
     #[tokio::test]
     async fn control_changes_the_quota_in_the_next_report() {
