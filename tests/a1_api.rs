@@ -22,21 +22,6 @@ async fn ids(http: &reqwest::Client, base: &str) -> Vec<String> {
     .await
 }
 
-async fn assert_problem(resp: reqwest::Response, status: u16, detail_has: &str) {
-    assert_eq!(resp.status().as_u16(), status);
-    assert_eq!(
-        resp.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
-    );
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    let detail = body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains(detail_has),
-        "detail {detail:?} lacks {detail_has:?}"
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_violations_get_400_problem_json_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -106,7 +91,7 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
                 .await
                 .unwrap();
             eprintln!("case {what} on {id}");
-            assert_problem(resp, 400, detail).await;
+            common::assert_problem(resp, 400, detail).await;
         }
     }
     // Unknown type, unknown policy, conflicting slice, bad id, bad notification URL.
@@ -119,9 +104,9 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
         .send()
         .await
         .unwrap();
-    assert_problem(resp, 404, "ORAN_Nope_1.0.0").await;
-    assert_problem(http.get(url("ghost")).send().await.unwrap(), 404, "ghost").await;
-    assert_problem(
+    common::assert_problem(resp, 404, "ORAN_Nope_1.0.0").await;
+    common::assert_problem(http.get(url("ghost")).send().await.unwrap(), 404, "ghost").await;
+    common::assert_problem(
         http.delete(url("ghost")).send().await.unwrap(),
         404,
         "ghost",
@@ -133,21 +118,21 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
         .send()
         .await
         .unwrap();
-    assert_problem(resp, 409, "already governed by policy 'p1'").await;
+    common::assert_problem(resp, 409, "already governed by policy 'p1'").await;
     let resp = http
         .put(format!("{}?notificationDestination=nope", url("p4")))
         .json(&statement("000002", 1000.0))
         .send()
         .await
         .unwrap();
-    assert_problem(resp, 400, "notificationDestination").await;
+    common::assert_problem(resp, 400, "notificationDestination").await;
     let resp = http
         .post(url("p1"))
         .json(&statement("000001", 1.0))
         .send()
         .await
         .unwrap();
-    assert_problem(resp, 405, "method not allowed").await;
+    common::assert_problem(resp, 405, "method not allowed").await;
 
     // Nothing above changed the store.
     assert_eq!(ids(&http, &xapp.http).await, vec!["p1"]);

@@ -58,14 +58,7 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
     }
 
     // And the xApp's Prometheus endpoint shows the targets it is enforcing.
-    let metrics = http
-        .get(format!("{}/metrics", xapp.http))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = common::get_text(&http, &format!("{}/metrics", xapp.http)).await;
     let target_line = metrics
         .lines()
         .find(|l| l.starts_with("maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000001\"}"))

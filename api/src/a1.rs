@@ -167,9 +167,36 @@ pub struct PolicyTypeObject {
     pub status_schema: Option<serde_json::Value>,
 }
 
+/// The OpenAPI 3.0 document of the A1-P v2 service as this xApp implements it, served at
+/// [`OPENAPI_PATH`].
+pub const A1P_OPENAPI: &str = include_str!("../openapi/a1p-v2.json");
+
+/// Where the xApp serves [`A1P_OPENAPI`].
+pub const OPENAPI_PATH: &str = "/A1-P/v2/openapi.json";
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn openapi_document_parses_and_lists_every_a1_path() {
+        let doc: serde_json::Value = serde_json::from_str(A1P_OPENAPI).unwrap();
+        assert_eq!(doc["openapi"], "3.0.3");
+        let paths = doc["paths"].as_object().unwrap();
+        for p in [
+            "/policytypes",
+            "/policytypes/{policyTypeId}",
+            "/policytypes/{policyTypeId}/policies",
+            "/policytypes/{policyTypeId}/policies/{policyId}",
+            "/policytypes/{policyTypeId}/policies/{policyId}/status",
+        ] {
+            assert!(paths.contains_key(p), "{p}");
+        }
+        let put = &paths["/policytypes/{policyTypeId}/policies/{policyId}"]["put"];
+        for code in ["200", "201", "400", "404", "409", "429", "503", "507"] {
+            assert!(put["responses"].get(code).is_some(), "PUT {code}");
+        }
+    }
 
     #[test]
     fn slice_policy_uses_a1td_member_names() {

@@ -53,6 +53,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         grpc_addr: loopback,
         state_dir: state_dir.clone(),
         control: Default::default(),
+        a1: Default::default(),
         e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
     })
     .await
@@ -65,7 +66,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "  gNB: emulated 40 MHz / 30 kHz / 106 PRB cell, {} clock, {} s of gNB time",
         match clock {
             ClockMode::Real => "real-time".to_owned(),
-            ClockMode::Sim => format!("simulated x{}", args.emulator.speedup),
+            ClockMode::Sim => format!("simulated x{}", args.emulator.speedup()),
         },
         duration
     );

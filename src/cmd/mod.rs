@@ -38,26 +38,30 @@ pub enum ClockMode {
     Sim,
 }
 
-/// Options of the built-in emulated gNB.
+/// Options of the built-in emulated gNB. Each one overrides the config file's value (or the
+/// built-in default when there is no config file).
 #[derive(Debug, Clone, Args)]
 pub struct EmulatorArgs {
     /// Clock of the emulated gNB [default: real for `xapp`, sim for `demo`].
     #[arg(long, value_enum)]
     pub clock: Option<ClockMode>,
-    /// Emulated seconds per wall second with --clock sim.
-    #[arg(long, default_value_t = 50.0)]
-    pub speedup: f64,
-    /// Replay this drive trace (CSV with the UCC 5G dataset's Timestamp and CQI columns)
-    /// instead of the synthetic vehicular CQI model.
+    /// Emulated seconds per wall second with --clock sim [default: 50].
+    #[arg(long)]
+    pub speedup: Option<f64>,
+    /// Replay this drive trace (CSV with the UCC 5G dataset's Timestamp and CQI columns,
+    /// resampled to 1 s) instead of the synthetic vehicular CQI model.
     #[arg(long, value_name = "CSV")]
     pub cqi_trace: Option<PathBuf>,
-    /// Seed of the synthetic CQI model.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// E2 report period (MAC stats / KPM), ms of the gNB clock.
-    #[arg(long, default_value_t = 100)]
-    pub period_ms: u64,
+    /// Seed of the synthetic CQI model and the fast fading [default: 1].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// E2 report period (MAC stats / KPM), ms of the gNB clock [default: 100].
+    #[arg(long)]
+    pub period_ms: Option<u64>,
 }
+
+/// Emulated seconds per wall second when --clock sim is given without --speedup.
+pub const DEFAULT_SPEEDUP: f64 = 50.0;
 
 impl EmulatorArgs {
     /// The clock chosen, or the command's default.
@@ -65,22 +69,42 @@ impl EmulatorArgs {
         self.clock.unwrap_or(default)
     }
 
-    /// The emulator configuration these options describe.
-    pub fn config(&self, default_clock: ClockMode) -> EmulatorConfig {
-        EmulatorConfig {
-            clock: match self.clock_or(default_clock) {
+    /// The speedup of a simulated clock.
+    pub fn speedup(&self) -> f64 {
+        self.speedup.unwrap_or(DEFAULT_SPEEDUP)
+    }
+
+    /// `base` with these options applied; a clock given neither on the command line nor in
+    /// a config file is `default_clock`.
+    pub fn apply(
+        &self,
+        mut base: EmulatorConfig,
+        default_clock: Option<ClockMode>,
+    ) -> EmulatorConfig {
+        if let Some(mode) = self.clock.or(default_clock) {
+            base.clock = match mode {
                 ClockMode::Real => Clock::Realtime,
                 ClockMode::Sim => Clock::Simulated {
-                    speedup: self.speedup,
+                    speedup: self.speedup(),
                 },
-            },
-            cqi: match &self.cqi_trace {
-                Some(path) => CqiSource::Trace { path: path.clone() },
-                None => CqiSource::Vehicular,
-            },
-            seed: self.seed,
-            period_ms: self.period_ms,
-            ..EmulatorConfig::default()
+            };
+        } else if let (Some(speedup), Clock::Simulated { .. }) = (self.speedup, base.clock) {
+            base.clock = Clock::Simulated { speedup };
         }
+        if let Some(path) = &self.cqi_trace {
+            base.cqi = CqiSource::Trace { path: path.clone() };
+        }
+        if let Some(seed) = self.seed {
+            base.seed = seed;
+        }
+        if let Some(period) = self.period_ms {
+            base.period_ms = period;
+        }
+        base
+    }
+
+    /// The emulator configuration these options describe, on the built-in defaults.
+    pub fn config(&self, default_clock: ClockMode) -> EmulatorConfig {
+        self.apply(EmulatorConfig::default(), Some(default_clock))
     }
 }

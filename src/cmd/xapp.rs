@@ -5,37 +5,98 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use maestro_xapp::config::{E2Config, XappConfig};
 
 use super::{ClockMode, EmulatorArgs};
 
-/// Options of `maestro xapp`.
+/// Which E2 node the xApp controls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum E2Kind {
+    /// The built-in emulated gNB (no RAN needed).
+    Emulator,
+    /// A FlexRIC near-RT RIC and its E2 nodes (needs a build with `--features flexric`).
+    Flexric,
+}
+
+/// Options of `maestro xapp`. Flags override the config file; the file overrides the
+/// built-in defaults shown here.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    maestro xapp --e2 emulator --a1-addr 127.0.0.1:8080 --data-dir ./state\n  \
+    maestro xapp --config config/xapp.json\n  \
+    maestro xapp --e2 emulator --clock sim --speedup 20 --cqi-trace drive.csv\n  \
+    maestro xapp --config config/xapp.json --print-config   # show the effective settings")]
 pub struct XappArgs {
-    /// A1-P v2 HTTP address (also /metrics, /healthz, /readyz).
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    pub http: SocketAddr,
-    /// gRPC KPI stream address.
-    #[arg(long, default_value = "127.0.0.1:50051")]
-    pub grpc: SocketAddr,
-    /// Directory of the durable policy store (policies survive restarts).
-    #[arg(long, default_value = "maestro-state")]
-    pub state_dir: PathBuf,
+    /// JSON config file (the same settings as the flags; see config/xapp.json).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// E2 node to control [default: emulator].
+    #[arg(long, value_enum)]
+    pub e2: Option<E2Kind>,
+    /// A1-P v2 HTTP address, also /metrics and /ric/v1/health/{alive,ready}
+    /// [default: 127.0.0.1:8080].
+    #[arg(long, alias = "http", value_name = "ADDR")]
+    pub a1_addr: Option<SocketAddr>,
+    /// gRPC KPI stream address [default: 127.0.0.1:50051].
+    #[arg(long, alias = "grpc", value_name = "ADDR")]
+    pub grpc_addr: Option<SocketAddr>,
+    /// Directory of the durable policy store; policies survive restarts
+    /// [default: ./maestro-state].
+    #[arg(long, alias = "state-dir", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print the effective configuration as JSON and exit.
+    #[arg(long)]
+    pub print_config: bool,
     #[command(flatten)]
     pub emulator: EmulatorArgs,
 }
 
+impl XappArgs {
+    /// The effective configuration: defaults, then the file, then the flags.
+    pub fn resolve(&self) -> anyhow::Result<XappConfig> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read config file {}", path.display()))?;
+                serde_json::from_str::<XappConfig>(&text).with_context(|| {
+                    format!("config file {} is not a valid xApp config", path.display())
+                })?
+            }
+            None => XappConfig::loopback_defaults(PathBuf::from("maestro-state")),
+        };
+        if let Some(addr) = self.a1_addr {
+            config.http_addr = addr;
+        }
+        if let Some(addr) = self.grpc_addr {
+            config.grpc_addr = addr;
+        }
+        if let Some(dir) = &self.data_dir {
+            config.state_dir.clone_from(dir);
+        }
+        match self.e2 {
+            Some(E2Kind::Flexric) => anyhow::bail!(
+                "--e2 flexric: this build has no FlexRIC backend yet (build with --features \
+                 flexric once the FlexRIC binding lands); use --e2 emulator"
+            ),
+            Some(E2Kind::Emulator) | None => {}
+        }
+        let E2Config::Emulated(emu) = config.e2;
+        // Without a config file the xApp's clock defaults to real time.
+        let default_clock = self.config.is_none().then_some(ClockMode::Real);
+        config.e2 = E2Config::Emulated(self.emulator.apply(emu, default_clock));
+        Ok(config)
+    }
+}
+
 /// Runs until Ctrl-C or SIGTERM.
 pub async fn run(args: XappArgs) -> anyhow::Result<ExitCode> {
+    let config = args.resolve()?;
+    if args.print_config {
+        println!("{}", serde_json::to_string_pretty(&config)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     super::init_logging("info");
-    let config = XappConfig {
-        http_addr: args.http,
-        grpc_addr: args.grpc,
-        state_dir: args.state_dir,
-        control: Default::default(),
-        e2: E2Config::Emulated(args.emulator.config(ClockMode::Real)),
-    };
     let xapp = maestro_xapp::start(config)
         .await
         .context("xApp failed to start")?;
@@ -43,7 +104,15 @@ pub async fn run(args: XappArgs) -> anyhow::Result<ExitCode> {
         "xApp A1-P v2: http://{}/A1-P/v2/policytypes",
         xapp.http_addr
     );
+    println!(
+        "xApp OpenAPI: http://{}/A1-P/v2/openapi.json",
+        xapp.http_addr
+    );
     println!("xApp metrics: http://{}/metrics", xapp.http_addr);
+    println!(
+        "xApp health : http://{}/ric/v1/health/alive, /ric/v1/health/ready",
+        xapp.http_addr
+    );
     println!("xApp KPI gRPC: http://{}", xapp.grpc_addr);
     println!(
         "policies restored from the store: {}",

@@ -26,11 +26,18 @@ pub struct XappProcess {
 impl XappProcess {
     /// Starts `maestro xapp` with a simulated clock and waits for it to print its ports.
     pub fn start(state_dir: &Path) -> Self {
+        Self::start_with(state_dir, &[])
+    }
+
+    /// Same, with more command-line arguments.
+    pub fn start_with(state_dir: &Path, extra: &[&str]) -> Self {
         let mut child = maestro()
-            .args(["xapp", "--http", "127.0.0.1:0", "--grpc", "127.0.0.1:0"])
+            .args(["xapp", "--e2", "emulator"])
+            .args(["--a1-addr", "127.0.0.1:0", "--grpc-addr", "127.0.0.1:0"])
             .args(["--clock", "sim", "--speedup", "20"])
-            .arg("--state-dir")
+            .arg("--data-dir")
             .arg(state_dir)
+            .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -75,11 +82,15 @@ impl Drop for XappProcess {
     }
 }
 
-/// Waits until `GET {http}/readyz` answers 200 (the E2 node has reported).
+/// Waits until `GET {http}/ric/v1/health/ready` answers 200 (the E2 node has reported).
 pub async fn wait_ready(client: &reqwest::Client, http: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(r) = client.get(format!("{http}/readyz")).send().await {
+        if let Ok(r) = client
+            .get(format!("{http}/ric/v1/health/ready"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 return;
             }
@@ -98,4 +109,37 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, ur
         .json()
         .await
         .unwrap_or_else(|e| panic!("GET {url}: body is not the expected JSON: {e}"))
+}
+
+/// `GET url` and return the body as text (panics with the URL on failure: test helper).
+pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: body is not text: {e}"))
+}
+
+/// Assert `resp` is an RFC 7807 problem with `status` whose detail mentions `detail_has`;
+/// return the problem body.
+pub async fn assert_problem(
+    resp: reqwest::Response,
+    status: u16,
+    detail_has: &str,
+) -> serde_json::Value {
+    assert_eq!(resp.status().as_u16(), status);
+    assert_eq!(
+        resp.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    let detail = body["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains(detail_has),
+        "detail {detail:?} lacks {detail_has:?}"
+    );
+    body
 }

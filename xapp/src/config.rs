@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use maestro_e2sm::rc::RrmPolicyMember;
 use serde::{Deserialize, Serialize};
 
+use crate::a1::limit::A1Limits;
 use crate::controller::LoopTuning;
 use crate::e2::emulator::EmulatorConfig;
 
@@ -24,6 +25,9 @@ pub struct XappConfig {
     /// Closed-loop knobs of the PRB controller.
     #[serde(default)]
     pub control: LoopTuning,
+    /// A1 write rate limits and store capacity.
+    #[serde(default)]
+    pub a1: A1Limits,
 }
 
 /// Which E2 backend drives the RAN.
@@ -43,6 +47,7 @@ impl XappConfig {
             state_dir,
             e2: E2Config::Emulated(EmulatorConfig::default()),
             control: LoopTuning::default(),
+            a1: A1Limits::default(),
         }
     }
 }

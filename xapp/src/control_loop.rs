@@ -74,6 +74,7 @@ impl ControlLoop {
         last_control: &mut Option<SlicePrbQuotaControl>,
         publish: bool,
     ) {
+        let started = std::time::Instant::now();
         let cell = self.backend.cell();
         let served = self.backend.slices();
         let policies = self.store.all();
@@ -106,6 +107,8 @@ impl ControlLoop {
                 }
             }
         }
+        self.metrics
+            .control_latency(started.elapsed().as_secs_f64());
         statuses.extend(rejected);
         self.record_statuses(statuses).await;
 

@@ -587,10 +587,11 @@ mod tests {
         let t = [target(1, 20.0)];
         let d0 = c.decide(&cell, &measurement(&[&cqis]), &served, &t);
         let q0 = d0.slices[0].quota_prbs;
-        // The cell delivers 10 % more than modelled: the gain moves halfway each period.
+        // The cell delivers 10 % more than modelled.
         let model = nr::slice_throughput_bps(q0, &cqis, &cell);
         let d1 = c.decide(&cell, &report(&cqis, q0, 1.1 * model), &served, &t);
-        assert!((c.gain(&member(1)) - 1.05).abs() < 1e-9);
+        // The first settled period after a change of CQI mix sets the gain outright.
+        assert!((c.gain(&member(1)) - 1.1).abs() < 1e-9);
         assert!(
             d1.slices[0].quota_prbs < q0,
             "fewer PRBs for the same target"

@@ -124,11 +124,13 @@ pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
         metrics: metrics.clone(),
         last_report: Arc::clone(&last_report),
         writes: Arc::default(),
+        limiter: Arc::new(a1::limit::WriteLimiter::new(config.a1.clone())),
     };
     let mut tasks = Vec::new();
     let mut stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
-        let served = axum::serve(http, a1::router(state))
+        let app = a1::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(http, app)
             .with_graceful_shutdown(async move {
                 let _ = stop.changed().await;
             })

@@ -1,7 +1,8 @@
 //! A1-P errors and their RFC 7807 `application/problem+json` responses (O-RAN A1AP v2
-//! clause 6.2: 400 bad request, 404 not found, 409 conflict, 503 service unavailable, ...).
+//! clause 6.2: 400 bad request, 404 not found, 409 conflict, 429 too many requests, 503 service
+//! unavailable, 507 insufficient storage).
 
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use maestro_api::problem::{ProblemDetails, PROBLEM_JSON};
 
@@ -23,6 +24,17 @@ pub enum A1Error {
     /// The store failed; nothing was changed.
     #[error("{0}")]
     Unavailable(String),
+    /// The client sent more requests than its rate allows.
+    #[error("{message}")]
+    TooManyRequests {
+        /// What happened.
+        message: String,
+        /// Seconds until a request will be accepted again.
+        retry_after_s: u64,
+    },
+    /// The store holds as many policies as it may; nothing was stored.
+    #[error("{0}")]
+    InsufficientStorage(String),
 }
 
 impl A1Error {
@@ -34,6 +46,8 @@ impl A1Error {
             A1Error::Conflict(_) => StatusCode::CONFLICT,
             A1Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             A1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            A1Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            A1Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
         }
     }
 }
@@ -44,6 +58,12 @@ impl IntoResponse for A1Error {
         let title = status.canonical_reason().unwrap_or("Error");
         let problem = ProblemDetails::new(status.as_u16(), title, self.to_string());
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response()
+        let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response();
+        if let A1Error::TooManyRequests { retry_after_s, .. } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        response
     }
 }

@@ -1,10 +1,12 @@
 //! A1-P v2 request handlers: parse, validate, call the store, answer with A1AP v2 codes.
 
+use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, StatusCode, Uri};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -23,6 +25,35 @@ pub async fn count_requests(State(state): State<A1State>, req: Request, next: Ne
         .metrics
         .a1_request(&method, response.status().as_u16());
     response
+}
+
+/// Rate-limits PUT and DELETE per client address (429 + Retry-After).
+pub async fn limit_writes(State(state): State<A1State>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::PUT | Method::DELETE) {
+        let client = req
+            .extensions()
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Err(retry_after_s) = state.limiter.admit(client, Instant::now()) {
+            return A1Error::TooManyRequests {
+                message: format!(
+                    "more than {} writes/s from this client; retry in {retry_after_s} s",
+                    state.limiter.limits().writes_per_second
+                ),
+                retry_after_s,
+            }
+            .into_response();
+        }
+    }
+    next.run(req).await
+}
+
+/// `GET /A1-P/v2/openapi.json`: the OpenAPI document of this A1-P service.
+pub async fn openapi() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        a1::A1P_OPENAPI,
+    )
 }
 
 fn store_failed(e: StoreError) -> A1Error {
@@ -172,6 +203,7 @@ pub async fn put_policy(
     let key = PolicyKey::new(&type_id, &policy_id);
     let location = a1::policy_path(&type_id, &policy_id);
     let previous = state.store.get(&key);
+    let previous_is_none = previous.is_none();
     // Until the controller has evaluated it, a new policy is not enforced; an update keeps the
     // last status until the next period re-evaluates it.
     let status = previous
@@ -189,6 +221,12 @@ pub async fn put_policy(
         Some(g) => g,
         None => state.writes.clone().lock_owned().await,
     };
+    if previous_is_none && state.store.all().len() >= state.limiter.limits().max_policies {
+        return Err(A1Error::InsufficientStorage(format!(
+            "the policy store holds its maximum of {} policies; delete one first",
+            state.limiter.limits().max_policies
+        )));
+    }
     let outcome = blocking(move || store.put(record)).await?;
     state.metrics.set_policies(state.store.all().len());
     state.changed.notify_one();

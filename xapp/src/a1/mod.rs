@@ -1,11 +1,14 @@
 //! The A1-P v2 termination (O-RAN A1AP v2 clause 6.2) plus the operational endpoints
-//! (`/metrics`, `/healthz`, `/readyz`), as one axum router.
+//! (`/metrics`; health at `/ric/v1/health/alive` and `/ric/v1/health/ready` as the O-RAN SC
+//! RIC platform probes them, with `/healthz` and `/readyz` as aliases; the OpenAPI document at
+//! `/A1-P/v2/openapi.json`), as one axum router.
 //!
 //! Handlers are thin: they parse and validate, then call the [`PolicyStore`]; the controller
 //! picks stored policies up on its next report period.
 
 mod error;
 mod handlers;
+pub mod limit;
 
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -40,9 +43,13 @@ pub struct A1State {
     /// Held across a PUT's conflict check and its write, and across a DELETE, so concurrent
     /// requests cannot both claim one slice.
     pub writes: Arc<tokio::sync::Mutex<()>>,
+    /// Per-client write rate limits and the store's capacity.
+    pub limiter: Arc<limit::WriteLimiter>,
 }
 
-/// The router: A1-P v2 under `/A1-P/v2`, plus `/metrics`, `/healthz`, `/readyz`.
+/// The router: A1-P v2 under `/A1-P/v2`, plus `/metrics` and the health endpoints. Serve it
+/// with connect info (`into_make_service_with_connect_info::<SocketAddr>`) so writes are
+/// rate-limited per client address.
 pub fn router(state: A1State) -> Router {
     use handlers::*;
     let a1 = Router::new()
@@ -56,10 +63,17 @@ pub fn router(state: A1State) -> Router {
         .route(
             "/policytypes/{type_id}/policies/{policy_id}/status",
             get(get_policy_status),
-        );
+        )
+        .route("/openapi.json", get(openapi))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limit_writes,
+        ));
     Router::new()
         .nest(A1P_BASE, a1)
         .route("/metrics", get(metrics))
+        .route("/ric/v1/health/alive", get(healthz))
+        .route("/ric/v1/health/ready", get(readyz))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

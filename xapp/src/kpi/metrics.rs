@@ -1,6 +1,9 @@
 //! Prometheus metrics of the xApp, served as text at `/metrics`.
 
-use prometheus::{Encoder, GaugeVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
+    Registry, TextEncoder,
+};
 
 use maestro_api::kpi::CellReport;
 
@@ -19,6 +22,12 @@ pub struct XappMetrics {
     e2_controls: IntCounterVec,
     policies: IntGauge,
     kpi_subscribers: IntGauge,
+    slice_cqi_mean: GaugeVec,
+    slice_cqi_quantile: GaugeVec,
+    slice_error_ratio: GaugeVec,
+    slice_model_gain: GaugeVec,
+    control_latency: Histogram,
+    kpi_dropped: IntCounter,
 }
 
 impl std::fmt::Debug for XappMetrics {
@@ -55,7 +64,48 @@ impl XappMetrics {
             "Open gRPC KPI stream subscriptions",
         )?;
         r.register(Box::new(kpi_subscribers.clone()))?;
+        let control_latency = Histogram::with_opts(
+            HistogramOpts::new(
+                "maestro_xapp_control_latency_seconds",
+                "From an E2 report (or an A1 change) to the control decided and sent, seconds",
+            )
+            .buckets(vec![
+                1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 0.1,
+            ]),
+        )?;
+        r.register(Box::new(control_latency.clone()))?;
+        let kpi_dropped = IntCounter::new(
+            "maestro_xapp_kpi_dropped_reports_total",
+            "KPI reports slow gRPC subscribers lost (their buffers were full)",
+        )?;
+        r.register(Box::new(kpi_dropped.clone()))?;
         Ok(Self {
+            slice_cqi_mean: gauge(
+                &r,
+                "maestro_slice_cqi_mean",
+                "Mean wide-band CQI of the slice's UEs (CQI index, TS 38.214 Table 5.2.2.1-2)",
+                &["slice"],
+            )?,
+            slice_cqi_quantile: gauge(
+                &r,
+                "maestro_slice_cqi",
+                "Wide-band CQI quantiles of the slice's UEs (nearest rank; CQI index)",
+                &["slice", "quantile"],
+            )?,
+            slice_error_ratio: gauge(
+                &r,
+                "maestro_slice_enforcement_error_ratio",
+                "(measured - target) / target DL throughput of the slice over the last period",
+                &["slice"],
+            )?,
+            slice_model_gain: gauge(
+                &r,
+                "maestro_slice_model_gain_ratio",
+                "Measured / CQI-modelled throughput the closed loop has learnt for the slice",
+                &["slice"],
+            )?,
+            control_latency,
+            kpi_dropped,
             slice_target_bps: gauge(
                 &r,
                 "maestro_slice_target_dl_bps",
@@ -136,6 +186,26 @@ impl XappMetrics {
             self.slice_required_prbs
                 .with_label_values(&l)
                 .set(f64::from(s.required_prbs));
+            self.slice_model_gain
+                .with_label_values(&l)
+                .set(s.model_gain);
+            if s.target_bps > 0.0 {
+                self.slice_error_ratio
+                    .with_label_values(&l)
+                    .set((s.dl_throughput_bps - s.target_bps) / s.target_bps);
+            }
+            let mut cqis: Vec<u32> = s.ues.iter().map(|u| u.wb_cqi).collect();
+            cqis.sort_unstable();
+            if !cqis.is_empty() {
+                let mean = cqis.iter().map(|&c| f64::from(c)).sum::<f64>() / cqis.len() as f64;
+                self.slice_cqi_mean.with_label_values(&l).set(mean);
+                for (q, label) in [(0.1, "0.1"), (0.5, "0.5"), (0.9, "0.9")] {
+                    let rank = ((q * cqis.len() as f64).ceil() as usize).clamp(1, cqis.len());
+                    self.slice_cqi_quantile
+                        .with_label_values(&[s.label.as_str(), label])
+                        .set(f64::from(cqis[rank - 1]));
+                }
+            }
             for u in &s.ues {
                 self.ue_cqi
                     .with_label_values(&[s.label.as_str(), u.ue_id.to_string().as_str()])
@@ -154,6 +224,16 @@ impl XappMetrics {
     /// Counts an E2 control by outcome (`ack`, `failed`, `error`).
     pub fn e2_control(&self, outcome: &str) {
         self.e2_controls.with_label_values(&[outcome]).inc();
+    }
+
+    /// Records one control decision's latency.
+    pub fn control_latency(&self, seconds: f64) {
+        self.control_latency.observe(seconds);
+    }
+
+    /// Counts KPI reports a slow subscriber lost.
+    pub fn kpi_dropped(&self, n: u64) {
+        self.kpi_dropped.inc_by(n);
     }
 
     /// Sets the stored-policy gauge.

@@ -61,8 +61,10 @@ pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::
                     next_quota_prbs: decision.map_or(0, |x| u32::from(x.quota_prbs)),
                     achievable: decision.is_some_and(|x| x.achievable),
                     label: slice_label(&s.member),
+                    model_gain: decision.map_or(1.0, |x| x.gain),
                 }
             })
             .collect(),
+        dropped_before: 0,
     }
 }

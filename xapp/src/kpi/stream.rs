@@ -1,6 +1,7 @@
 //! The gRPC KPI stream server (`maestro.kpi.v1.KpiStream`): every subscriber gets the latest
-//! report at once, then one report per period. A subscriber that falls behind skips the
-//! reports it missed rather than slowing the xApp down.
+//! report at once, then one report per period. Each subscriber has a bounded buffer (64
+//! reports): one that falls behind loses the oldest reports, never slows the control loop, and
+//! is told how many it lost in the next report's `dropped_before`.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -73,12 +74,18 @@ impl KpiStream for KpiHub {
         let first = self.latest();
         self.metrics.kpi_subscribers_add(1);
         let guard = SubscriberGuard(self.metrics.clone());
+        let mut missed = 0u64;
         let live = BroadcastStream::new(rx).filter_map(move |item| {
             let _keep = &guard;
             match item {
-                Ok(report) => Some(Ok(report)),
+                Ok(mut report) => {
+                    report.dropped_before = std::mem::take(&mut missed);
+                    Some(Ok(report))
+                }
                 Err(BroadcastStreamRecvError::Lagged(n)) => {
                     tracing::debug!(skipped = n, "KPI subscriber lagging");
+                    guard.0.kpi_dropped(n);
+                    missed += n;
                     None
                 }
             }
