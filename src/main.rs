@@ -28,6 +28,9 @@ enum Command {
     Rapp(cmd::rapp::RappArgs),
     /// Talk to any A1-P v2 termination (list types and policies, put, get, delete, status).
     A1(cmd::a1::A1Args),
+    /// Measure the xApp on this machine: A1 PUT -> E2 control latency, A1 PUT rate with many
+    /// clients, CQI report ingest rate. Prints the figures (and writes them as JSON).
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -48,6 +51,7 @@ fn main() -> ExitCode {
             Command::Xapp(args) => cmd::xapp::run(args).await,
             Command::Rapp(args) => cmd::rapp::run(args).await,
             Command::A1(args) => cmd::a1::run(args).await,
+            Command::Bench(args) => cmd::bench::run(args).await,
         }
     });
     match result {

@@ -1,6 +1,7 @@
 //! The subcommands of `maestro`, one module each, plus what they share.
 
 pub mod a1;
+pub mod bench;
 pub mod demo;
 pub mod rapp;
 pub mod report;

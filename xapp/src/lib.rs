@@ -80,13 +80,22 @@ impl RunningXapp {
     }
 }
 
-/// Starts the xApp: opens the store, starts the E2 backend, binds both servers.
+/// Starts the xApp: opens the store, starts the configured E2 backend, binds both servers.
 pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
+    let backend: Arc<dyn E2Backend> = match &config.e2 {
+        E2Config::Emulated(emu) => EmulatedGnb::start(emu.clone())?,
+    };
+    start_with_backend(config, backend).await
+}
+
+/// Starts the xApp on an E2 backend the caller built (`config.e2` is then ignored): for
+/// backends that are not in the config file, and for benchmarks that observe the controls.
+pub async fn start_with_backend(
+    config: XappConfig,
+    backend: Arc<dyn E2Backend>,
+) -> Result<RunningXapp, XappError> {
     let store = PolicyStore::open(&config.state_dir)?;
     let restored_policies = store.all().len();
-    let backend: Arc<dyn E2Backend> = match config.e2 {
-        E2Config::Emulated(emu) => EmulatedGnb::start(emu)?,
-    };
     let registry =
         Arc::new(PolicyTypeRegistry::shipped().map_err(|e| XappError::Setup(e.to_string()))?);
     let metrics = XappMetrics::new().map_err(|e| XappError::Setup(e.to_string()))?;

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use maestro_api::a1::PolicyStatus;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
@@ -94,6 +94,10 @@ pub enum PutOutcome {
 pub struct PolicyStore {
     db: Arc<Database>,
     mirror: Arc<RwLock<BTreeMap<PolicyKey, StoredPolicy>>>,
+    /// Held across every read-modify-write (disk commit and mirror update together), so a
+    /// status update from the control loop can never write back a statement that a
+    /// concurrent PUT has just replaced.
+    writer: Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for PolicyStore {
@@ -129,6 +133,7 @@ impl PolicyStore {
         Ok(Self {
             db: Arc::new(db),
             mirror: Arc::new(RwLock::new(mirror)),
+            writer: Arc::new(Mutex::new(())),
         })
     }
 
@@ -157,6 +162,7 @@ impl PolicyStore {
     /// Inserts or replaces a policy; returns once it is committed to disk.
     pub fn put(&self, policy: StoredPolicy) -> Result<PutOutcome, StoreError> {
         let key = policy.key();
+        let _writing = self.writing();
         let existed = self.write(&key, Some(&policy))?;
         self.mirror_mut().insert(key, policy);
         Ok(if existed {
@@ -168,6 +174,7 @@ impl PolicyStore {
 
     /// Removes a policy; `Ok(None)` when it did not exist.
     pub fn delete(&self, key: &PolicyKey) -> Result<Option<StoredPolicy>, StoreError> {
+        let _writing = self.writing();
         if !self.mirror_read().contains_key(key) {
             return Ok(None);
         }
@@ -182,6 +189,7 @@ impl PolicyStore {
         key: &PolicyKey,
         status: PolicyStatus,
     ) -> Result<Option<StoredPolicy>, StoreError> {
+        let _writing = self.writing();
         let Some(mut policy) = self.get(key) else {
             return Ok(None);
         };
@@ -211,6 +219,12 @@ impl PolicyStore {
             .filter(|k| k.policy_type == policy_type)
             .map(|k| k.policy_id.clone())
             .collect()
+    }
+
+    fn writing(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn mirror_read(&self) -> std::sync::RwLockReadGuard<'_, BTreeMap<PolicyKey, StoredPolicy>> {
@@ -277,5 +291,40 @@ mod tests {
             b.status.enforce_reason,
             Some(EnforceReason::StatementNotApplicable)
         );
+    }
+
+    #[test]
+    fn status_updates_never_undo_a_concurrent_put() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = PolicyStore::open(dir.path()).unwrap();
+        store.put(policy("p", 0.0)).unwrap();
+        let key = PolicyKey::new("T", "p");
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let statuses = {
+            let (store, key, stop) = (store.clone(), key.clone(), Arc::clone(&stop));
+            std::thread::spawn(move || {
+                let mut flip = false;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    flip = !flip;
+                    let status = if flip {
+                        PolicyStatus::not_enforced(EnforceReason::OtherReason)
+                    } else {
+                        PolicyStatus::enforced()
+                    };
+                    store.set_status(&key, status).unwrap();
+                }
+            })
+        };
+        for kbps in 1..=300 {
+            store.put(policy("p", f64::from(kbps))).unwrap();
+            // What a PUT committed stays, whatever the control loop records meanwhile.
+            assert_eq!(store.get(&key).unwrap().statement["kbps"], f64::from(kbps));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        statuses.join().unwrap();
+        assert_eq!(store.get(&key).unwrap().statement["kbps"], 300.0);
+        drop(store);
+        let reopened = PolicyStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.get(&key).unwrap().statement["kbps"], 300.0);
     }
 }

@@ -94,3 +94,67 @@ impl KpiStream for KpiHub {
         Ok(Response::new(Box::pin(stream)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report(sequence: u64) -> CellReport {
+        CellReport {
+            sequence,
+            ..CellReport::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn slow_subscriber_loses_oldest_reports_and_is_told_how_many() {
+        let metrics = XappMetrics::new().unwrap();
+        let hub = KpiHub::new(metrics.clone());
+        hub.publish(report(0));
+        let mut stream = hub
+            .subscribe(Request::new(SubscribeRequest {
+                subscriber: "slow".into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        // The loop publishes 100 reports while this subscriber reads none: publish never
+        // waits (this test would hang otherwise).
+        for seq in 1..=100 {
+            hub.publish(report(seq));
+        }
+        let first = stream.next().await.unwrap().unwrap();
+        assert_eq!(
+            (first.sequence, first.dropped_before),
+            (0, 0),
+            "latest first"
+        );
+        // 100 published into a 64-report buffer: the 36 oldest are gone.
+        let next = stream.next().await.unwrap().unwrap();
+        assert_eq!((next.sequence, next.dropped_before), (37, 36));
+        let after = stream.next().await.unwrap().unwrap();
+        assert_eq!((after.sequence, after.dropped_before), (38, 0));
+        let text = metrics.render();
+        assert!(
+            text.contains("maestro_xapp_kpi_dropped_reports_total 36"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn subscriber_that_keeps_up_loses_nothing() {
+        let hub = KpiHub::new(XappMetrics::new().unwrap());
+        let mut stream = hub
+            .subscribe(Request::new(SubscribeRequest {
+                subscriber: "fast".into(),
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        for seq in 1..=500 {
+            hub.publish(report(seq));
+            let got = stream.next().await.unwrap().unwrap();
+            assert_eq!((got.sequence, got.dropped_before), (seq, 0));
+        }
+    }
+}
