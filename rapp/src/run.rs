@@ -159,6 +159,7 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
             target_mbps: o.target_mbps,
             weight: o.weight,
             personality: o.personality,
+            weight_above: None,
         })
         .collect();
     let config = NegotiationConfig {

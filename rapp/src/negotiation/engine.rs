@@ -1,23 +1,42 @@
-//! The negotiation rounds. Round 0: every agent opens with its target (clamped to the
-//! bounds). Each later round: per agent, the optimizer's suggestion from its last demand and
-//! MAESTRO's last feedback -> prompt -> LLM (all agents of a round concurrently) -> extraction
-//! -> validation (values outside the bounds are clamped, and the clamp is noted in the
-//! reasoning; an unusable answer falls back to the optimizer's suggestion, also noted) ->
-//! MAESTRO's feedback. It stops at consensus (spread < epsilon) or at the round cap; the
-//! consensus value is the mean of the last round's demands. Messages per round: n intents plus
-//! n feedbacks, O(n).
+//! The negotiation rounds (paper, Fig. 2).
+//!
+//! Round 0: every agent opens with its target (projected onto the round's bounds). Each later
+//! round, for every agent at once (tokio fan-out/fan-in, one per-round deadline so a slow agent
+//! cannot stall the others):
+//!
+//! 1. the regulatory and observability units bound the demand (with citations);
+//! 2. the optimizer unit suggests a value from the agent's utility and MAESTRO's last
+//!    stake-weighted mean;
+//! 3. the prompt (advice or directive, by [`PressureMode`]; the arbitral unit's warning if
+//!    any) goes to the LLM backend; its text goes through the extraction unit, and an answer
+//!    that cannot be extracted is asked for once more before the validation unit falls back
+//!    to the optimizer's value;
+//! 4. the validation unit clamps, enforces a hard directive, or substitutes, and says so;
+//! 5. the arbitral unit judges the message and may warn or penalise the agent (a penalty
+//!    halves its stake in MAESTRO's utility);
+//! 6. MAESTRO answers with feedback around the stake-weighted mean.
+//!
+//! It stops at consensus (spread < epsilon), at the round cap, or when the observability unit
+//! says the topic no longer holds. Messages per round: n intents plus n feedbacks, O(n).
 
-use std::time::Instant;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use serde::{Deserialize, Serialize};
 
+use super::arbitral::{Arbitral, BuiltinArbitral, Class, Incentive, Observation, Verdict};
+use super::capacity::{CapacityView, Unbounded};
 use super::extraction::extract;
 use super::intent::ServiceIntent;
 use super::llm::{AgentContext, LanguageModel, Prompt};
-use super::mediator::{feedback, Feedback};
-use super::optimizer::{pressure, suggest};
+use super::mediator::{weighted_feedback, Feedback};
+use super::optimizer::{pressure, suggest, weighted_reference};
 use super::persona::Personality;
+use super::regulatory::{Regulatory, RuleBook};
+use super::theory::optimal_consensus;
+use super::utility::Utility;
+use super::validation::{validate, PressureMode};
 
 /// The range a round's demands must fall in, Mbps (set by the regulatory and observability
 /// units).
@@ -45,10 +64,31 @@ pub struct AgentSpec {
     pub business_intent: String,
     /// Its own target, Mbps.
     pub target_mbps: f64,
-    /// Weight of its utility in the optimizer (> 0).
+    /// Its stake: the curvature of its quadratic utility `weight/2 (x - target)^2` (> 0).
     pub weight: f64,
     /// How it negotiates.
     pub personality: Personality,
+    /// Curvature over the target when it differs from under it (an asymmetric utility);
+    /// `None` = quadratic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_above: Option<f64>,
+}
+
+impl AgentSpec {
+    /// The agent's utility.
+    pub fn utility(&self) -> Utility {
+        match self.weight_above {
+            None => Utility::Quadratic {
+                a: self.weight,
+                target: self.target_mbps,
+            },
+            Some(above) => Utility::Asymmetric {
+                below: self.weight,
+                above,
+                target: self.target_mbps,
+            },
+        }
+    }
 }
 
 /// Knobs of a negotiation.
@@ -64,8 +104,25 @@ pub struct NegotiationConfig {
     pub mu0: f64,
     /// Growth of the pressure per round.
     pub mu_growth: f64,
-    /// Allowed range of demands.
+    /// Allowed range of demands before the regulatory and observability units narrow it.
     pub bounds: Bounds,
+    /// How the optimizer's value is put to the agents.
+    #[serde(default)]
+    pub pressure: PressureMode,
+    /// Under hard pressure, how far (Mbps) an answer may be from the directive.
+    #[serde(default = "default_hard_tolerance")]
+    pub hard_tolerance_mbps: f64,
+    /// Time an agent has to answer in a round (all its attempts), ms.
+    #[serde(default = "default_round_deadline")]
+    pub round_deadline_ms: u64,
+}
+
+fn default_hard_tolerance() -> f64 {
+    0.25
+}
+
+fn default_round_deadline() -> u64 {
+    60_000
 }
 
 impl Default for NegotiationConfig {
@@ -80,38 +137,94 @@ impl Default for NegotiationConfig {
                 min_mbps: 0.0,
                 max_mbps: 1000.0,
             },
+            pressure: PressureMode::Hard,
+            hard_tolerance_mbps: default_hard_tolerance(),
+            round_deadline_ms: default_round_deadline(),
         }
     }
 }
 
+/// What one agent did in one round, unit by unit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AgentTurn {
+    /// The optimizer's value for the agent this round, Mbps.
+    pub advice_mbps: f64,
+    /// The LLM's raw answers (one per attempt, each cut to 2,000 characters).
+    pub raw_answers: Vec<String>,
+    /// Why attempts failed (backend errors, extraction errors, the deadline).
+    pub failures: Vec<String>,
+    /// What the validation unit changed.
+    pub validation: Vec<String>,
+    /// The optimizer's value stood in for the agent's.
+    pub substituted: bool,
+    /// The arbitral unit's verdict.
+    pub verdict: Verdict,
+    /// The agent's stake in MAESTRO's utility after this round's incentive.
+    pub stake: f64,
+    /// Time the agent took, ms.
+    pub elapsed_ms: f64,
+}
+
 /// Everything that happened in one round.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RoundRecord {
     /// Round number.
     pub round: u32,
     /// The agents' intents.
     pub intents: Vec<ServiceIntent>,
-    /// The optimizer's suggestion per agent (the target for the opening round).
+    /// The optimizer's suggestion per agent (the projected target for the opening round).
     pub optimizer_suggestions: Vec<f64>,
+    /// Per agent, what each unit did (empty for the opening round).
+    #[serde(default)]
+    pub turns: Vec<AgentTurn>,
+    /// The round's bounds.
+    pub bounds: Bounds,
     /// MAESTRO's feedback.
     pub feedback: Feedback,
     /// Wall time of the round, ms.
     pub elapsed_ms: f64,
 }
 
+/// Why the negotiation stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The spread fell below epsilon.
+    Consensus,
+    /// The round cap was reached first.
+    RoundCap,
+    /// The observability unit said the topic no longer holds.
+    TopicInvalid,
+}
+
 /// Result of a negotiation.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NegotiationOutcome {
-    /// Agreed value, Mbps.
+    /// The stake-weighted mean of the last round's demands, Mbps (the agreed value when
+    /// `converged`).
     pub consensus_mbps: f64,
+    /// The agreed value, when there was an agreement.
+    pub agreed_mbps: Option<f64>,
+    /// The theoretical optimal consensus of the agents' utilities over the final bounds.
+    pub theoretical_mbps: Option<f64>,
     /// Rounds after the opening.
     pub rounds: u32,
-    /// Spread fell below epsilon (rather than hitting the round cap).
+    /// Spread fell below epsilon.
     pub converged: bool,
-    /// Messages exchanged.
+    /// Why it stopped.
+    pub stop: StopReason,
+    /// Messages exchanged (intents + feedbacks).
     pub messages: usize,
     /// LLM backend used.
     pub llm: String,
+    /// How the optimizer was put to the agents.
+    pub pressure: PressureMode,
+    /// Sources the regulatory unit cited.
+    pub citations: Vec<String>,
+    /// Per agent, its last demand, Mbps.
+    pub finals: BTreeMap<String, f64>,
+    /// Wall time, ms.
+    pub wall_ms: f64,
     /// Round by round.
     pub history: Vec<RoundRecord>,
 }
@@ -124,7 +237,17 @@ pub enum NegotiationError {
     Config(String),
 }
 
-fn validate(cfg: &NegotiationConfig, agents: &[AgentSpec]) -> Result<(), NegotiationError> {
+/// The contextual units a negotiation consults (paper, Fig. 2).
+pub struct Units<'a> {
+    /// Regulatory constraints with citations.
+    pub regulatory: &'a dyn Regulatory,
+    /// Live capacity and topic validity.
+    pub observability: &'a dyn CapacityView,
+    /// Classifier of malicious behaviour.
+    pub arbitral: &'a dyn Arbitral,
+}
+
+fn validate_config(cfg: &NegotiationConfig, agents: &[AgentSpec]) -> Result<(), NegotiationError> {
     let bad = |m: String| Err(NegotiationError::Config(m));
     if agents.is_empty() {
         return bad("no agents".into());
@@ -142,60 +265,154 @@ fn validate(cfg: &NegotiationConfig, agents: &[AgentSpec]) -> Result<(), Negotia
     if !(cfg.mu0 > 0.0 && cfg.mu_growth >= 1.0) {
         return bad("mu0 must be > 0 and mu_growth >= 1".into());
     }
+    if cfg.hard_tolerance_mbps.is_nan()
+        || cfg.hard_tolerance_mbps < 0.0
+        || cfg.round_deadline_ms == 0
+    {
+        return bad("hard_tolerance_mbps must be >= 0 and round_deadline_ms > 0".into());
+    }
+    let mut ids = std::collections::HashSet::new();
     for a in agents {
-        if !(a.weight > 0.0 && a.weight.is_finite()) {
-            return bad(format!("agent {}: weight must be > 0", a.id));
+        if !ids.insert(a.id.as_str()) {
+            return bad(format!("agent id {:?} appears twice", a.id));
         }
-        if !a.target_mbps.is_finite() {
-            return bad(format!("agent {}: target is not a number", a.id));
-        }
+        a.utility()
+            .check()
+            .map_err(|e| NegotiationError::Config(format!("agent {}: {e}", a.id)))?;
     }
     Ok(())
 }
 
-/// Runs a negotiation among `agents`, their words produced by `llm`.
+/// Runs a negotiation among `agents`, their words produced by `llm`, with the configured
+/// bounds as the only constraint and the built-in arbitral unit.
 pub async fn negotiate(
     cfg: &NegotiationConfig,
     agents: &[AgentSpec],
     llm: &dyn LanguageModel,
 ) -> Result<NegotiationOutcome, NegotiationError> {
-    validate(cfg, agents)?;
+    let units = Units {
+        regulatory: &RuleBook::default(),
+        observability: &Unbounded,
+        arbitral: &BuiltinArbitral::default(),
+    };
+    negotiate_with(cfg, agents, llm, &units).await
+}
+
+/// Per-agent state carried across rounds.
+struct AgentState {
+    utility: Utility,
+    value: f64,
+    stake_factor: f64,
+    strikes: u32,
+    warning: Option<String>,
+}
+
+/// MAESTRO's stakes for this round's demands: each utility's curvature on the side of the
+/// mean (what the optimizer knows; without an optimizer every operator counts the same),
+/// times the arbitral penalties.
+fn round_stakes(states: &[AgentState], bounds: &Bounds, pressure: PressureMode) -> Vec<f64> {
+    let factors: Vec<f64> = states.iter().map(|s| s.stake_factor).collect();
+    match pressure {
+        PressureMode::None => factors,
+        PressureMode::Soft | PressureMode::Hard => {
+            let projected: Vec<Utility> =
+                states.iter().map(|s| s.utility.projected(bounds)).collect();
+            let x: Vec<f64> = states.iter().map(|s| s.value).collect();
+            weighted_reference(&projected, &x, &factors).1
+        }
+    }
+}
+
+/// Runs a negotiation consulting `units`.
+pub async fn negotiate_with(
+    cfg: &NegotiationConfig,
+    agents: &[AgentSpec],
+    llm: &dyn LanguageModel,
+    units: &Units<'_>,
+) -> Result<NegotiationOutcome, NegotiationError> {
+    validate_config(cfg, agents)?;
     let started = Instant::now();
+    let round_bounds = |cfg: &NegotiationConfig| {
+        let c = units.regulatory.constraints(&cfg.topic, &cfg.bounds);
+        let mut b = c.bounds;
+        if let Some(cap) = units.observability.max_achievable_mbps() {
+            b.max_mbps = b.max_mbps.min(cap).max(b.min_mbps);
+        }
+        (b, c.citations)
+    };
+    let (mut bounds, mut citations) = round_bounds(cfg);
+    let mut states: Vec<AgentState> = agents
+        .iter()
+        .map(|a| {
+            let utility = a.utility();
+            AgentState {
+                value: utility.projected(&bounds).target(),
+                utility,
+                stake_factor: 1.0,
+                strikes: 0,
+                warning: None,
+            }
+        })
+        .collect();
     let opening: Vec<ServiceIntent> = agents
         .iter()
-        .map(|a| ServiceIntent {
+        .zip(&states)
+        .map(|(a, s)| ServiceIntent {
             agent_id: a.id.clone(),
             round: 0,
             topic: cfg.topic.clone(),
-            value_mbps: cfg.bounds.clamp(a.target_mbps),
+            value_mbps: s.value,
             reasoning: format!("Opening: {}", a.business_intent),
         })
         .collect();
-    let mut last = feedback(0, &opening, cfg.epsilon_mbps)
+    let stakes = round_stakes(&states, &bounds, cfg.pressure);
+    let mut last = weighted_feedback(0, &opening, &stakes, cfg.epsilon_mbps)
         .ok_or_else(|| NegotiationError::Config("no agents".into()))?;
-    let mut values: Vec<f64> = opening.iter().map(|i| i.value_mbps).collect();
     let mut history = vec![RoundRecord {
         round: 0,
-        optimizer_suggestions: agents.iter().map(|a| a.target_mbps).collect(),
+        optimizer_suggestions: opening.iter().map(|i| i.value_mbps).collect(),
         intents: opening,
+        turns: Vec::new(),
+        bounds: bounds.clone(),
         feedback: last.clone(),
         elapsed_ms: started.elapsed().as_secs_f64() * 1e3,
     }];
     let mut round = 0;
-    while last.spread_mbps >= cfg.epsilon_mbps && round < cfg.max_rounds {
+    let mut stop = StopReason::RoundCap;
+    let deadline = Duration::from_millis(cfg.round_deadline_ms);
+    loop {
+        if last.spread_mbps < cfg.epsilon_mbps {
+            stop = StopReason::Consensus;
+            break;
+        }
+        if round >= cfg.max_rounds {
+            break;
+        }
+        if !units.observability.topic_holds() {
+            stop = StopReason::TopicInvalid;
+            break;
+        }
         round += 1;
         let t0 = Instant::now();
+        (bounds, citations) = round_bounds(cfg);
         let mu = pressure(cfg.mu0, cfg.mu_growth, round);
-        let suggestions: Vec<f64> = agents
+        let suggestions: Vec<f64> = states
             .iter()
-            .zip(&values)
-            .map(|(a, &x)| suggest(x, a.target_mbps, a.weight, last.mean_mbps, mu, &cfg.bounds))
+            .map(|s| {
+                suggest(
+                    &s.utility.projected(&bounds),
+                    s.value,
+                    last.mean_mbps,
+                    mu,
+                    &bounds,
+                )
+            })
             .collect();
         let prompts: Vec<Prompt> = agents
             .iter()
-            .zip(&values)
+            .zip(&states)
             .zip(&suggestions)
-            .map(|((a, &x), &s)| {
+            .map(|((a, s), &advice)| {
                 Prompt::render(
                     &cfg.topic,
                     AgentContext {
@@ -204,69 +421,167 @@ pub async fn negotiate(
                         personality: a.personality,
                         round,
                         own_target_mbps: a.target_mbps,
-                        previous_value_mbps: Some(x),
-                        optimizer_suggestion_mbps: s,
-                        bounds: cfg.bounds.clone(),
+                        previous_value_mbps: Some(s.value),
+                        optimizer_suggestion_mbps: advice,
+                        pressure: cfg.pressure,
+                        bounds: bounds.clone(),
                         feedback: Some(last.clone()),
+                        warning: s.warning.clone(),
+                        citations: citations.clone(),
+                        correction: None,
                     },
                 )
             })
             .collect();
-        let answers = join_all(prompts.iter().map(|p| llm.complete(p))).await;
-        let intents: Vec<ServiceIntent> = agents
+        let answers = join_all(prompts.into_iter().map(|p| ask(llm, p, deadline))).await;
+        let mut intents = Vec::with_capacity(agents.len());
+        let mut turns = Vec::with_capacity(agents.len());
+        for (((a, s), &advice), asked) in agents
             .iter()
-            .zip(answers)
+            .zip(states.iter_mut())
             .zip(&suggestions)
-            .map(|((a, answer), &s)| {
-                let (value, reasoning) = match answer
-                    .map_err(|e| e.to_string())
-                    .and_then(|text| extract(&text).map_err(|e| e.to_string()))
-                {
-                    Ok(e) => {
-                        let clamped = cfg.bounds.clamp(e.value_mbps);
-                        if clamped != e.value_mbps {
-                            let note = format!(
-                                " [validation: {:.2} Mbps is outside {:.2}..{:.2}, clamped]",
-                                e.value_mbps, cfg.bounds.min_mbps, cfg.bounds.max_mbps
-                            );
-                            (clamped, e.reasoning + &note)
-                        } else {
-                            (clamped, e.reasoning)
-                        }
-                    }
-                    Err(why) => (
-                        s,
-                        format!("[fallback to the optimizer's {s:.2} Mbps: {why}]"),
-                    ),
-                };
-                ServiceIntent {
-                    agent_id: a.id.clone(),
-                    round,
-                    topic: cfg.topic.clone(),
-                    value_mbps: value,
-                    reasoning,
+            .zip(answers)
+        {
+            let checked = validate(
+                asked.answer,
+                advice,
+                &bounds,
+                cfg.pressure,
+                cfg.hard_tolerance_mbps,
+            );
+            let verdict = units.arbitral.judge(&Observation {
+                reasoning: &checked.reasoning,
+                value_mbps: checked.value_mbps,
+                previous_mbps: s.value,
+                advice_mbps: advice,
+                mean_mbps: last.mean_mbps,
+                range_mbps: bounds.max_mbps - bounds.min_mbps,
+                strikes: s.strikes,
+            });
+            if verdict.class == Class::Malicious {
+                s.strikes += 1;
+            }
+            s.warning = match verdict.incentive {
+                Incentive::None => None,
+                Incentive::Warning => Some(format!(
+                    "The arbitral unit flagged your last message ({}). A further offence                      halves your weight in MAESTRO's decision.",
+                    verdict.evidence.join("; ")
+                )),
+                Incentive::Penalty => {
+                    s.stake_factor *= 0.5;
+                    Some(format!(
+                        "The arbitral unit penalised you ({}): your weight in MAESTRO's                          decision is now {:.3} of its original value.",
+                        verdict.evidence.join("; "),
+                        s.stake_factor
+                    ))
                 }
-            })
-            .collect();
-        values = intents.iter().map(|i| i.value_mbps).collect();
-        last = feedback(round, &intents, cfg.epsilon_mbps)
+            };
+            s.value = checked.value_mbps;
+            intents.push(ServiceIntent {
+                agent_id: a.id.clone(),
+                round,
+                topic: cfg.topic.clone(),
+                value_mbps: checked.value_mbps,
+                reasoning: checked.reasoning,
+            });
+            turns.push(AgentTurn {
+                advice_mbps: advice,
+                raw_answers: asked.raw,
+                failures: asked.failures,
+                validation: checked.notes,
+                substituted: checked.substituted,
+                verdict,
+                stake: s.stake_factor,
+                elapsed_ms: asked.elapsed_ms,
+            });
+        }
+        let stakes = round_stakes(&states, &bounds, cfg.pressure);
+        last = weighted_feedback(round, &intents, &stakes, cfg.epsilon_mbps)
             .ok_or_else(|| NegotiationError::Config("no agents".into()))?;
         history.push(RoundRecord {
             round,
             intents,
             optimizer_suggestions: suggestions,
+            turns,
+            bounds: bounds.clone(),
             feedback: last.clone(),
             elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
         });
     }
+    let utilities: Vec<Utility> = agents.iter().map(AgentSpec::utility).collect();
+    let converged = stop == StopReason::Consensus;
     Ok(NegotiationOutcome {
         consensus_mbps: last.mean_mbps,
+        agreed_mbps: converged.then_some(last.mean_mbps),
+        theoretical_mbps: optimal_consensus(&utilities, &bounds).ok(),
         rounds: round,
-        converged: last.spread_mbps < cfg.epsilon_mbps,
+        converged,
+        stop,
         messages: history.len() * agents.len() * 2,
         llm: llm.name().to_owned(),
+        pressure: cfg.pressure,
+        citations,
+        finals: agents
+            .iter()
+            .zip(&states)
+            .map(|(a, s)| (a.id.clone(), s.value))
+            .collect(),
+        wall_ms: started.elapsed().as_secs_f64() * 1e3,
         history,
     })
+}
+
+/// One agent's answer for a round, after up to two attempts.
+struct Asked {
+    answer: Result<super::extraction::Extracted, String>,
+    raw: Vec<String>,
+    failures: Vec<String>,
+    elapsed_ms: f64,
+}
+
+/// Asks the LLM; an answer that cannot be extracted is asked for once more with the reason.
+/// Both attempts share the round's deadline.
+async fn ask(llm: &dyn LanguageModel, prompt: Prompt, deadline: Duration) -> Asked {
+    let t0 = Instant::now();
+    let mut raw = Vec::new();
+    let mut failures = Vec::new();
+    let mut prompt = prompt;
+    for attempt in 0..2 {
+        let left = deadline.saturating_sub(t0.elapsed());
+        let why = match tokio::time::timeout(left, llm.complete(&prompt)).await {
+            Err(_) => {
+                failures.push(format!(
+                    "no answer within the round's {} ms deadline",
+                    deadline.as_millis()
+                ));
+                break;
+            }
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(text)) => {
+                raw.push(text.chars().take(2000).collect());
+                match extract(&text) {
+                    Ok(e) => {
+                        return Asked {
+                            answer: Ok(e),
+                            raw,
+                            failures,
+                            elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+                        }
+                    }
+                    Err(e) => e.to_string(),
+                }
+            }
+        };
+        failures.push(format!("attempt {}: {why}", attempt + 1));
+        prompt = prompt.with_correction(&why);
+    }
+    let why = failures.last().cloned().unwrap_or_default();
+    Asked {
+        answer: Err(why),
+        raw,
+        failures,
+        elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +589,7 @@ mod tests {
     use super::super::llm::LlmFuture;
     use super::super::persona::PersonaNegotiator;
     use super::*;
+    use crate::negotiation::capacity::Unbounded;
 
     fn agents(targets: &[f64]) -> Vec<AgentSpec> {
         targets
@@ -285,6 +601,7 @@ mod tests {
                 target_mbps: t,
                 weight: 1.0,
                 personality: Personality::Normal,
+                weight_above: None,
             })
             .collect()
     }
@@ -346,29 +663,112 @@ mod tests {
         assert!(one.history[1].intents[0].reasoning.contains("Mbps"));
     }
 
+    /// An arbitral unit that flags nothing.
+    struct Blind;
+    impl Arbitral for Blind {
+        fn judge(&self, _: &Observation<'_>) -> Verdict {
+            Verdict {
+                class: Class::Benign,
+                score: 0.0,
+                evidence: Vec::new(),
+                incentive: Incentive::None,
+            }
+        }
+    }
+
     #[tokio::test]
-    async fn toxic_agent_drags_the_consensus_toward_itself() {
+    async fn toxic_agent_drags_the_consensus_unless_the_arbitral_unit_steps_in() {
         let mut a = agents(&[20.0, 100.0]);
         a[1].personality = Personality::Toxic;
         let cfg = NegotiationConfig {
             max_rounds: 6,
+            pressure: PressureMode::None,
             ..Default::default()
         };
-        let out = negotiate(&cfg, &a, &PersonaNegotiator::new(3))
-            .await
-            .unwrap();
-        // Without the arbitral unit the normal agent follows the mean while the toxic one
-        // barely moves: the consensus lands far above the fair 60 Mbps.
-        assert!(out.consensus_mbps > 75.0, "{}", out.consensus_mbps);
-        for r in &out.history {
-            for i in &r.intents {
-                assert!((0.0..=1000.0).contains(&i.value_mbps));
-            }
-        }
+        let llm = PersonaNegotiator::new(3);
+        let blind = Units {
+            regulatory: &RuleBook::default(),
+            observability: &Unbounded,
+            arbitral: &Blind,
+        };
+        let unchecked = negotiate_with(&cfg, &a, &llm, &blind).await.unwrap();
+        // The normal agent follows the mean while the toxic one barely moves: the result lands
+        // far above the fair 60 Mbps.
         assert!(
-            out.history[1].intents[1].value_mbps > 90.0,
-            "toxic barely moves"
+            unchecked.consensus_mbps > 80.0,
+            "{}",
+            unchecked.consensus_mbps
         );
+        assert!(unchecked.history[1].intents[1].value_mbps > 90.0);
+
+        let judged = negotiate(&cfg, &a, &llm).await.unwrap();
+        let toxic_turns: Vec<&AgentTurn> =
+            judged.history[1..].iter().map(|r| &r.turns[1]).collect();
+        assert_eq!(toxic_turns[0].verdict.incentive, Incentive::Warning);
+        assert!(toxic_turns
+            .iter()
+            .all(|t| t.verdict.evidence.iter().all(|e| !e.is_empty())));
+        assert!(
+            judged.consensus_mbps < unchecked.consensus_mbps - 5.0,
+            "arbitral {} vs blind {}",
+            judged.consensus_mbps,
+            unchecked.consensus_mbps
+        );
+        // The normal agent is never flagged.
+        assert!(judged.history[1..]
+            .iter()
+            .all(|r| r.turns[0].verdict.class == Class::Benign));
+    }
+
+    #[tokio::test]
+    async fn regulatory_citations_and_capacity_bound_the_round() {
+        let book = RuleBook {
+            rules: vec![super::super::regulatory::Rule {
+                topic: "throughput".into(),
+                min_mbps: Some(10.0),
+                max_mbps: Some(80.0),
+                source: "Fairness cap note, clause 3".into(),
+            }],
+        };
+        let cell = super::super::capacity::LiveCapacity::new(50.0);
+        let units = Units {
+            regulatory: &book,
+            observability: &cell,
+            arbitral: &BuiltinArbitral::default(),
+        };
+        let out = negotiate_with(
+            &NegotiationConfig::default(),
+            &agents(&[5.0, 100.0]),
+            &PersonaNegotiator::new(1),
+            &units,
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            out.citations,
+            vec!["Fairness cap note, clause 3".to_owned()]
+        );
+        let last = out.history.last().unwrap();
+        assert_eq!((last.bounds.min_mbps, last.bounds.max_mbps), (10.0, 50.0));
+        // Targets projected to 10 and 50: the optimum is 30.
+        assert_eq!(out.theoretical_mbps, Some(30.0));
+        assert!(
+            (out.consensus_mbps - 30.0).abs() < 1e-6,
+            "{}",
+            out.consensus_mbps
+        );
+
+        cell.set_topic_invalid(true);
+        let halted = negotiate_with(
+            &NegotiationConfig::default(),
+            &agents(&[5.0, 100.0]),
+            &PersonaNegotiator::new(1),
+            &units,
+        )
+        .await
+        .unwrap();
+        assert_eq!((halted.stop, halted.rounds), (StopReason::TopicInvalid, 0));
+        assert_eq!(halted.agreed_mbps, None);
     }
 
     struct Garbage;
@@ -382,17 +782,72 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn out_of_bounds_answers_are_clamped_and_noted() {
-        let cfg = NegotiationConfig {
+    async fn out_of_bounds_answers_are_clamped_and_defiance_is_substituted() {
+        let soft = NegotiationConfig {
+            max_rounds: 2,
+            pressure: PressureMode::Soft,
+            ..Default::default()
+        };
+        let out = negotiate(&soft, &agents(&[20.0, 40.0]), &Garbage)
+            .await
+            .unwrap();
+        let turn = &out.history[1].turns[0];
+        assert_eq!(out.history[1].intents[0].value_mbps, 1000.0);
+        assert!(
+            turn.validation[0].contains("clamped"),
+            "{:?}",
+            turn.validation
+        );
+        assert_eq!(turn.raw_answers.len(), 1);
+
+        let hard = NegotiationConfig {
             max_rounds: 2,
             ..Default::default()
         };
-        let out = negotiate(&cfg, &agents(&[20.0, 40.0]), &Garbage)
+        let out = negotiate(&hard, &agents(&[20.0, 40.0]), &Garbage)
             .await
             .unwrap();
-        let i = &out.history[1].intents[0];
-        assert_eq!(i.value_mbps, 1000.0);
-        assert!(i.reasoning.contains("clamped"), "{}", i.reasoning);
+        let turn = &out.history[1].turns[0];
+        assert!(turn.substituted);
+        assert_eq!(out.history[1].intents[0].value_mbps, turn.advice_mbps);
+        assert!(
+            turn.validation[0].contains("defied"),
+            "{:?}",
+            turn.validation
+        );
+    }
+
+    struct Mute;
+    impl LanguageModel for Mute {
+        fn name(&self) -> &str {
+            "mute"
+        }
+        fn complete<'a>(&'a self, _: &'a Prompt) -> LlmFuture<'a> {
+            Box::pin(async { Ok("I would rather not say.".to_owned()) })
+        }
+    }
+
+    #[tokio::test]
+    async fn unusable_answers_are_asked_again_then_replaced_by_the_optimizer() {
+        let cfg = NegotiationConfig {
+            pressure: PressureMode::Soft,
+            ..Default::default()
+        };
+        let out = negotiate(&cfg, &agents(&[20.0, 100.0]), &Mute)
+            .await
+            .unwrap();
+        let turn = &out.history[1].turns[0];
+        assert_eq!(turn.raw_answers.len(), 2, "asked twice");
+        assert_eq!(turn.failures.len(), 2);
+        assert!(turn.substituted);
+        assert!(
+            turn.validation[0].contains("fallback"),
+            "{:?}",
+            turn.validation
+        );
+        // The optimizer alone still reaches the optimum.
+        assert!(out.converged);
+        assert!((out.consensus_mbps - 60.0).abs() < 1e-6);
     }
 
     #[tokio::test]

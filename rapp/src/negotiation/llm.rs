@@ -1,7 +1,11 @@
 //! The LLM backend seam: a prompt goes in, text comes out. Object-safe so the backend (hosted
-//! OpenAI-compatible, local GGUF, built-in persona) is chosen at run time.
+//! OpenAI-compatible, local GGUF, built-in persona) is chosen at run time. Every backend gets
+//! the same prompt, rendered from the templates in `config/prompts/` (built in, or loaded from
+//! a directory with [`PromptTemplates::load`]).
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::path::Path;
 use std::pin::Pin;
 
 use serde::Serialize;
@@ -9,6 +13,7 @@ use serde::Serialize;
 use super::engine::Bounds;
 use super::mediator::Feedback;
 use super::persona::Personality;
+use super::validation::PressureMode;
 
 /// What an agent knows when it speaks, in structured form.
 #[derive(Debug, Clone, Serialize)]
@@ -25,12 +30,115 @@ pub struct AgentContext {
     pub own_target_mbps: f64,
     /// What it said last round.
     pub previous_value_mbps: Option<f64>,
-    /// The optimizer's advice for this round, Mbps.
+    /// The optimizer's value for this round, Mbps.
     pub optimizer_suggestion_mbps: f64,
+    /// How the optimizer's value is put: not at all, as advice, or as a directive.
+    pub pressure: PressureMode,
     /// Allowed range this round.
     pub bounds: Bounds,
     /// MAESTRO's last feedback.
     pub feedback: Option<Feedback>,
+    /// The arbitral unit's warning or penalty notice from last round.
+    pub warning: Option<String>,
+    /// Sources of the regulatory constraints.
+    pub citations: Vec<String>,
+    /// Why the agent's previous answer this round could not be used.
+    pub correction: Option<String>,
+}
+
+/// The prompt templates (`config/prompts/`): `{name}` placeholders filled per agent.
+#[derive(Debug, Clone)]
+pub struct PromptTemplates {
+    /// System message: `{topic}`, `{style}`, `{example}`.
+    pub system: String,
+    /// User message: `{round}`, `{intent}`, `{target}`, `{min}`, `{max}`, `{citations}`,
+    /// `{previous}`, `{feedback}`, `{warning}`, `{optimizer}`, `{correction}`.
+    pub user: String,
+    /// The optimizer line under soft pressure: `{advice}`.
+    pub optimizer_soft: String,
+    /// The optimizer line under hard pressure: `{advice}`.
+    pub optimizer_hard: String,
+    /// One-shot example of the answer.
+    pub example: String,
+    /// Style sentence per personality (`normal`, `agreeable`, ...).
+    pub styles: BTreeMap<String, String>,
+}
+
+/// A template directory that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("prompt templates in {dir}: {reason}")]
+pub struct TemplateError {
+    dir: String,
+    reason: String,
+}
+
+impl PromptTemplates {
+    /// The templates shipped in `config/prompts/`, compiled in.
+    pub fn builtin() -> Self {
+        Self::parse(
+            include_str!("../../../config/prompts/system.txt"),
+            include_str!("../../../config/prompts/user.txt"),
+            include_str!("../../../config/prompts/optimizer_soft.txt"),
+            include_str!("../../../config/prompts/optimizer_hard.txt"),
+            include_str!("../../../config/prompts/example.json"),
+            include_str!("../../../config/prompts/styles.json"),
+        )
+        .unwrap_or_else(|e| panic!("built-in prompt templates are broken: {e}"))
+    }
+
+    /// Loads the six template files from `dir` (the layout of `config/prompts/`).
+    pub fn load(dir: &Path) -> Result<Self, TemplateError> {
+        let err = |reason: String| TemplateError {
+            dir: dir.display().to_string(),
+            reason,
+        };
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name)).map_err(|e| err(format!("{name}: {e}")))
+        };
+        Self::parse(
+            &read("system.txt")?,
+            &read("user.txt")?,
+            &read("optimizer_soft.txt")?,
+            &read("optimizer_hard.txt")?,
+            &read("example.json")?,
+            &read("styles.json")?,
+        )
+        .map_err(err)
+    }
+
+    fn parse(
+        system: &str,
+        user: &str,
+        soft: &str,
+        hard: &str,
+        example: &str,
+        styles: &str,
+    ) -> Result<Self, String> {
+        let example: serde_json::Value =
+            serde_json::from_str(example).map_err(|e| format!("example.json: {e}"))?;
+        let styles: BTreeMap<String, String> =
+            serde_json::from_str(styles).map_err(|e| format!("styles.json: {e}"))?;
+        for p in ["normal", "agreeable", "disagreeable", "vulnerable", "toxic"] {
+            if !styles.contains_key(p) {
+                return Err(format!("styles.json has no {p:?} style"));
+            }
+        }
+        Ok(Self {
+            system: system.trim_end().to_owned(),
+            user: user.trim_end().to_owned(),
+            optimizer_soft: soft.trim_end().to_owned(),
+            optimizer_hard: hard.trim_end().to_owned(),
+            example: example.to_string(),
+            styles,
+        })
+    }
+}
+
+/// Fills `{name}` placeholders.
+fn fill(template: &str, values: &[(&str, String)]) -> String {
+    values.iter().fold(template.to_owned(), |text, (k, v)| {
+        text.replace(&format!("{{{k}}}"), v)
+    })
 }
 
 /// A prompt: chat text for real LLMs plus the structured context it was rendered from.
@@ -45,50 +153,105 @@ pub struct Prompt {
 }
 
 impl Prompt {
-    /// Renders the chat prompt for an agent.
+    /// Renders the chat prompt for an agent with the built-in templates.
     pub fn render(topic: &str, context: AgentContext) -> Self {
-        let system = format!(
-            "You are the negotiating agent of a business operator sharing a 5G base station \
-             with other operators. The negotiation topic is the {topic}. The mediator MAESTRO \
-             collects every operator's demand each round and helps you reach a consensus. \
-             Answer with exactly one JSON object: {{\"value\": <number, Mbps>, \"reasoning\": \
-             \"<one or two sentences>\"}}."
-        );
-        let system = format!(
-            "{system} Your negotiating style: {}.",
-            match context.personality {
-                Personality::Normal => "balanced and constructive",
-                Personality::Agreeable => "cooperative; you concede readily",
-                Personality::Disagreeable => "stubborn; you concede slowly",
-                Personality::Vulnerable => "insecure; you give in easily",
-                Personality::Toxic => "aggressive and uncooperative",
-            }
-        );
-        let mut user = format!(
-            "Round {}. Your operator's business intent: {}\nYour own target: {:.2} Mbps.\n\
-             Allowed range this round: {:.2} to {:.2} Mbps.\n",
-            context.round,
-            context.business_intent,
-            context.own_target_mbps,
-            context.bounds.min_mbps,
-            context.bounds.max_mbps
-        );
-        if let Some(prev) = context.previous_value_mbps {
-            user.push_str(&format!("Your last demand: {prev:.2} Mbps.\n"));
+        thread_local! {
+            static BUILTIN: PromptTemplates = PromptTemplates::builtin();
         }
-        if let Some(fb) = &context.feedback {
-            user.push_str(&format!("MAESTRO's feedback: {}\n", fb.summary));
-        }
-        user.push_str(&format!(
-            "Your optimizer advises {:.2} Mbps (it balances your utility against the \
-             consensus). State your demand for this round.",
-            context.optimizer_suggestion_mbps
-        ));
+        BUILTIN.with(|t| Self::render_with(t, topic, context))
+    }
+
+    /// Renders the chat prompt for an agent with `templates`.
+    pub fn render_with(templates: &PromptTemplates, topic: &str, context: AgentContext) -> Self {
+        let style_key = match context.personality {
+            Personality::Normal => "normal",
+            Personality::Agreeable => "agreeable",
+            Personality::Disagreeable => "disagreeable",
+            Personality::Vulnerable => "vulnerable",
+            Personality::Toxic => "toxic",
+        };
+        let system = fill(
+            &templates.system,
+            &[
+                ("topic", topic.to_owned()),
+                (
+                    "style",
+                    templates.styles.get(style_key).cloned().unwrap_or_default(),
+                ),
+                ("example", templates.example.clone()),
+            ],
+        );
+        let advice = format!("{:.2}", context.optimizer_suggestion_mbps);
+        let optimizer = match context.pressure {
+            PressureMode::None => String::new(),
+            PressureMode::Soft => fill(&templates.optimizer_soft, &[("advice", advice)]) + "\n",
+            PressureMode::Hard => fill(&templates.optimizer_hard, &[("advice", advice)]) + "\n",
+        };
+        let line = |o: Option<String>| o.map(|t| t + "\n").unwrap_or_default();
+        let user = fill(
+            &templates.user,
+            &[
+                ("round", context.round.to_string()),
+                ("intent", context.business_intent.clone()),
+                ("target", format!("{:.2}", context.own_target_mbps)),
+                ("min", format!("{:.2}", context.bounds.min_mbps)),
+                ("max", format!("{:.2}", context.bounds.max_mbps)),
+                (
+                    "citations",
+                    if context.citations.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" (per {})", context.citations.join("; "))
+                    },
+                ),
+                (
+                    "previous",
+                    line(
+                        context
+                            .previous_value_mbps
+                            .map(|p| format!("Your last demand: {p:.2} Mbps.")),
+                    ),
+                ),
+                (
+                    "feedback",
+                    line(
+                        context
+                            .feedback
+                            .as_ref()
+                            .map(|f| format!("MAESTRO's feedback: {}", f.summary)),
+                    ),
+                ),
+                (
+                    "warning",
+                    line(context.warning.as_ref().map(|w| format!("Warning: {w}"))),
+                ),
+                ("optimizer", optimizer),
+                (
+                    "correction",
+                    line(context.correction.as_ref().map(|c| {
+                        format!(
+                            "Your previous answer could not be used ({c}). Answer with the \
+                             JSON object only."
+                        )
+                    })),
+                ),
+            ],
+        );
         Self {
             system,
             user,
             context,
         }
+    }
+
+    /// The same prompt with a note telling the agent why its answer could not be used.
+    pub fn with_correction(&self, why: &str) -> Self {
+        let mut next = self.clone();
+        next.context.correction = Some(why.to_owned());
+        next.user.push_str(&format!(
+            "\nYour previous answer could not be used ({why}). Answer with the JSON object only."
+        ));
+        next
     }
 }
 

@@ -1,5 +1,7 @@
 //! MAESTRO, the mediator: summarises a round's demands for everyone, tells each agent which way
-//! the consensus lies, and decides when the negotiation has converged.
+//! the consensus lies, and decides when the negotiation has converged. The consensus reference
+//! is the stake-weighted mean of the demands (stakes from the agents' utilities, lowered by the
+//! arbitral unit's penalties), the point MAESTRO's utility `U_0` pulls everyone toward.
 
 use serde::{Deserialize, Serialize};
 
@@ -22,7 +24,7 @@ pub enum Direction {
 pub struct Feedback {
     /// The round answered.
     pub round: u32,
-    /// Mean demand, Mbps.
+    /// Stake-weighted mean demand, Mbps (the plain mean when all stakes are equal).
     pub mean_mbps: f64,
     /// Lowest demand, Mbps.
     pub min_mbps: f64,
@@ -36,14 +38,33 @@ pub struct Feedback {
     pub summary: String,
 }
 
-/// Builds the feedback of a round. `epsilon` is the consensus tolerance (agents within half
-/// of it of the mean are told to hold). Returns `None` for an empty round.
+/// Up to this many demands are listed one by one in the summary.
+pub const LISTED_DEMANDS: usize = 12;
+
+/// Builds the feedback of a round with equal stakes. `epsilon` is the consensus tolerance
+/// (agents within half of it of the mean are told to hold). Returns `None` for an empty round.
 pub fn feedback(round: u32, intents: &[ServiceIntent], epsilon: f64) -> Option<Feedback> {
-    if intents.is_empty() {
+    let stakes = vec![1.0; intents.len()];
+    weighted_feedback(round, intents, &stakes, epsilon)
+}
+
+/// Builds the feedback of a round around the mean weighted by `stakes` (one per intent, > 0).
+/// Returns `None` for an empty round or mismatched stakes.
+pub fn weighted_feedback(
+    round: u32,
+    intents: &[ServiceIntent],
+    stakes: &[f64],
+    epsilon: f64,
+) -> Option<Feedback> {
+    if intents.is_empty() || stakes.len() != intents.len() {
         return None;
     }
     let values: Vec<f64> = intents.iter().map(|i| i.value_mbps).collect();
-    let mean = values.iter().sum::<f64>() / values.len() as f64;
+    let total: f64 = stakes.iter().sum();
+    if !(total > 0.0 && total.is_finite()) {
+        return None;
+    }
+    let mean = values.iter().zip(stakes).map(|(v, w)| v * w).sum::<f64>() / total;
     let min = values.iter().copied().fold(f64::INFINITY, f64::min);
     let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     let directions = intents
@@ -59,13 +80,22 @@ pub fn feedback(round: u32, intents: &[ServiceIntent], epsilon: f64) -> Option<F
             (i.agent_id.clone(), d)
         })
         .collect();
-    let demands: Vec<String> = intents
-        .iter()
-        .map(|i| format!("{} asks {:.2} Mbps", i.agent_id, i.value_mbps))
-        .collect();
+    // Every prompt carries the summary: list the demands for a table-sized negotiation, and
+    // only their distribution beyond that (keeps a round O(n), not O(n^2), in text).
+    let demands = if intents.len() <= LISTED_DEMANDS {
+        intents
+            .iter()
+            .map(|i| format!("{} asks {:.2} Mbps", i.agent_id, i.value_mbps))
+            .collect::<Vec<_>>()
+            .join("; ")
+    } else {
+        format!(
+            "{} operators ask between {min:.2} and {max:.2} Mbps",
+            intents.len()
+        )
+    };
     let summary = format!(
-        "Round {round}: {}. Mean {mean:.2} Mbps, spread {:.2} Mbps. {}",
-        demands.join("; "),
+        "Round {round}: {demands}. Mean {mean:.2} Mbps, spread {:.2} Mbps. {}",
         max - min,
         if max - min < epsilon {
             "You agree: consensus reached.".to_owned()
@@ -113,5 +143,15 @@ mod tests {
         assert_eq!(f.directions[2].1, Direction::Hold);
         assert!(f.summary.contains("a asks 20.00 Mbps"));
         assert!(feedback(0, &[], 1.0).is_none());
+        // A stake of 3 on 20 Mbps pulls the reference to (3*20 + 100) / 4 = 40.
+        let w = weighted_feedback(
+            1,
+            &[intent("a", 20.0), intent("b", 100.0)],
+            &[3.0, 1.0],
+            1.0,
+        )
+        .unwrap();
+        assert_eq!(w.mean_mbps, 40.0);
+        assert!(weighted_feedback(1, &[intent("a", 1.0)], &[1.0, 2.0], 1.0).is_none());
     }
 }

@@ -7,23 +7,35 @@
 //! - [`llm`]: the LLM backend seam and the prompt.
 //! - [`extraction`]: LLM text -> `{value, reasoning}`.
 //! - [`optimizer`]: `x_i(k+1) = x_i(k) - eta (grad U_i + grad U_0)`.
+//! - [`openai`]: OpenAI-compatible chat-completions backend (OpenAI, vLLM, Ollama, llama.cpp).
 //! - [`persona`]: the built-in persona negotiator (an offline stand-in for an LLM).
 //! - [`mediator`]: MAESTRO's feedback and consensus test.
+//! - [`utility`]: the parties' utilities; [`theory`]: the optimal consensus, computed apart.
+//! - [`regulatory`], [`capacity`] (observability), [`arbitral`], [`validation`]: the
+//!   contextual units.
 //! - [`engine`]: the rounds.
 
+pub mod arbitral;
+pub mod capacity;
 pub mod engine;
 pub mod extraction;
 pub mod intent;
 pub mod llm;
 pub mod mediator;
+pub mod openai;
 pub mod optimizer;
 pub mod persona;
+pub mod regulatory;
+pub mod theory;
+pub mod utility;
+pub mod validation;
 
 pub use engine::{
-    negotiate, AgentSpec, Bounds, NegotiationConfig, NegotiationError, NegotiationOutcome,
-    RoundRecord,
+    negotiate, negotiate_with, AgentSpec, AgentTurn, Bounds, NegotiationConfig, NegotiationError,
+    NegotiationOutcome, RoundRecord, StopReason, Units,
 };
 pub use intent::ServiceIntent;
 pub use llm::{AgentContext, LanguageModel, LlmError, Prompt};
 pub use mediator::Feedback;
 pub use persona::{PersonaNegotiator, Personality};
+pub use validation::PressureMode;

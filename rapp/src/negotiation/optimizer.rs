@@ -1,54 +1,186 @@
 //! Optimizer unit: the paper's update
-//! `x_i(k+1) = x_i(k) - eta * (grad U_i(x_i(k)) + grad U_0(x_1..x_n))`.
+//! `x_i(k+1) = x_i(k) - eta_i (grad U_i(x_i(k)) + grad_i U_0(x(k)))`.
 //!
-//! - U_i(x) = (w_i / 2) (x - t_i)^2: the operator's own utility around its target t_i.
-//! - U_0 = (mu_k / 2) sum_j (x_j - xbar)^2: MAESTRO's disagreement cost, whose pressure
-//!   mu_k = mu0 * growth^k rises each round (a penalty method: the consensus constraint
-//!   x_i = xbar is enforced ever more strongly).
-//! - With the step eta_k = 1 / (w_i + mu_k) the update is a contraction and reads
-//!   x_i(k+1) = (w_i t_i + mu_k xbar(k)) / (w_i + mu_k): demands spread by a factor
-//!   w / (w + mu_k) around the mean each round, so growth 4 reaches a 1 Mbps consensus from an
-//!   80 Mbps disagreement in four rounds, as the paper reports. (grad U_0 is taken with xbar held
-//!   at the mediator's last published mean, which is what an agent knows.)
-//!
-//! The result is clamped to the round's bounds (regulatory and observability units).
+//! - `U_i` is the operator's [`Utility`] (its target projected onto the round's bounds).
+//! - `U_0 = (mu_k / 2) sum_j w_j (x_j - xbar_w)^2` is MAESTRO's disagreement cost around the
+//!   stake-weighted mean `xbar_w` (stake `w_j` = curvature of `U_j` at `x_j`, scaled by the
+//!   arbitral unit's penalties); its pressure `mu_k = mu0 * growth^k` rises each round (a
+//!   penalty method: the consensus constraint `x_i = xbar_w` is enforced ever more strongly).
+//! - The step `eta_i = 1 / (w_i (1 + mu_k))` makes the update exact for quadratic utilities:
+//!   `x_i(k+1) = (t_i + mu_k xbar_w(k)) / (1 + mu_k)`. It is a convex combination of in-bounds
+//!   values (so it stays in the bounds); it keeps `sum w_i x_i = sum w_i t_i`, so MAESTRO's
+//!   weighted mean *is* the theoretical consensus of [`super::theory`] from the first round
+//!   on; and each demand sits `(t_i - xbar_w) / (1 + mu_k)` from it, so the spread falls as
+//!   the pressure grows: with mu0 = 1 and growth 4 (mu = 4, 16, 64, 256), an 80 Mbps
+//!   disagreement is under 0.32 Mbps after four rounds and every demand is within 0.01 Mbps
+//!   of the optimum after eight. (`grad U_0` is taken with `xbar_w` held at the mediator's
+//!   last published mean, which is what an agent knows.)
 
 use super::engine::Bounds;
+use super::utility::Utility;
 
-/// MAESTRO's pressure in round `k`.
+/// MAESTRO's pressure `mu_k` in round `k`.
 pub fn pressure(mu0: f64, growth: f64, round: u32) -> f64 {
-    mu0 * growth.powi(round as i32)
+    mu0 * growth.powi(i32::try_from(round).unwrap_or(i32::MAX))
 }
 
-/// The optimizer's suggestion for an agent with own target `target`, weight `weight`, last
-/// demand `x`, given the last published mean `mean` and pressure `mu`.
-pub fn suggest(x: f64, target: f64, weight: f64, mean: f64, mu: f64, bounds: &Bounds) -> f64 {
-    let eta = 1.0 / (weight + mu);
-    let grad_own = weight * (x - bounds.clamp(target));
-    let grad_mediator = mu * (x - mean);
+/// An agent's stake at demand `x` in MAESTRO's mean `reference`: the curvature of its
+/// utility on the side of its target where it stands, or, standing exactly on its target
+/// (the opening), on the side it will move to.
+pub fn stake(utility: &Utility, x: f64, reference: f64) -> f64 {
+    let t = utility.target();
+    if (x - t).abs() <= 1e-12 * t.abs().max(1.0) {
+        utility.curvature(if reference < t { t - 1.0 } else { t + 1.0 })
+    } else {
+        utility.curvature(x)
+    }
+}
+
+/// MAESTRO's stake-weighted mean of the demands `x` (utilities already projected; `factors`
+/// are the arbitral penalties, 1 = none), with each stake taken on the side of that mean:
+/// a fixed point found in a few passes (at the opening, where every demand is its target,
+/// it is exactly the theoretical consensus). Returns the mean and the stakes.
+pub fn weighted_reference(utilities: &[Utility], x: &[f64], factors: &[f64]) -> (f64, Vec<f64>) {
+    let mean_of = |stakes: &[f64]| {
+        let (num, den) = x
+            .iter()
+            .zip(stakes)
+            .fold((0.0, 0.0), |(n, d), (xi, w)| (n + w * xi, d + w));
+        num / den
+    };
+    let mut stakes: Vec<f64> = utilities
+        .iter()
+        .zip(x)
+        .zip(factors)
+        .map(|((u, &xi), f)| u.curvature(xi) * f)
+        .collect();
+    let mut mean = mean_of(&stakes);
+    for _ in 0..64 {
+        let next: Vec<f64> = utilities
+            .iter()
+            .zip(x)
+            .zip(factors)
+            .map(|((u, &xi), f)| stake(u, xi, mean) * f)
+            .collect();
+        if next == stakes {
+            break;
+        }
+        stakes = next;
+        mean = mean_of(&stakes);
+    }
+    (mean, stakes)
+}
+
+/// The optimizer's suggestion for an agent with utility `utility` (target already projected
+/// onto `bounds`) and last demand `x`, given MAESTRO's last stake-weighted mean `mean` and
+/// pressure `mu`.
+pub fn suggest(utility: &Utility, x: f64, mean: f64, mu: f64, bounds: &Bounds) -> f64 {
+    let w = stake(utility, x, mean);
+    let eta = 1.0 / (w * (1.0 + mu));
+    let grad_own = utility.gradient(x);
+    let grad_mediator = mu * w * (x - mean);
     bounds.clamp(x - eta * (grad_own + grad_mediator))
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::theory::optimal_consensus;
     use super::*;
+    use proptest::prelude::*;
+
+    const WIDE: Bounds = Bounds {
+        min_mbps: 0.0,
+        max_mbps: 1000.0,
+    };
 
     #[test]
     fn closed_form_of_the_step() {
-        let b = Bounds {
-            min_mbps: 0.0,
-            max_mbps: 200.0,
+        let u = Utility::Quadratic {
+            a: 3.0,
+            target: 20.0,
         };
-        // (1*20 + 4*60)/(1+4) = 52 regardless of x.
-        assert!((suggest(20.0, 20.0, 1.0, 60.0, 4.0, &b) - 52.0).abs() < 1e-12);
-        assert!((suggest(33.0, 20.0, 1.0, 60.0, 4.0, &b) - 52.0).abs() < 1e-12);
-        let tight = Bounds {
-            min_mbps: 0.0,
-            max_mbps: 40.0,
-        };
-        assert_eq!(suggest(100.0, 100.0, 1.0, 60.0, 1.0, &tight), 40.0);
-        // The unreachable target 100 acts as 40: (40 + 1*30)/2 = 35.
-        assert_eq!(suggest(40.0, 100.0, 1.0, 30.0, 1.0, &tight), 35.0);
+        // (20 + 4*60)/(1+4) = 52 whatever the last demand and the stake.
+        assert!((suggest(&u, 20.0, 60.0, 4.0, &WIDE) - 52.0).abs() < 1e-12);
+        assert!((suggest(&u, 33.0, 60.0, 4.0, &WIDE) - 52.0).abs() < 1e-12);
         assert_eq!(pressure(1.0, 4.0, 3), 64.0);
+    }
+
+    /// The stake-weighted mean MAESTRO publishes.
+    fn weighted_mean(projected: &[Utility], x: &[f64]) -> f64 {
+        weighted_reference(projected, x, &vec![1.0; x.len()]).0
+    }
+
+    /// Plays the optimizer alone ("hard" pressure): every agent states its suggestion and the
+    /// mediator publishes the stake-weighted mean. Returns the demands after each round.
+    fn iterate(utilities: &[Utility], bounds: &Bounds, rounds: u32) -> Vec<Vec<f64>> {
+        let projected: Vec<Utility> = utilities.iter().map(|u| u.projected(bounds)).collect();
+        let mut x: Vec<f64> = projected.iter().map(Utility::target).collect();
+        let mut all = Vec::new();
+        for k in 1..=rounds {
+            let mean = weighted_mean(&projected, &x);
+            let mu = pressure(1.0, 4.0, k);
+            x = projected
+                .iter()
+                .zip(&x)
+                .map(|(u, &xi)| suggest(u, xi, mean, mu, bounds))
+                .collect();
+            all.push(x.clone());
+        }
+        all
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// MAESTRO's weighted mean equals the independently computed optimum from round 1 on,
+        /// and every demand is within 0.01 Mbps of it after eight rounds, for 2..1000 agents
+        /// with random targets and stakes.
+        #[test]
+        fn iterate_converges_to_the_theoretical_consensus(
+            parties in prop::collection::vec((0.0f64..200.0, 0.1f64..10.0), 2..1000),
+            max in 50.0f64..300.0,
+        ) {
+            let bounds = Bounds { min_mbps: 1.0, max_mbps: max };
+            let utilities: Vec<Utility> = parties
+                .iter()
+                .map(|&(target, a)| Utility::Quadratic { a, target })
+                .collect();
+            let theory = optimal_consensus(&utilities, &bounds).unwrap();
+            let projected: Vec<Utility> =
+                utilities.iter().map(|u| u.projected(&bounds)).collect();
+            let rounds = iterate(&utilities, &bounds, 8);
+            for x in &rounds {
+                let mean = weighted_mean(&projected, x);
+                prop_assert!((mean - theory).abs() < 1e-6, "mean {mean} vs {theory}");
+                for xi in x {
+                    prop_assert!(*xi >= bounds.min_mbps && *xi <= bounds.max_mbps);
+                }
+            }
+            for xi in &rounds[7] {
+                prop_assert!((xi - theory).abs() < 0.01, "{xi} vs {theory}");
+            }
+        }
+    }
+
+    #[test]
+    fn asymmetric_utilities_approach_the_numeric_optimum() {
+        let utilities = [
+            Utility::Quadratic {
+                a: 1.0,
+                target: 20.0,
+            },
+            Utility::Asymmetric {
+                below: 4.0,
+                above: 1.0,
+                target: 100.0,
+            },
+        ];
+        let theory = optimal_consensus(&utilities, &WIDE).unwrap();
+        assert!((theory - 84.0).abs() < 1e-6);
+        let rounds = iterate(&utilities, &WIDE, 8);
+        for &xi in rounds.last().unwrap() {
+            // Stakes taken on the side each agent moves to keep the invariant exact here too.
+            assert!((xi - theory).abs() < 0.01, "{xi} vs {theory}");
+        }
     }
 }

@@ -1,13 +1,20 @@
-//! The built-in persona negotiator: an offline, deterministic stand-in for an LLM. It reads the
-//! structured context of the prompt, picks a value by its personality's concession strategy
-//! relative to the optimizer's advice, and writes a JSON answer with natural-language
-//! reasoning — which then goes through the extraction unit like any model's text.
+//! The built-in persona negotiator: an offline, deterministic (per seed) stand-in for an LLM.
+//! It reads the structured context of the prompt and plays its personality as a concession
+//! strategy: each round it closes a share of the gap between its last demand and MAESTRO's
+//! mean (Vulnerable 0.95, Agreeable 0.85, Normal 0.7, Disagreeable 0.45, Toxic 0.05, each
+//! jittered by +-20% per round, as a person would be). Under soft pressure it then moves most
+//! of the way to the optimizer's advice (a Toxic agent only a little); under hard pressure it
+//! states the directive (a Toxic agent defies it, and the validation unit steps in). A warning
+//! from the arbitral unit makes a Toxic agent concede like a Disagreeable one. It writes its
+//! reasoning in plain sentences as a JSON answer, which then goes through the extraction unit
+//! like any model's text.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::llm::{LanguageModel, LlmFuture, Prompt};
+use super::validation::PressureMode;
 
 /// Negotiation behaviour of an agent (paper: Normal, Agreeable, Disagreeable, Vulnerable,
 /// Toxic), as a concession strategy.
@@ -54,12 +61,23 @@ impl PersonaNegotiator {
         let advice = c.optimizer_suggestion_mbps;
         let prev = c.previous_value_mbps.unwrap_or(c.own_target_mbps);
         let mean = c.feedback.as_ref().map_or(advice, |f| f.mean_mbps);
-        let value = match p {
-            Personality::Normal => advice,
-            Personality::Agreeable => advice + 0.3 * (mean - advice),
-            Personality::Disagreeable => prev + 0.6 * (advice - prev),
-            Personality::Vulnerable => advice + 0.6 * (mean - advice),
-            Personality::Toxic => prev + 0.15 * (advice - prev),
+        let warned = c.warning.is_some();
+        let concession = match p {
+            Personality::Vulnerable => 0.95,
+            Personality::Agreeable => 0.85,
+            Personality::Normal => 0.7,
+            Personality::Disagreeable => 0.45,
+            Personality::Toxic if warned => 0.45,
+            Personality::Toxic => 0.05,
+        };
+        let jitter: f64 = rng.random_range(0.8..1.2);
+        let own = prev + (concession * jitter).min(1.0) * (mean - prev);
+        let value = match (c.pressure, p) {
+            (PressureMode::None, _) => own,
+            (PressureMode::Soft, Personality::Toxic) => own + 0.2 * (advice - own),
+            (PressureMode::Soft, _) => own + 0.8 * (advice - own),
+            (PressureMode::Hard, Personality::Toxic) if !warned => own,
+            (PressureMode::Hard, _) => advice,
         };
         let value = c.bounds.clamp(value);
         let moved = if value > prev + 1e-9 {

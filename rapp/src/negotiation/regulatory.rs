@@ -1,0 +1,124 @@
+//! Regulatory unit: the constraints a negotiation topic must respect (minimum and maximum
+//! demand), each with the source it comes from, so the transcript and the prompts can cite it.
+//! Rules are configured today; retrieval over regulatory documents plugs in behind the same
+//! [`Regulatory`] trait.
+
+use serde::{Deserialize, Serialize};
+
+use super::engine::Bounds;
+
+/// One rule: a range for the topics whose name contains `topic` (case-insensitive; "" = all).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Topic substring the rule applies to.
+    #[serde(default)]
+    pub topic: String,
+    /// Lowest allowed demand, Mbps.
+    #[serde(default)]
+    pub min_mbps: Option<f64>,
+    /// Highest allowed demand, Mbps.
+    #[serde(default)]
+    pub max_mbps: Option<f64>,
+    /// Where the rule comes from (document and clause).
+    pub source: String,
+}
+
+/// The constraints for a topic, with what they cite.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Constraints {
+    /// The allowed range.
+    pub bounds: Bounds,
+    /// Sources of the rules that applied.
+    pub citations: Vec<String>,
+}
+
+/// A regulatory unit.
+pub trait Regulatory: Send + Sync {
+    /// The constraints for `topic`, narrowing `base` (the range the negotiation starts with).
+    fn constraints(&self, topic: &str, base: &Bounds) -> Constraints;
+}
+
+/// Configured rules.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RuleBook {
+    /// The rules.
+    pub rules: Vec<Rule>,
+}
+
+impl Regulatory for RuleBook {
+    fn constraints(&self, topic: &str, base: &Bounds) -> Constraints {
+        let topic = topic.to_lowercase();
+        let mut bounds = base.clone();
+        let mut citations = Vec::new();
+        for rule in &self.rules {
+            if !topic.contains(&rule.topic.to_lowercase()) {
+                continue;
+            }
+            let mut applied = false;
+            if let Some(min) = rule.min_mbps.filter(|m| *m > bounds.min_mbps) {
+                bounds.min_mbps = min;
+                applied = true;
+            }
+            if let Some(max) = rule.max_mbps.filter(|m| *m < bounds.max_mbps) {
+                bounds.max_mbps = max;
+                applied = true;
+            }
+            if applied {
+                citations.push(rule.source.clone());
+            }
+        }
+        // Contradictory rules: the floor wins (a guaranteed minimum service is the stronger
+        // obligation), and the range collapses to it.
+        if bounds.min_mbps > bounds.max_mbps {
+            bounds.max_mbps = bounds.min_mbps;
+        }
+        Constraints { bounds, citations }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matching_rules_narrow_the_range_and_are_cited() {
+        let book = RuleBook {
+            rules: vec![
+                Rule {
+                    topic: "throughput".into(),
+                    min_mbps: Some(5.0),
+                    max_mbps: None,
+                    source: "Emergency service note, clause 2".into(),
+                },
+                Rule {
+                    topic: "".into(),
+                    min_mbps: None,
+                    max_mbps: Some(150.0),
+                    source: "Band plan n78, clause 4.1".into(),
+                },
+                Rule {
+                    topic: "latency".into(),
+                    min_mbps: Some(99.0),
+                    max_mbps: None,
+                    source: "unrelated".into(),
+                },
+            ],
+        };
+        let c = book.constraints(
+            "Throughput intent (Mbps per slice)",
+            &Bounds {
+                min_mbps: 0.0,
+                max_mbps: 400.0,
+            },
+        );
+        assert_eq!(
+            c.bounds,
+            Bounds {
+                min_mbps: 5.0,
+                max_mbps: 150.0
+            }
+        );
+        assert_eq!(c.citations.len(), 2);
+        assert!(c.citations[1].contains("n78"));
+    }
+}
