@@ -1,0 +1,566 @@
+//! The OpenAI-compatible backend against a real local HTTP server (axum) that speaks the
+//! chat-completions protocol, with its behaviour scripted per test.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use maestro_rapp::negotiation::openai::{OpenAiBackend, OpenAiConfig};
+use maestro_rapp::negotiation::{
+    negotiate, AgentContext, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig,
+    Personality, PressureMode, Prompt,
+};
+use serde_json::{json, Value};
+
+/// What the server does for one request.
+#[derive(Debug, Clone)]
+struct Behaviour {
+    delay: Duration,
+    status: u16,
+    headers: Vec<(&'static str, String)>,
+    body: String,
+}
+
+impl Behaviour {
+    /// A 200 chat completion with `content`.
+    fn answer(content: &str) -> Self {
+        Self::raw(
+            200,
+            json!({
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "choices": [{
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop"
+                }]
+            })
+            .to_string(),
+        )
+    }
+
+    /// A 200 chat completion with `content` and a `usage` object.
+    fn answer_with_usage(content: &str, prompt_tokens: u64, completion_tokens: u64) -> Self {
+        Self::raw(
+            200,
+            json!({
+                "choices": [{"message": {"role": "assistant", "content": content}}],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens
+                }
+            })
+            .to_string(),
+        )
+    }
+
+    /// Any status with any body.
+    fn raw(status: u16, body: impl Into<String>) -> Self {
+        Self {
+            delay: Duration::ZERO,
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+
+    fn delayed(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+}
+
+/// A request the server received.
+#[derive(Debug, Clone)]
+struct Recorded {
+    authorization: Option<String>,
+    body: Value,
+}
+
+type Responder = Box<dyn Fn(&Value) -> Behaviour + Send + Sync>;
+
+struct Mock {
+    /// Consumed one per request, first to last.
+    script: Mutex<VecDeque<Behaviour>>,
+    /// Used when the script is exhausted.
+    fallback: Responder,
+    requests: Mutex<Vec<Recorded>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl Mock {
+    fn calls(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+
+    fn recorded(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+struct InFlight<'a>(&'a Mock);
+
+impl<'a> InFlight<'a> {
+    fn enter(mock: &'a Mock) -> Self {
+        let now = mock.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        mock.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        Self(mock)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn chat_completions(
+    State(mock): State<Arc<Mock>>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    mock.requests.lock().unwrap().push(Recorded {
+        authorization: headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: json.clone(),
+    });
+    let next = mock.script.lock().unwrap().pop_front();
+    let behaviour = next.unwrap_or_else(|| (mock.fallback)(&json));
+    let _in_flight = InFlight::enter(&mock);
+    tokio::time::sleep(behaviour.delay).await;
+    let mut response = Response::builder()
+        .status(behaviour.status)
+        .header("content-type", "application/json");
+    for (name, value) in &behaviour.headers {
+        response = response.header(*name, value);
+    }
+    response.body(Body::from(behaviour.body)).unwrap()
+}
+
+/// Starts the server on 127.0.0.1:0; `script` first, then `fallback` for every request.
+async fn serve(
+    script: Vec<Behaviour>,
+    fallback: impl Fn(&Value) -> Behaviour + Send + Sync + 'static,
+) -> (SocketAddr, Arc<Mock>) {
+    let mock = Arc::new(Mock {
+        script: Mutex::new(script.into()),
+        fallback: Box::new(fallback),
+        requests: Mutex::new(Vec::new()),
+        in_flight: AtomicUsize::new(0),
+        max_in_flight: AtomicUsize::new(0),
+    });
+    let app = Router::new()
+        .route("/v1/chat/completions", post(chat_completions))
+        .with_state(mock.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (addr, mock)
+}
+
+fn config(addr: SocketAddr) -> OpenAiConfig {
+    OpenAiConfig {
+        base_url: format!("http://{addr}/v1"),
+        model: "test-model".into(),
+        api_key: None,
+        timeout_ms: 5_000,
+        max_retries: 3,
+        backoff_ms: 10,
+        max_concurrency: 8,
+        temperature: 0.2,
+        max_tokens: 256,
+    }
+}
+
+fn prompt(system: &str, user: &str) -> Prompt {
+    Prompt {
+        system: system.into(),
+        user: user.into(),
+        context: AgentContext {
+            agent_id: "bo0".into(),
+            business_intent: "video streaming".into(),
+            personality: Personality::Normal,
+            round: 1,
+            own_target_mbps: 50.0,
+            previous_value_mbps: None,
+            optimizer_suggestion_mbps: 45.0,
+            pressure: PressureMode::Soft,
+            bounds: Bounds {
+                min_mbps: 0.0,
+                max_mbps: 100.0,
+            },
+            feedback: None,
+            warning: None,
+            citations: Vec::new(),
+            correction: None,
+        },
+    }
+}
+
+fn reason(err: LlmError) -> String {
+    match err {
+        LlmError::Backend { reason, .. } => reason,
+    }
+}
+
+const ANSWER: &str = r#"{"value": 42, "reasoning": "ok"}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn normal_answer_sends_the_chat_request_and_counts_usage() {
+    let (addr, mock) = serve(vec![Behaviour::answer_with_usage(ANSWER, 10, 5)], |_| {
+        Behaviour::raw(500, "script exhausted")
+    })
+    .await;
+    let backend = OpenAiBackend::new(OpenAiConfig {
+        api_key: Some("sk-test".into()),
+        temperature: 0.7,
+        max_tokens: 99,
+        ..config(addr)
+    })
+    .unwrap();
+    assert_eq!(backend.name(), "openai:test-model");
+
+    let text = backend
+        .complete(&prompt("You negotiate.", "Round 1. State your demand."))
+        .await
+        .unwrap();
+    assert_eq!(text, ANSWER);
+
+    let seen = mock.recorded();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].authorization.as_deref(), Some("Bearer sk-test"));
+    let body = &seen[0].body;
+    assert_eq!(body["model"], "test-model");
+    assert_eq!(body["temperature"], 0.7);
+    assert_eq!(body["max_tokens"], 99);
+    let messages = body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 2);
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(messages[0]["content"], "You negotiate.");
+    assert_eq!(messages[1]["role"], "user");
+    assert_eq!(messages[1]["content"], "Round 1. State your demand.");
+
+    let usage = backend.usage();
+    assert_eq!(
+        (usage.requests, usage.retries, usage.failures),
+        (1, 0, 0),
+        "{usage:?}"
+    );
+    assert_eq!((usage.prompt_tokens, usage.completion_tokens), (10, 5));
+    let as_json = serde_json::to_value(usage).unwrap();
+    assert_eq!(as_json["prompt_tokens"], 10);
+
+    // Without a key there is no Authorization header; no usage object adds no tokens.
+    let (addr, mock) = serve(Vec::new(), |_| Behaviour::answer("plain")).await;
+    let keyless = OpenAiBackend::new(config(addr)).unwrap();
+    assert_eq!(keyless.complete(&prompt("s", "u")).await.unwrap(), "plain");
+    assert_eq!(mock.recorded()[0].authorization, None);
+    let usage = keyless.usage();
+    assert_eq!(
+        (usage.requests, usage.prompt_tokens, usage.completion_tokens),
+        (1, 0, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_429_honours_retry_after() {
+    let (addr, mock) = serve(
+        vec![Behaviour::raw(429, r#"{"error": "rate limited"}"#).header("retry-after", "1")],
+        |_| Behaviour::answer(ANSWER),
+    )
+    .await;
+    let backend = OpenAiBackend::new(config(addr)).unwrap();
+    let t0 = Instant::now();
+    let text = backend.complete(&prompt("s", "u")).await.unwrap();
+    let elapsed = t0.elapsed();
+    assert_eq!(text, ANSWER);
+    assert!(
+        elapsed >= Duration::from_millis(950),
+        "Retry-After: 1 honoured, not the 10 ms backoff: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_secs(5), "{elapsed:?}");
+    assert_eq!(mock.calls(), 2);
+    let usage = backend.usage();
+    assert_eq!(
+        (usage.requests, usage.retries, usage.failures),
+        (2, 1, 0),
+        "{usage:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_500_twice_then_success_with_backoff() {
+    let (addr, mock) = serve(
+        vec![
+            Behaviour::raw(500, "boom"),
+            Behaviour::raw(500, "boom again"),
+        ],
+        |_| Behaviour::answer(ANSWER),
+    )
+    .await;
+    let backend = OpenAiBackend::new(config(addr)).unwrap();
+    let t0 = Instant::now();
+    let text = backend.complete(&prompt("s", "u")).await.unwrap();
+    let elapsed = t0.elapsed();
+    assert_eq!(text, ANSWER);
+    // Backoff 10 ms then 20 ms.
+    assert!(elapsed >= Duration::from_millis(30), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}");
+    let seen = mock.recorded();
+    assert_eq!(seen.len(), 3);
+    assert!(
+        seen.iter().all(|r| r.body == seen[0].body),
+        "same request retried"
+    );
+    let usage = backend.usage();
+    assert_eq!(
+        (usage.requests, usage.retries, usage.failures),
+        (3, 2, 0),
+        "{usage:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn malformed_body_is_retried_then_reported() {
+    let (addr, mock) = serve(Vec::new(), |_| Behaviour::raw(200, "not json")).await;
+    let backend = OpenAiBackend::new(OpenAiConfig {
+        max_retries: 2,
+        ..config(addr)
+    })
+    .unwrap();
+    let why = reason(backend.complete(&prompt("s", "u")).await.unwrap_err());
+    assert!(why.contains("malformed"), "{why}");
+    assert!(why.contains("gave up after 3 attempts"), "{why}");
+    assert!(why.contains("not json"), "the body is quoted: {why}");
+    assert_eq!(mock.calls(), 3);
+    let usage = backend.usage();
+    assert_eq!(
+        (usage.requests, usage.retries, usage.failures),
+        (3, 2, 1),
+        "{usage:?}"
+    );
+
+    // Valid JSON of the wrong shape is malformed too.
+    let (addr, mock) = serve(Vec::new(), |_| {
+        Behaviour::raw(200, r#"{"choices": [{"message": {"role": "assistant"}}]}"#)
+    })
+    .await;
+    let backend = OpenAiBackend::new(OpenAiConfig {
+        max_retries: 0,
+        ..config(addr)
+    })
+    .unwrap();
+    let why = reason(backend.complete(&prompt("s", "u")).await.unwrap_err());
+    assert!(
+        why.contains(
+            "gave up after 1 attempt: malformed completion: no choices[0].message.content"
+        ),
+        "{why}"
+    );
+    assert_eq!(mock.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_hanging_server_times_out_per_attempt() {
+    let (addr, mock) = serve(Vec::new(), |_| {
+        Behaviour::answer(ANSWER).delayed(Duration::from_secs(5))
+    })
+    .await;
+    let backend = OpenAiBackend::new(OpenAiConfig {
+        timeout_ms: 200,
+        max_retries: 1,
+        ..config(addr)
+    })
+    .unwrap();
+    let t0 = Instant::now();
+    let why = reason(backend.complete(&prompt("s", "u")).await.unwrap_err());
+    let elapsed = t0.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(400),
+        "two 200 ms attempts: {elapsed:?}"
+    );
+    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    assert!(
+        why.contains("gave up after 2 attempts: timed out after 200 ms"),
+        "{why}"
+    );
+    assert_eq!(mock.calls(), 2);
+    let usage = backend.usage();
+    assert_eq!(
+        (usage.requests, usage.retries, usage.failures),
+        (2, 1, 1),
+        "{usage:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn status_400_is_not_retried() {
+    let long_body = format!(
+        r#"{{"error": {{"message": "model 'nope' not found", "pad": "{}"}}}}"#,
+        "z".repeat(400)
+    );
+    let (addr, mock) = serve(vec![Behaviour::raw(400, long_body.clone())], |_| {
+        Behaviour::answer(ANSWER)
+    })
+    .await;
+    let backend = OpenAiBackend::new(config(addr)).unwrap();
+    let why = reason(backend.complete(&prompt("s", "u")).await.unwrap_err());
+    assert!(why.contains("400"), "{why}");
+    assert!(why.contains("model 'nope' not found"), "{why}");
+    assert!(why.contains("not retried"), "{why}");
+    assert!(
+        !why.contains(&long_body) && why.contains(&long_body[..200]),
+        "the first 200 chars of the body only: {why}"
+    );
+    assert_eq!(mock.calls(), 1, "a 400 is not retried");
+    let usage = backend.usage();
+    assert_eq!(
+        (usage.requests, usage.retries, usage.failures),
+        (1, 0, 1),
+        "{usage:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrency_is_capped() {
+    let (addr, mock) = serve(Vec::new(), |_| {
+        Behaviour::answer(ANSWER).delayed(Duration::from_millis(200))
+    })
+    .await;
+    let backend = OpenAiBackend::new(OpenAiConfig {
+        max_concurrency: 2,
+        ..config(addr)
+    })
+    .unwrap();
+    let prompts: Vec<Prompt> = (0..6)
+        .map(|i| prompt("s", &format!("request {i}")))
+        .collect();
+    let t0 = Instant::now();
+    let answers = futures::future::join_all(prompts.iter().map(|p| backend.complete(p))).await;
+    let elapsed = t0.elapsed();
+    assert_eq!(answers.len(), 6);
+    assert!(
+        answers.iter().all(|a| matches!(a.as_deref(), Ok(ANSWER))),
+        "{answers:?}"
+    );
+    let max = mock.max_in_flight.load(Ordering::SeqCst);
+    assert!(max <= 2, "at most 2 in flight, saw {max}");
+    assert_eq!(max, 2, "the two permits were used in parallel");
+    // Three waves of two 200 ms requests.
+    assert!(elapsed >= Duration::from_millis(580), "{elapsed:?}");
+    assert!(elapsed < Duration::from_secs(3), "{elapsed:?}");
+    assert_eq!(mock.calls(), 6);
+    assert_eq!(backend.usage().requests, 6);
+}
+
+const GARBAGE_MARKER: &str = "ZEBRA-OPERATOR";
+
+fn user_message(request: &Value) -> String {
+    request["messages"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["role"] == "user"))
+        .and_then(|m| m["content"].as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn end_to_end_negotiation_with_one_garbage_agent() {
+    let (addr, mock) = serve(Vec::new(), |request| {
+        if user_message(request).contains(GARBAGE_MARKER) {
+            Behaviour::answer("I cannot comply")
+        } else {
+            Behaviour::answer("```json\n{\"value\": \"55 Mbps\", \"reasoning\": \"fine\"}\n```")
+        }
+    })
+    .await;
+    let backend = OpenAiBackend::new(config(addr)).unwrap();
+    let agent = |id: &str, intent: &str, target: f64| AgentSpec {
+        id: id.into(),
+        business_intent: intent.into(),
+        target_mbps: target,
+        weight: 1.0,
+        personality: Personality::Normal,
+        weight_above: None,
+    };
+    let agents = vec![
+        agent("video", "Video streaming for a stadium.", 40.0),
+        agent("iot", "Massive IoT telemetry.", 70.0),
+        agent(
+            "zebra",
+            &format!("{GARBAGE_MARKER}: we never answer in JSON."),
+            90.0,
+        ),
+    ];
+    let cfg = NegotiationConfig {
+        max_rounds: 3,
+        // Soft pressure: the optimizer advises, so the agents' own 55 Mbps stands (under hard
+        // pressure the validation unit would replace it with the directive).
+        pressure: PressureMode::Soft,
+        ..Default::default()
+    };
+    let out = negotiate(&cfg, &agents, &backend).await.unwrap();
+
+    assert_eq!(out.llm, "openai:test-model");
+    assert!(out.rounds >= 1 && out.rounds <= 3, "{}", out.rounds);
+    assert_eq!(out.history.len(), out.rounds as usize + 1);
+    let mut zebra_answers = 0;
+    for record in &out.history[1..] {
+        assert_eq!(record.intents.len(), 3);
+        for (i, intent) in record.intents.iter().enumerate() {
+            let turn = &record.turns[i];
+            if intent.agent_id == "zebra" {
+                assert!(turn.substituted, "round {}: {turn:?}", record.round);
+                let why = format!("{} {}", intent.reasoning, turn.validation.join(" "));
+                assert!(why.contains("fallback"), "round {}: {why}", record.round);
+                assert!(
+                    why.contains("no JSON object found"),
+                    "the extraction error is kept: {why}"
+                );
+                assert_eq!(intent.value_mbps, record.optimizer_suggestions[i]);
+                assert!(turn.raw_answers.iter().all(|a| a == "I cannot comply"));
+                zebra_answers += turn.raw_answers.len();
+            } else {
+                assert_eq!(intent.value_mbps, 55.0, "{intent:?}");
+                assert_eq!(intent.reasoning, "fine");
+                assert!(!turn.substituted);
+            }
+        }
+    }
+    assert_eq!(out.finals["video"], 55.0);
+    assert_eq!(out.finals["iot"], 55.0);
+
+    // Every request reached the server once; the good agents were asked once per round, the
+    // garbage agent once per raw answer in the transcript.
+    let seen = mock.recorded();
+    let zebra_requests = seen
+        .iter()
+        .filter(|r| user_message(&r.body).contains(GARBAGE_MARKER))
+        .count();
+    assert_eq!(zebra_requests, zebra_answers);
+    assert!(zebra_requests >= out.rounds as usize);
+    assert_eq!(seen.len(), 2 * out.rounds as usize + zebra_requests);
+    let usage = backend.usage();
+    assert_eq!(usage.requests as usize, seen.len());
+    assert_eq!((usage.retries, usage.failures), (0, 0), "{usage:?}");
+}
