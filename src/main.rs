@@ -31,6 +31,9 @@ enum Command {
     /// Measure the xApp on this machine: A1 PUT -> E2 control latency, A1 PUT rate with many
     /// clients, CQI report ingest rate. Prints the figures (and writes them as JSON).
     Bench(cmd::bench::BenchArgs),
+    /// Run the paper's experiments (personality pairs; optimizer designs none/soft/hard) on
+    /// the built-in persona negotiator or a real LLM; table on stdout, JSON/CSV/SVG under --out.
+    Experiment(cmd::experiment::ExperimentArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
             Command::Rapp(args) => cmd::rapp::run(args).await,
             Command::A1(args) => cmd::a1::run(args).await,
             Command::Bench(args) => cmd::bench::run(args).await,
+            Command::Experiment(args) => cmd::experiment::run(args).await,
         }
     });
     match result {

@@ -3,11 +3,15 @@
 //! One agent per business operator negotiates the throughput SLA with the MAESTRO mediator
 //! ([`negotiation`]); the consensus leaves as standard A1 policies ([`a1_client`]); the xApp's
 //! KPI stream ([`kpi_client`]) feeds the observability unit ([`observability`]). [`run`] is one
-//! pass of that loop over a [`scenario`].
+//! pass of that loop over a [`scenario`]; [`experiment`] runs the paper's experiments.
+//! [`transcript`] keeps every negotiation's full record in an embedded database, by
+//! negotiation id.
 
 pub mod a1_client;
+pub mod experiment;
 pub mod kpi_client;
 pub mod negotiation;
 pub mod observability;
 pub mod run;
 pub mod scenario;
+pub mod transcript;

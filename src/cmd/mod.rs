@@ -3,6 +3,7 @@
 pub mod a1;
 pub mod bench;
 pub mod demo;
+pub mod experiment;
 pub mod rapp;
 pub mod report;
 pub mod xapp;

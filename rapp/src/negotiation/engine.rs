@@ -20,6 +20,7 @@
 //! says the topic no longer holds. Messages per round: n intents plus n feedbacks, O(n).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
@@ -408,6 +409,7 @@ pub async fn negotiate_with(
                 )
             })
             .collect();
+        let shared_feedback = Arc::new(last.clone());
         let prompts: Vec<Prompt> = agents
             .iter()
             .zip(&states)
@@ -425,7 +427,7 @@ pub async fn negotiate_with(
                         optimizer_suggestion_mbps: advice,
                         pressure: cfg.pressure,
                         bounds: bounds.clone(),
-                        feedback: Some(last.clone()),
+                        feedback: Some(Arc::clone(&shared_feedback)),
                         warning: s.warning.clone(),
                         citations: citations.clone(),
                         correction: None,
@@ -848,6 +850,58 @@ mod tests {
         // The optimizer alone still reaches the optimum.
         assert!(out.converged);
         assert!((out.consensus_mbps - 60.0).abs() < 1e-6);
+    }
+
+    /// Answers at once for every agent but `bo1`, which never answers in time.
+    struct OneSlow;
+    impl LanguageModel for OneSlow {
+        fn name(&self) -> &str {
+            "one-slow"
+        }
+        fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a> {
+            let slow = prompt.context.agent_id == "bo1";
+            let answer = PersonaNegotiator::new(1).answer(prompt);
+            Box::pin(async move {
+                if slow {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                }
+                Ok(answer)
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_agent_cannot_stall_the_round_past_its_deadline() {
+        let cfg = NegotiationConfig {
+            round_deadline_ms: 150,
+            max_rounds: 3,
+            ..Default::default()
+        };
+        let started = Instant::now();
+        let out = negotiate(&cfg, &agents(&[20.0, 100.0, 60.0]), &OneSlow)
+            .await
+            .unwrap();
+        // Three rounds at most, each bounded by the 150 ms deadline.
+        assert!(started.elapsed() < Duration::from_millis(1500));
+        for r in &out.history[1..] {
+            assert!(
+                r.elapsed_ms < 400.0,
+                "round {} took {} ms",
+                r.round,
+                r.elapsed_ms
+            );
+            let slow = &r.turns[1];
+            assert!(slow.substituted);
+            assert!(slow.failures[0].contains("deadline"), "{:?}", slow.failures);
+            assert!(!r.turns[0].substituted && !r.turns[2].substituted);
+        }
+        // The optimizer's stand-in keeps the negotiation on course to the optimum (answers
+        // carry 3 decimals).
+        assert!(
+            (out.consensus_mbps - 60.0).abs() < 0.01,
+            "{}",
+            out.consensus_mbps
+        );
     }
 
     #[tokio::test]

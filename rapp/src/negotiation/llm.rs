@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -36,8 +37,9 @@ pub struct AgentContext {
     pub pressure: PressureMode,
     /// Allowed range this round.
     pub bounds: Bounds,
-    /// MAESTRO's last feedback.
-    pub feedback: Option<Feedback>,
+    /// MAESTRO's last feedback (shared by every agent's prompt of the round: one copy, so a
+    /// round stays O(n) in memory).
+    pub feedback: Option<Arc<Feedback>>,
     /// The arbitral unit's warning or penalty notice from last round.
     pub warning: Option<String>,
     /// Sources of the regulatory constraints.
