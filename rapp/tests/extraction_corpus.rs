@@ -2,9 +2,7 @@
 //! (`maestro_rapp::negotiation::extraction::extract`).
 //!
 //! Each case states what `extract` does today: `Ok(value, reasoning substring)` or the error
-//! variant. Cases marked `// KNOWN GAP:` are answers a real model could give where today's
-//! behaviour is wrong or doubtful; they assert the current behaviour so that a fix to the
-//! extraction unit shows up here as a deliberate change.
+//! variant. Each case records the behaviour the extraction unit documents.
 
 use maestro_rapp::negotiation::extraction::{extract, ExtractionError};
 
@@ -91,21 +89,18 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         ("string leading dot", r#"{"value": ".5"}"#.into(), O(0.5, "")),
         ("string negative", r#"{"value": "-12.5 Mbps"}"#.into(), O(-12.5, "")),
         ("string with note", r#"{"value": "55 Mbps (min 40)"}"#.into(), O(55.0, "")),
-        // KNOWN GAP: a range "40-60" is read as its lower end, 40.
-        ("string range", r#"{"value": "40-60 Mbps"}"#.into(), O(40.0, "")),
-        // KNOWN GAP: the extraction unit's own doc says "-3e1" parses, but the exponent is
-        // cut: "5.5e1" -> 5.5, not 55.
-        ("string exponent", r#"{"value": "5.5e1"}"#.into(), O(5.5, "")),
-        // KNOWN GAP: units are not converted: "1.2 Gbps" is taken as 1.2 Mbps and
-        // "500 kbps" as 500 Mbps.
-        ("string gbps", r#"{"value": "1.2 Gbps", "reasoning": "big"}"#.into(), O(1.2, "big")),
-        ("string kbps", r#"{"value": "500 kbps"}"#.into(), O(500.0, "")),
-        // KNOWN GAP: thousands separators: "1,000 Mbps" -> 1.
-        ("string thousands", r#"{"value": "1,000 Mbps"}"#.into(), O(1.0, "")),
-        // KNOWN GAP: a decimal comma: "55,5" -> 55.
-        ("string decimal comma", r#"{"value": "55,5"}"#.into(), O(55.0, "")),
+        // A range is read as its midpoint.
+        ("string range", r#"{"value": "40-60 Mbps"}"#.into(), Exact(50.0, "")),
+        ("string range with to", r#"{"value": "40 to 60"}"#.into(), Exact(50.0, "")),
+        ("string exponent", r#"{"value": "5.5e1"}"#.into(), Exact(55.0, "")),
+        // Units are converted to Mbps.
+        ("string gbps", r#"{"value": "1.2 Gbps", "reasoning": "big"}"#.into(), Exact(1200.0, "big")),
+        ("string kbps", r#"{"value": "500 kbps"}"#.into(), Exact(0.5, "")),
+        ("string thousands kbps", r#"{"value": "20,000 kbps"}"#.into(), Exact(20.0, "")),
+        ("string thousands", r#"{"value": "1,000 Mbps"}"#.into(), Exact(1000.0, "")),
+        ("string decimal comma", r#"{"value": "55,5"}"#.into(), Exact(55.5, "")),
         ("string words", r#"{"value": "about 50"}"#.into(), E(NotANumber)),
-        ("string tilde", r#"{"value": "~50 Mbps"}"#.into(), E(NotANumber)),
+        ("string tilde", r#"{"value": "~50 Mbps"}"#.into(), Exact(50.0, "")),
         ("string empty", r#"{"value": ""}"#.into(), E(NotANumber)),
         ("string two dots", r#"{"value": "1.2.3"}"#.into(), E(NotANumber)),
         ("string NaN", r#"{"value": "NaN"}"#.into(), E(NotANumber)),
@@ -121,6 +116,11 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         ("bare Infinity", r#"{"value": Infinity}"#.into(), E(NoJson)),
         ("no value", r#"{"reasoning": "I forgot"}"#.into(), E(MissingValue)),
         ("value key case", r#"{"Value": 50}"#.into(), E(MissingValue)),
+        (
+            "envelope without value",
+            r#"{"answer": {"mbps": 50, "reasoning": "wrong key"}}"#.into(),
+            E(MissingValue),
+        ),
         // Duplicate keys: the last one wins (serde_json's map insert).
         ("duplicate value keys", r#"{"value": 10, "value": 20}"#.into(), O(20.0, "")),
         // --- Reasoning ----------------------------------------------------------------------
@@ -137,8 +137,7 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
             r#"{"value": 50, "reasoning": {"why": "video"}}"#.into(),
             Exact(50.0, r#"{"why":"video"}"#),
         ),
-        // KNOWN GAP: "reasoning": null becomes the text "null" rather than "".
-        ("reasoning null", r#"{"value": 50, "reasoning": null}"#.into(), Exact(50.0, "null")),
+        ("reasoning null", r#"{"value": 50, "reasoning": null}"#.into(), Exact(50.0, "")),
         (
             "reasoning unicode",
             r#"{"value": 48, "reasoning": "Débit garanti — 視頻 🎥 ≥ 40 Mbps"}"#.into(),
@@ -175,12 +174,11 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
             r#"{"value": 57, "meta": {"round": 3, "prev": {"value": 90}}, "reasoning": "nested"}"#.into(),
             O(57.0, "nested"),
         ),
-        // KNOWN GAP: the answer wrapped in an envelope object. The outer object parses first and
-        // has no "value", so the nested answer is never looked at.
+        // An envelope around the answer is looked into.
         (
             "wrapped in envelope",
             r#"{"answer": {"value": 57, "reasoning": "wrapped"}}"#.into(),
-            E(MissingValue),
+            Exact(57.0, "wrapped"),
         ),
         ("inside array", r#"[{"value": 58, "reasoning": "array"}]"#.into(), O(58.0, "array")),
         // --- Fences and prose ---------------------------------------------------------------
@@ -230,31 +228,37 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
             O(69.0, "stray brace"),
         ),
         // --- Several objects ----------------------------------------------------------------
+        // Models restate or draft before the final answer: the last usable object wins.
         (
-            "two objects first wins",
+            "two objects last wins",
             r#"{"value": 70, "reasoning": "first"} {"value": 80, "reasoning": "second"}"#.into(),
-            O(70.0, "first"),
+            Exact(80.0, "second"),
         ),
-        // KNOWN GAP (documented: "the first `{...}` in the text that parses as a JSON
-        // object"): the first object wins even without "value"; extract does not go on to the
-        // next one, so a leading {"thought": ...} object hides the real answer.
         (
             "first object lacks value",
             r#"{"note": "thinking"} {"value": 71, "reasoning": "real"}"#.into(),
-            E(MissingValue),
+            Exact(71.0, "real"),
         ),
-        // KNOWN GAP: the model restates its previous answer before the new one; the old
-        // value (90) is taken.
         (
             "previous answer quoted first",
             r#"Last round I said {"value": 90}. Now: {"value": 72, "reasoning": "conceding"}"#.into(),
-            O(90.0, ""),
+            Exact(72.0, "conceding"),
         ),
-        // KNOWN GAP: a reasoning model's <think> block with a draft answer: the draft wins.
         (
-            "think block draft wins",
+            "last object unusable, earlier one taken",
+            r#"{"value": 74, "reasoning": "ok"} {"value": "lots"}"#.into(),
+            Exact(74.0, "ok"),
+        ),
+        // A reasoning model's <think> block is dropped, draft answers and all.
+        (
+            "think block draft ignored",
             "<think>Maybe {\"value\": 100}? No, too greedy.</think>\n{\"value\": 73, \"reasoning\": \"final\"}".into(),
-            O(100.0, ""),
+            Exact(73.0, "final"),
+        ),
+        (
+            "unterminated think block",
+            "<think>{\"value\": 100} and then the model ran out of tokens".into(),
+            E(NoJson),
         ),
         // --- Not JSON -----------------------------------------------------------------------
         (
@@ -267,13 +271,17 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
             "{value: 50, reasoning: \"js object\"}".into(),
             E(NoJson),
         ),
-        // KNOWN GAP: a trailing comma (common in model output) makes the object unusable.
-        ("trailing comma", r#"{"value": 50, "reasoning": "x",}"#.into(), E(NoJson)),
-        // With a trailing comma, the outer object fails and a nested one is taken instead.
+        // Trailing commas (common in model output) are forgiven, outside strings only.
+        ("trailing comma", r#"{"value": 50, "reasoning": "x",}"#.into(), Exact(50.0, "x")),
         (
             "trailing comma nested object",
-            r#"{"value": 50, "meta": {"round": 2}, }"#.into(),
-            E(MissingValue),
+            r#"{"value": 50, "meta": {"round": 2,}, }"#.into(),
+            Exact(50.0, ""),
+        ),
+        (
+            "comma brace inside a string is kept",
+            r#"{"value": 50, "reasoning": "a,} b",}"#.into(),
+            Exact(50.0, "a,} b"),
         ),
         (
             "comment inside json",

@@ -1,5 +1,6 @@
 //! Extraction unit: turns an LLM's text into `{value, reasoning}`, tolerant of what real models
-//! write — JSON inside prose or code fences, numbers as strings, units such as "55 Mbps".
+//! write — thinking blocks, JSON inside prose or code fences, restated earlier answers,
+//! envelopes, trailing commas, numbers as strings with units and notation (see [`extract`]).
 
 use serde_json::Value;
 
@@ -27,52 +28,228 @@ pub enum ExtractionError {
 }
 
 /// Extracts the service intent from model output.
+///
+/// What real models write, and what this does about it:
+/// - reasoning models think aloud in `<think>...</think>`: those blocks are dropped;
+/// - JSON sits in prose or code fences, sometimes after a restatement of an earlier answer or
+///   a scratch object: of all the JSON objects in the text that hold a `value` (also inside
+///   an envelope such as `{"answer": {...}}`), the **last** usable one wins;
+/// - trailing commas (`{"value": 5,}`) are forgiven;
+/// - numbers come as strings with units and notation: `"55 Mbps"`, `"~55"`, `"5.5e1"`,
+///   `"1,000 kbps"` (= 1 Mbps), `"1.2 Gbps"` (= 1200), `"55,5"` (= 55.5), `"40-60 Mbps"`
+///   (a range: its midpoint, 50).
 pub fn extract(text: &str) -> Result<Extracted, ExtractionError> {
-    let object = first_json_object(text)
-        .ok_or_else(|| ExtractionError::NoJson(text.chars().take(120).collect()))?;
-    let value = object.get("value").ok_or(ExtractionError::MissingValue)?;
-    let value_mbps = match value {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => leading_number(s),
-        _ => None,
+    let cleaned = strip_trailing_commas(&strip_think_blocks(text));
+    let objects = json_objects(&cleaned);
+    if objects.is_empty() {
+        return Err(ExtractionError::NoJson(text.chars().take(120).collect()));
     }
-    .filter(|v| v.is_finite())
-    .ok_or_else(|| ExtractionError::NotANumber(value.to_string()))?;
-    let reasoning = match object.get("reasoning") {
-        Some(Value::String(s)) => s.trim().to_owned(),
-        Some(other) => other.to_string(),
-        None => String::new(),
-    };
-    Ok(Extracted {
-        value_mbps,
-        reasoning,
+    let holders: Vec<&serde_json::Map<String, Value>> =
+        objects.iter().filter_map(|o| value_holder(o, 0)).collect();
+    let mut last_error = ExtractionError::MissingValue;
+    for object in holders.iter().rev() {
+        let value = &object["value"];
+        let parsed = match value {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => number_in_text(s),
+            _ => None,
+        }
+        .filter(|v| v.is_finite());
+        let Some(value_mbps) = parsed else {
+            if matches!(last_error, ExtractionError::MissingValue) {
+                last_error = ExtractionError::NotANumber(value.to_string());
+            }
+            continue;
+        };
+        let reasoning = match object.get("reasoning") {
+            Some(Value::String(s)) => s.trim().to_owned(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        };
+        return Ok(Extracted {
+            value_mbps,
+            reasoning,
+        });
+    }
+    Err(last_error)
+}
+
+/// The text without `<think>...</think>` blocks (an unterminated block runs to the end).
+fn strip_think_blocks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("<think>") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find("</think>") {
+            Some(end) => rest = &rest[start + end + "</think>".len()..],
+            None => return out,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Drops commas that directly precede `}` or `]` (whitespace aside), outside strings.
+fn strip_trailing_commas(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for (i, &c) in chars.iter().enumerate() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = chars[i + 1..].iter().find(|n| !n.is_whitespace());
+            if matches!(next, Some('}') | Some(']')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Every top-level `{...}` in the text that parses as a JSON object, in order.
+fn json_objects(text: &str) -> Vec<serde_json::Map<String, Value>> {
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(offset) = text[from..].find('{') {
+        let start = from + offset;
+        let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        match stream.next() {
+            Some(Ok(Value::Object(map))) => {
+                found.push(map);
+                from = start + stream.byte_offset().max(1);
+            }
+            _ => from = start + 1,
+        }
+    }
+    found
+}
+
+/// The object holding `value`: this one, or one nested in it (an envelope), depth <= 3.
+fn value_holder(
+    object: &serde_json::Map<String, Value>,
+    depth: u8,
+) -> Option<&serde_json::Map<String, Value>> {
+    if object.contains_key("value") {
+        return Some(object);
+    }
+    if depth >= 3 {
+        return None;
+    }
+    object.values().find_map(|v| match v {
+        Value::Object(inner) => value_holder(inner, depth + 1),
+        _ => None,
     })
 }
 
-/// The first `{...}` in the text that parses as a JSON object.
-fn first_json_object(text: &str) -> Option<serde_json::Map<String, Value>> {
-    text.char_indices()
-        .filter(|(_, c)| *c == '{')
-        .find_map(|(i, _)| {
-            let mut stream = serde_json::Deserializer::from_str(&text[i..]).into_iter::<Value>();
-            match stream.next() {
-                Some(Ok(Value::Object(map))) => Some(map),
-                _ => None,
-            }
-        })
+/// The number a model wrote in a string, in Mbps: optional `~`/`≈`, sign, digits with
+/// thousands separators or a decimal comma, exponent, an optional range (`40-60`: midpoint)
+/// and an optional unit (bps, kbps, Mbps, Gbps; none = Mbps). Anything after that is ignored
+/// ("55 Mbps (min 40)"); a string that does not start with a number is `None`.
+fn number_in_text(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let s = s
+        .strip_prefix('~')
+        .or_else(|| s.strip_prefix('\u{2248}'))
+        .unwrap_or(s)
+        .trim_start();
+    let (first, rest) = leading_number(s)?;
+    let (value, rest) = match rest
+        .trim_start()
+        .strip_prefix('-')
+        .or_else(|| rest.trim_start().strip_prefix('\u{2013}'))
+        .or_else(|| rest.trim_start().strip_prefix("to "))
+        .and_then(|r| leading_number(r.trim_start()))
+    {
+        Some((second, after)) if second >= first => ((first + second) / 2.0, after),
+        _ => (first, rest),
+    };
+    let unit = rest.trim_start().to_ascii_lowercase();
+    let scale = if unit.starts_with("gbps") || unit.starts_with("gbit") {
+        1e3
+    } else if unit.starts_with("kbps") || unit.starts_with("kbit") {
+        1e-3
+    } else if unit.starts_with("bps") || unit.starts_with("bit/s") {
+        1e-6
+    } else {
+        1.0
+    };
+    Some(value * scale)
 }
 
-/// "55", " 55.5 Mbps", "55Mbps", "-3e1" -> the number at the start.
-fn leading_number(s: &str) -> Option<f64> {
-    let s = s.trim();
-    let end = s
-        .char_indices()
-        .take_while(|(i, c)| {
-            c.is_ascii_digit() || *c == '.' || ((*c == '-' || *c == '+') && *i == 0)
-        })
-        .map(|(i, c)| i + c.len_utf8())
-        .last()?;
-    s[..end].parse().ok()
+/// The number at the start of `s` and what follows it: "55", "55.5", "-3e1", "1,000",
+/// "55,5", ".5". `None` when `s` does not start with a number or continues like one that is
+/// malformed ("1.2.3").
+fn leading_number(s: &str) -> Option<(f64, &str)> {
+    let b = s.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let mut i = 0;
+    let mut text = String::new();
+    match b.first() {
+        Some(b'-') => {
+            text.push('-');
+            i = 1;
+        }
+        Some(b'+') => i = 1,
+        _ => {}
+    }
+    let mut int_digits = 0;
+    while digit(i) {
+        text.push(char::from(b[i]));
+        i += 1;
+        int_digits += 1;
+        // "1,000": a comma followed by exactly three digits is a thousands separator.
+        if b.get(i) == Some(&b',') && digit(i + 1) && digit(i + 2) && digit(i + 3) && !digit(i + 4)
+        {
+            i += 1;
+        }
+    }
+    let mut frac_digits = 0;
+    if matches!(b.get(i), Some(b'.') | Some(b',')) && digit(i + 1) {
+        text.push('.');
+        i += 1;
+        while digit(i) {
+            text.push(char::from(b[i]));
+            i += 1;
+            frac_digits += 1;
+        }
+    }
+    if int_digits + frac_digits == 0 {
+        return None;
+    }
+    if matches!(b.get(i), Some(b'e') | Some(b'E')) {
+        let mut j = i + 1;
+        let mut exp = String::from("e");
+        if let Some(&sign @ (b'+' | b'-')) = b.get(j) {
+            exp.push(char::from(sign));
+            j += 1;
+        }
+        let before = j;
+        while digit(j) {
+            exp.push(char::from(b[j]));
+            j += 1;
+        }
+        if j > before {
+            text.push_str(&exp);
+            i = j;
+        }
+    }
+    if b.get(i) == Some(&b'.') && digit(i + 1) {
+        return None;
+    }
+    Some((text.parse().ok()?, &s[i..]))
 }
 
 #[cfg(test)]
