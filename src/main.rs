@@ -34,6 +34,8 @@ enum Command {
     /// Run the paper's experiments (personality pairs; optimizer designs none/soft/hard) on
     /// the built-in persona negotiator or a real LLM; table on stdout, JSON/CSV/SVG under --out.
     Experiment(cmd::experiment::ExperimentArgs),
+    /// List and show stored negotiation transcripts (every round, every unit's decision).
+    Transcripts(cmd::transcripts::TranscriptArgs),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
             Command::A1(args) => cmd::a1::run(args).await,
             Command::Bench(args) => cmd::bench::run(args).await,
             Command::Experiment(args) => cmd::experiment::run(args).await,
+            Command::Transcripts(args) => cmd::transcripts::run(args).await,
         }
     });
     match result {

@@ -2,6 +2,8 @@
 //! among the operators' agents with MAESTRO, hand the consensus to the A1 termination as one
 //! `ORAN_SliceSLATarget_1.0.0` policy per slice, then watch the KPIs to see it enforced.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use maestro_api::a1::{
@@ -11,12 +13,14 @@ use serde::Serialize;
 
 use crate::a1_client::{A1Client, A1ClientError, PutResult};
 use crate::kpi_client::{self, KpiClientError};
+use crate::negotiation::openai::{OpenAiBackend, OpenAiConfig};
 use crate::negotiation::{
-    negotiate, AgentSpec, Bounds, NegotiationConfig, NegotiationError, NegotiationOutcome,
-    PersonaNegotiator,
+    negotiate, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig, NegotiationError,
+    NegotiationOutcome, PersonaNegotiator,
 };
 use crate::observability::{fair_share_mbps, Observer, TARGET_TOLERANCE};
 use crate::scenario::Scenario;
+use crate::transcript::{new_id, unix_ms, Transcript, TranscriptError, TranscriptStore};
 
 /// What one pass needs.
 #[derive(Debug, Clone)]
@@ -31,6 +35,32 @@ pub struct RappJob {
     pub observe_s: f64,
     /// Give up when the xApp does not answer within this (wall clock).
     pub connect_timeout: Duration,
+    /// Which LLM plays the operators' agents.
+    pub llm: LlmChoice,
+    /// Where to keep negotiation transcripts (`None`: not kept).
+    pub transcripts: Option<PathBuf>,
+}
+
+/// Which LLM backend plays the agents.
+#[derive(Debug, Clone)]
+pub enum LlmChoice {
+    /// The built-in persona negotiator, seeded.
+    Persona {
+        /// Seed.
+        seed: u64,
+    },
+    /// An OpenAI-compatible chat-completions endpoint.
+    OpenAi(OpenAiConfig),
+}
+
+impl LlmChoice {
+    /// Builds the backend.
+    pub fn build(&self) -> Result<Arc<dyn LanguageModel>, LlmError> {
+        Ok(match self {
+            Self::Persona { seed } => Arc::new(PersonaNegotiator::new(*seed)),
+            Self::OpenAi(config) => Arc::new(OpenAiBackend::new(config.clone())?),
+        })
+    }
 }
 
 /// rApp failures.
@@ -51,6 +81,12 @@ pub enum RappError {
     /// The KPI stream ended before the observation window closed.
     #[error("the KPI stream ended after {0} reports, before the observation window closed")]
     StreamEnded(u64),
+    /// The LLM backend could not be set up.
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    /// The transcript could not be stored.
+    #[error(transparent)]
+    Transcript(#[from] TranscriptError),
     /// The policy read back from the A1 termination differs from what was sent.
     #[error("A1 termination stored policy '{0}' differently from what was sent")]
     PolicyMismatch(String),
@@ -96,6 +132,8 @@ pub struct SliceOutcome {
 /// What one pass produced (also written as the JSON report).
 #[derive(Debug, Clone, Serialize)]
 pub struct RappReport {
+    /// Id of the stored transcript (`maestro transcripts show ID`), if transcripts are kept.
+    pub negotiation_id: Option<String>,
     /// The agreed throughput per slice, Mbps.
     pub consensus_mbps: f64,
     /// Rounds the negotiation took.
@@ -169,8 +207,26 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
         bounds: bounds.clone(),
         ..NegotiationConfig::default()
     };
-    let llm = PersonaNegotiator::new(job.scenario.seed);
-    let outcome = negotiate(&config, &agents, &llm).await?;
+    let llm = job.llm.build()?;
+    let started_unix_ms = unix_ms();
+    let outcome = negotiate(&config, &agents, llm.as_ref()).await?;
+    let negotiation_id = match &job.transcripts {
+        Some(dir) => {
+            let store = TranscriptStore::open(dir)?;
+            let id = new_id();
+            store.save(&Transcript {
+                id: id.clone(),
+                started_unix_ms,
+                topic: config.topic.clone(),
+                agents: agents.clone(),
+                config: config.clone(),
+                outcome: outcome.clone(),
+            })?;
+            tracing::info!(negotiation = %id, store = %dir.display(), "transcript stored");
+            Some(id)
+        }
+        None => None,
+    };
     let consensus_mbps = outcome.consensus_mbps;
     tracing::info!(consensus_mbps, rounds = outcome.rounds, "negotiation done");
 
@@ -255,6 +311,7 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
     }
     let pass = outcomes.iter().all(|s| s.holds_target) && observer.reports > 0;
     Ok(RappReport {
+        negotiation_id,
         consensus_mbps,
         rounds: outcome.rounds,
         converged: outcome.converged,

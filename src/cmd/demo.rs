@@ -26,9 +26,13 @@ pub struct DemoArgs {
     /// Scenario JSON (see config/scenario.json). Default: the built-in two operators.
     #[arg(long, value_name = "FILE")]
     pub scenario: Option<PathBuf>,
-    /// Keep the xApp's policy store here (default: a fresh temporary directory, removed after).
+    /// Keep the xApp's policy store and the negotiation transcript here (default: a fresh
+    /// temporary directory, removed after).
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// LLM backend playing the operators' agents.
+    #[arg(long, value_enum, default_value = "persona")]
+    pub llm: super::LlmKind,
     /// Emulated gNB options. The demo runs on the simulated clock unless --clock real.
     #[command(flatten)]
     pub emulator: EmulatorArgs,
@@ -73,9 +77,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let job = RappJob {
         a1_url: format!("http://{}", xapp.http_addr),
         kpi_url: format!("http://{}", xapp.grpc_addr),
+        llm: super::llm_choice(args.llm, scenario.seed),
         scenario,
         observe_s: duration,
         connect_timeout: Duration::from_secs(10),
+        transcripts: Some(state_dir.join("rapp")),
     };
     let result = run_pass(&job).await;
     xapp.shutdown().await;
@@ -84,6 +90,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     }
     let result = result.context("rApp pass failed")?;
     report::print_table(&result);
+    if let (false, Some(id)) = (temporary, &result.negotiation_id) {
+        println!(
+            "transcript: maestro transcripts show {id} --data-dir {}",
+            state_dir.join("rapp").display()
+        );
+    }
     if let Some(path) = &args.report {
         report::write_json(&result, path)?;
         println!("report written to {}", path.display());

@@ -10,18 +10,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
 use maestro_rapp::experiment::{optimizer, personalities, write_report, ExperimentReport};
-use maestro_rapp::negotiation::openai::{OpenAiBackend, OpenAiConfig};
 use maestro_rapp::negotiation::{LanguageModel, PersonaNegotiator, PressureMode};
 
-/// Which LLM plays the agents.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LlmKind {
-    /// The built-in persona negotiator (offline, deterministic per seed).
-    Persona,
-    /// An OpenAI-compatible chat-completions endpoint: MAESTRO_LLM_BASE_URL,
-    /// MAESTRO_LLM_MODEL, MAESTRO_LLM_API_KEY (or OPENAI_API_KEY).
-    Openai,
-}
+use super::LlmKind;
 
 /// How the optimizer is put to the agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,9 +106,9 @@ fn backend_factory(kind: LlmKind) -> anyhow::Result<BackendFactory> {
             Box::new(|seed| Arc::new(PersonaNegotiator::new(seed)) as Arc<dyn LanguageModel>)
         }
         LlmKind::Openai => {
-            let config = OpenAiConfig::from_env(OpenAiConfig::default());
-            let backend: Arc<dyn LanguageModel> =
-                Arc::new(OpenAiBackend::new(config).context("OpenAI-compatible backend")?);
+            let backend = super::llm_choice(kind, 0)
+                .build()
+                .context("OpenAI-compatible backend")?;
             Box::new(move |_| Arc::clone(&backend))
         }
     })

@@ -6,11 +6,14 @@ pub mod demo;
 pub mod experiment;
 pub mod rapp;
 pub mod report;
+pub mod transcripts;
 pub mod xapp;
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use maestro_rapp::negotiation::openai::OpenAiConfig;
+use maestro_rapp::run::LlmChoice;
 use maestro_xapp::e2::emulator::{Clock, CqiSource, EmulatorConfig};
 
 /// Version string: crate version plus the git revision the build script found.
@@ -108,5 +111,24 @@ impl EmulatorArgs {
     /// The emulator configuration these options describe, on the built-in defaults.
     pub fn config(&self, default_clock: ClockMode) -> EmulatorConfig {
         self.apply(EmulatorConfig::default(), Some(default_clock))
+    }
+}
+
+/// Which LLM plays the agents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LlmKind {
+    /// The built-in persona negotiator (offline, deterministic per seed).
+    Persona,
+    /// An OpenAI-compatible chat-completions endpoint: MAESTRO_LLM_BASE_URL,
+    /// MAESTRO_LLM_MODEL, MAESTRO_LLM_API_KEY (or OPENAI_API_KEY).
+    Openai,
+}
+
+/// The backend choice for `kind`: the persona negotiator seeded with `seed`, or the
+/// OpenAI-compatible endpoint configured by the environment.
+pub fn llm_choice(kind: LlmKind, seed: u64) -> LlmChoice {
+    match kind {
+        LlmKind::Persona => LlmChoice::Persona { seed },
+        LlmKind::Openai => LlmChoice::OpenAi(OpenAiConfig::from_env(OpenAiConfig::default())),
     }
 }

@@ -34,6 +34,12 @@ pub struct RappArgs {
     /// Also write the report as JSON here.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// LLM backend playing the operators' agents.
+    #[arg(long, value_enum, default_value = "persona")]
+    pub llm: super::LlmKind,
+    /// Directory of the rApp's transcript store (`maestro transcripts list --data-dir DIR`).
+    #[arg(long, value_name = "DIR", default_value = "maestro-rapp-state")]
+    pub data_dir: PathBuf,
 }
 
 /// Loads the scenario named on the command line, or the built-in one.
@@ -56,12 +62,15 @@ pub fn seconds(name: &str, value: f64) -> anyhow::Result<f64> {
 /// Runs one pass and reports it.
 pub async fn run(args: RappArgs) -> anyhow::Result<ExitCode> {
     super::init_logging("info");
+    let scenario = load_scenario(args.scenario.as_deref())?;
     let job = RappJob {
         a1_url: args.a1_url,
         kpi_url: args.kpi_url,
-        scenario: load_scenario(args.scenario.as_deref())?,
+        llm: super::llm_choice(args.llm, scenario.seed),
+        scenario,
         observe_s: seconds("observe", args.observe)?,
         connect_timeout: Duration::from_secs_f64(seconds("connect-timeout", args.connect_timeout)?),
+        transcripts: Some(args.data_dir),
     };
     let result = run_pass(&job).await.context("rApp pass failed")?;
     report::print_table(&result);

@@ -1,0 +1,126 @@
+//! `maestro transcripts`: list and show the negotiations the rApp stored — every round's
+//! demands and reasoning, and what each unit (optimizer, validation, arbitral) did.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use maestro_rapp::transcript::TranscriptStore;
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum TranscriptCommand {
+    /// One line per stored negotiation, oldest first.
+    List,
+    /// One negotiation: a round-by-round table, or the whole record with --json.
+    Show {
+        /// Negotiation id (from `list`, or the rApp's report).
+        id: String,
+        /// Print the full stored record as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Options of `maestro transcripts`.
+#[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    maestro transcripts list --data-dir maestro-rapp-state\n  \
+    maestro transcripts show neg-1764230400000-0a1b2c --data-dir maestro-rapp-state\n  \
+    maestro transcripts show neg-1764230400000-0a1b2c --json | jq '.outcome.history[1].turns'")]
+pub struct TranscriptArgs {
+    #[command(subcommand)]
+    pub command: TranscriptCommand,
+    /// The rApp's data directory.
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "maestro-rapp-state",
+        global = true
+    )]
+    pub data_dir: PathBuf,
+}
+
+/// Runs the command.
+pub async fn run(args: TranscriptArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.data_dir.join("transcripts.redb").exists(),
+        "no transcript store in {} (the rApp writes one with --data-dir)",
+        args.data_dir.display()
+    );
+    let store = TranscriptStore::open(&args.data_dir)?;
+    match args.command {
+        TranscriptCommand::List => {
+            println!(
+                "{:<28} {:>15} {:>6} {:>6} {:>9} {:>10}  topic",
+                "id", "started (ms)", "agents", "rounds", "agreed", "Mbps"
+            );
+            for t in store.list()? {
+                println!(
+                    "{:<28} {:>15} {:>6} {:>6} {:>9} {:>10.3}  {}",
+                    t.id,
+                    t.started_unix_ms,
+                    t.agents,
+                    t.rounds,
+                    if t.converged { "yes" } else { "no" },
+                    t.consensus_mbps,
+                    t.topic
+                );
+            }
+        }
+        TranscriptCommand::Show { id, json } => {
+            let t = store
+                .get(&id)?
+                .with_context(|| format!("no negotiation {id:?} in {}", args.data_dir.display()))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&t)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let o = &t.outcome;
+            println!(
+                "{}: {} agents, {} rounds, stop {:?}, consensus {:.3} Mbps (theory {}), LLM {}, pressure {}",
+                t.id,
+                t.agents.len(),
+                o.rounds,
+                o.stop,
+                o.consensus_mbps,
+                o.theoretical_mbps
+                    .map_or_else(|| "-".to_owned(), |v| format!("{v:.3}")),
+                o.llm,
+                o.pressure
+            );
+            for r in &o.history {
+                println!(
+                    "round {} (bounds {:.2}..{:.2} Mbps, mean {:.3}, spread {:.3})",
+                    r.round,
+                    r.bounds.min_mbps,
+                    r.bounds.max_mbps,
+                    r.feedback.mean_mbps,
+                    r.feedback.spread_mbps
+                );
+                for (k, intent) in r.intents.iter().enumerate() {
+                    let unit_notes = r.turns.get(k).map_or_else(String::new, |turn| {
+                        let mut notes = vec![format!("advice {:.2}", turn.advice_mbps)];
+                        notes.extend(turn.validation.iter().cloned());
+                        if turn.verdict.incentive
+                            != maestro_rapp::negotiation::arbitral::Incentive::None
+                        {
+                            notes.push(format!(
+                                "arbitral {:?}: {}",
+                                turn.verdict.incentive,
+                                turn.verdict.evidence.join("; ")
+                            ));
+                        }
+                        format!(" [{}]", notes.join(" | "))
+                    });
+                    println!(
+                        "  {:<10} {:>9.3}  {}{}",
+                        intent.agent_id, intent.value_mbps, intent.reasoning, unit_notes
+                    );
+                }
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
