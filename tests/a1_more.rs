@@ -190,10 +190,20 @@ async fn sigkill_right_after_201_loses_nothing_and_re_enforces() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(status["enforceStatus"], "ENFORCED", "{status}");
-    let metrics = common::get_text(&http, &format!("{}/metrics", xapp.http)).await;
-    let target = metrics
-        .lines()
-        .find(|l| l.starts_with("maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000002\"}"))
-        .expect("target series");
+    // The first KPI report after the restart publishes the target series.
+    let series = "maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000002\"}";
+    let mut target = None;
+    for _ in 0..200 {
+        let metrics = common::get_text(&http, &format!("{}/metrics", xapp.http)).await;
+        target = metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .map(str::to_owned);
+        if target.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let target = target.expect("target series");
     assert!(target.ends_with(" 25000000"), "{target}");
 }
