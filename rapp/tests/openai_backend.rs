@@ -564,3 +564,21 @@ async fn end_to_end_negotiation_with_one_garbage_agent() {
     assert_eq!(usage.requests as usize, seen.len());
     assert_eq!((usage.retries, usage.failures), (0, 0), "{usage:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn https_endpoints_speak_tls() {
+    // A plain-HTTP server addressed as https://: the backend must attempt a TLS handshake
+    // (so hosted endpoints work), fail it, and say so; the server sees no chat request.
+    let (addr, mock) = serve(Vec::new(), |_| Behaviour::answer(ANSWER)).await;
+    let mut cfg = config(addr);
+    cfg.base_url = format!("https://{addr}/v1");
+    cfg.max_retries = 0;
+    let backend = OpenAiBackend::new(cfg).unwrap();
+    let why = reason(backend.complete(&prompt("s", "u")).await.unwrap_err());
+    assert!(!why.contains("scheme"), "TLS is compiled in: {why}");
+    assert_eq!(
+        mock.calls(),
+        0,
+        "no plain-text request reached the server: {why}"
+    );
+}

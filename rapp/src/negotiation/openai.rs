@@ -18,7 +18,7 @@
 //!   negotiation engine asks all agents of a round at once);
 //! - counters of requests, retries, failures and tokens are kept ([`OpenAiBackend::usage`]).
 //!
-//! Only plain `http://` endpoints work unless reqwest is built with a TLS feature.
+//! `https://` endpoints use rustls (reqwest's `rustls` feature) with the platform's trust store.
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
