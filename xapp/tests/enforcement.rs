@@ -1,6 +1,8 @@
 //! Issue acceptance: with each UCC drive trace replayed on the simulated clock, two slices at
-//! 20 Mbps each are held at target (median |error| <= 3 %, p95 <= 10 %) and recover within
-//! 2 control periods after a CQI step (>= 99 % of steps; the worst takes 3). The traces live outside the repository (GPL-3.0 data,
+//! 20 Mbps each are held at target (median |error| <= 3 %, p95 <= 10 %) and every CQI step
+//! recovers within 2 control periods. With the emulator's per-slot fast fading added on top
+//! of the trace (the default, harsher), >= 99 % of steps recover within 2 periods and the
+//! worst within 3. The traces live outside the repository (GPL-3.0 data,
 //! `../shared/data/cqi/` or `$MAESTRO_CQI_DIR`); a synthetic trace in the repo always runs.
 
 use std::path::PathBuf;
@@ -9,11 +11,14 @@ use maestro_xapp::controller::LoopTuning;
 use maestro_xapp::e2::emulator::{Clock, CqiSource, EmulatorConfig};
 use maestro_xapp::replay::{replay, ReplayConfig, ReplayFigures};
 
-fn run(trace: PathBuf, seconds: u64) -> ReplayFigures {
+/// Replays `trace`; `fast_fading` adds the emulator's per-slot +-1 CQI fading on top of the
+/// trace (harsher than the trace itself).
+fn run(trace: PathBuf, seconds: u64, fast_fading: bool) -> ReplayFigures {
     let cfg = ReplayConfig {
         emulator: EmulatorConfig {
             cqi: CqiSource::Trace { path: trace },
             clock: Clock::Simulated { speedup: 1.0 },
+            fast_fading,
             ..EmulatorConfig::default()
         },
         target_bps: 20e6,
@@ -24,8 +29,19 @@ fn run(trace: PathBuf, seconds: u64) -> ReplayFigures {
     replay(&cfg).expect("replay")
 }
 
+/// The trace as given (the issue's setting): every step recovers within 2 periods.
+fn check_strict(name: &str, f: &ReplayFigures) {
+    eprintln!("{name} (trace CQI): {f:?}");
+    assert!(f.median_rel_error <= 0.03, "{name}: median {f:?}");
+    assert!(f.p95_rel_error <= 0.10, "{name}: p95 {f:?}");
+    assert!(f.max_recovery_periods <= 2, "{name}: recovery {f:?}");
+    assert_eq!(f.slow_recoveries, 0, "{name}: recovery {f:?}");
+    assert!(f.cqi_steps > 0, "{name}: the trace must move");
+}
+
+/// The trace plus per-slot fast fading: a few steps land in a fading dip.
 fn check(name: &str, f: &ReplayFigures) {
-    eprintln!("{name}: {f:?}");
+    eprintln!("{name} (trace CQI + fast fading): {f:?}");
     assert!(f.median_rel_error <= 0.03, "{name}: median {f:?}");
     assert!(f.p95_rel_error <= 0.10, "{name}: p95 {f:?}");
     // After a CQI step: back within 5 % (or the ratio grid's best) in <= 2 control periods
@@ -61,8 +77,8 @@ fn ucc_traces_are_held_at_target() {
         "ucc5g_download_driving_B_2020.01.16_12.10.03.csv",
         "ucc5g_amazon_driving_B_2019.12.01_12.11.21.csv",
     ] {
-        let f = run(dir.join(name), 600);
-        check(name, &f);
+        check_strict(name, &run(dir.join(name), 600, false));
+        check(name, &run(dir.join(name), 600, true));
     }
 }
 
@@ -72,7 +88,8 @@ fn synthetic_drive_in_the_repo_is_held_at_target() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/data/synthetic_drive.csv"
     ));
-    let f = run(trace, 300);
+    check_strict("synthetic_drive.csv", &run(trace.clone(), 300, false));
+    let f = run(trace, 300, true);
     check("synthetic_drive.csv", &f);
     assert_eq!(f.slice_periods, 2 * (3000 - 5));
 }
