@@ -57,6 +57,15 @@ fn demo_negotiation_is_stored_and_readable_by_id() {
         t["outcome"]["consensus_mbps"].as_f64().unwrap(),
         report["consensus_mbps"].as_f64().unwrap()
     );
+    // The regulatory unit's rule is cited.
+    assert!(
+        t["outcome"]["citations"][0]
+            .as_str()
+            .unwrap()
+            .contains("fair-use"),
+        "{}",
+        t["outcome"]["citations"]
+    );
     // Every round after the opening records each agent's units.
     let history = t["outcome"]["history"].as_array().unwrap();
     assert!(history.len() >= 2);

@@ -13,10 +13,13 @@ use serde::Serialize;
 
 use crate::a1_client::{A1Client, A1ClientError, PutResult};
 use crate::kpi_client::{self, KpiClientError};
+use crate::negotiation::arbitral::BuiltinArbitral;
+use crate::negotiation::capacity::LiveCapacity;
 use crate::negotiation::openai::{OpenAiBackend, OpenAiConfig};
+use crate::negotiation::regulatory::RuleBook;
 use crate::negotiation::{
-    negotiate, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig, NegotiationError,
-    NegotiationOutcome, PersonaNegotiator,
+    negotiate_with, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig,
+    NegotiationError, NegotiationOutcome, PersonaNegotiator, Units,
 };
 use crate::observability::{fair_share_mbps, Observer, TARGET_TOLERANCE};
 use crate::scenario::Scenario;
@@ -205,11 +208,21 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
         epsilon_mbps: job.scenario.epsilon_mbps,
         max_rounds: job.scenario.max_rounds,
         bounds: bounds.clone(),
+        pressure: job.scenario.pressure,
         ..NegotiationConfig::default()
+    };
+    let rules = RuleBook {
+        rules: job.scenario.regulations.clone(),
+    };
+    let cell = LiveCapacity::new(max_mbps);
+    let units = Units {
+        regulatory: &rules,
+        observability: &cell,
+        arbitral: &BuiltinArbitral::default(),
     };
     let llm = job.llm.build()?;
     let started_unix_ms = unix_ms();
-    let outcome = negotiate(&config, &agents, llm.as_ref()).await?;
+    let outcome = negotiate_with(&config, &agents, llm.as_ref(), &units).await?;
     let negotiation_id = match &job.transcripts {
         Some(dir) => {
             let store = TranscriptStore::open(dir)?;

@@ -4,7 +4,8 @@
 use maestro_api::a1::{PlmnId, SliceId};
 use serde::{Deserialize, Serialize};
 
-use crate::negotiation::Personality;
+use crate::negotiation::regulatory::Rule;
+use crate::negotiation::{Personality, PressureMode};
 
 /// One business operator and its slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +42,12 @@ pub struct Scenario {
     pub min_mbps: f64,
     /// Seed of the built-in persona negotiator.
     pub seed: u64,
+    /// How the optimizer's value is put to the agents (none / soft / hard).
+    #[serde(default)]
+    pub pressure: PressureMode,
+    /// Regulatory rules for the topic, each citing its source.
+    #[serde(default)]
+    pub regulations: Vec<Rule>,
 }
 
 fn slice(sd: &str) -> SliceId {
@@ -85,6 +92,14 @@ impl Default for Scenario {
             capacity_headroom: 0.85,
             min_mbps: 1.0,
             seed: 42,
+            pressure: PressureMode::Hard,
+            regulations: vec![Rule {
+                topic: "throughput".into(),
+                min_mbps: Some(1.0),
+                max_mbps: Some(120.0),
+                source: "Shared-cell fair-use note (example), clause 2: 1..120 Mbps per slice"
+                    .into(),
+            }],
         }
     }
 }

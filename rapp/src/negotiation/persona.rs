@@ -143,3 +143,98 @@ impl LanguageModel for PersonaNegotiator {
         Box::pin(async move { Ok(self.answer(prompt)) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::negotiation::engine::Bounds;
+    use crate::negotiation::extraction::extract;
+    use crate::negotiation::llm::AgentContext;
+    use crate::negotiation::mediator::Feedback;
+
+    /// An agent at 100 Mbps whose group mean is 60 and whose optimizer advises 70.
+    fn prompt(personality: Personality, pressure: PressureMode, warned: bool) -> Prompt {
+        Prompt::render(
+            "throughput",
+            AgentContext {
+                agent_id: "bo1".into(),
+                business_intent: "Premium video.".into(),
+                personality,
+                round: 2,
+                own_target_mbps: 100.0,
+                previous_value_mbps: Some(100.0),
+                optimizer_suggestion_mbps: 70.0,
+                pressure,
+                bounds: Bounds {
+                    min_mbps: 0.0,
+                    max_mbps: 200.0,
+                },
+                feedback: Some(Arc::new(Feedback {
+                    round: 1,
+                    mean_mbps: 60.0,
+                    min_mbps: 20.0,
+                    max_mbps: 100.0,
+                    spread_mbps: 80.0,
+                    directions: Vec::new(),
+                    summary: "Round 1: mean 60 Mbps.".into(),
+                })),
+                warning: warned.then(|| "flagged".to_owned()),
+                citations: Vec::new(),
+                correction: None,
+            },
+        )
+    }
+
+    fn value(p: Personality, mode: PressureMode, warned: bool) -> f64 {
+        let text = PersonaNegotiator::new(5).answer(&prompt(p, mode, warned));
+        extract(&text).unwrap().value_mbps
+    }
+
+    #[test]
+    fn concession_follows_the_personality_without_an_optimizer() {
+        use Personality::*;
+        let order = [Vulnerable, Agreeable, Normal, Disagreeable, Toxic];
+        let values: Vec<f64> = order
+            .iter()
+            .map(|&p| value(p, PressureMode::None, false))
+            .collect();
+        // Moving from 100 toward the mean 60: the more yielding, the lower.
+        for pair in values.windows(2) {
+            assert!(pair[0] < pair[1], "{values:?}");
+        }
+        assert!(
+            values.iter().all(|v| (60.0..=100.0).contains(v)),
+            "{values:?}"
+        );
+        // A warned Toxic agent concedes like a Disagreeable one.
+        assert!(value(Toxic, PressureMode::None, true) < 90.0);
+    }
+
+    #[test]
+    fn soft_advice_pulls_and_hard_directives_are_obeyed_except_by_toxic() {
+        use Personality::*;
+        let none = value(Disagreeable, PressureMode::None, false);
+        let soft = value(Disagreeable, PressureMode::Soft, false);
+        assert!(
+            (soft - 70.0).abs() < (none - 70.0).abs(),
+            "{soft} vs {none}"
+        );
+        for p in [Normal, Agreeable, Disagreeable, Vulnerable] {
+            assert_eq!(value(p, PressureMode::Hard, false), 70.0, "{p:?}");
+        }
+        assert!(value(Toxic, PressureMode::Hard, false) > 90.0);
+        assert_eq!(value(Toxic, PressureMode::Hard, true), 70.0);
+    }
+
+    #[test]
+    fn answers_are_json_with_plain_sentences_and_deterministic_per_seed() {
+        let p = prompt(Personality::Toxic, PressureMode::None, false);
+        let a = PersonaNegotiator::new(9).answer(&p);
+        assert_eq!(a, PersonaNegotiator::new(9).answer(&p));
+        let e = extract(&a).unwrap();
+        assert!(e.reasoning.ends_with(')') || e.reasoning.ends_with('.'));
+        assert!(e.reasoning.contains("Premium video."), "{}", e.reasoning);
+    }
+}
