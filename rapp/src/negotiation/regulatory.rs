@@ -54,18 +54,14 @@ impl Regulatory for RuleBook {
             if !topic.contains(&rule.topic.to_lowercase()) {
                 continue;
             }
-            let mut applied = false;
+            // Every rule on the topic is in force and cited, whether or not it binds now.
             if let Some(min) = rule.min_mbps.filter(|m| *m > bounds.min_mbps) {
                 bounds.min_mbps = min;
-                applied = true;
             }
             if let Some(max) = rule.max_mbps.filter(|m| *m < bounds.max_mbps) {
                 bounds.max_mbps = max;
-                applied = true;
             }
-            if applied {
-                citations.push(rule.source.clone());
-            }
+            citations.push(rule.source.clone());
         }
         // Contradictory rules: the floor wins (a guaranteed minimum service is the stronger
         // obligation), and the range collapses to it.
