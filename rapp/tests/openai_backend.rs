@@ -563,6 +563,9 @@ async fn end_to_end_negotiation_with_one_garbage_agent() {
     let usage = backend.usage();
     assert_eq!(usage.requests as usize, seen.len());
     assert_eq!((usage.retries, usage.failures), (0, 0), "{usage:?}");
+    // The outcome (and so the transcript) records what this negotiation used.
+    let recorded = out.llm_usage.expect("the OpenAI backend counts its usage");
+    assert_eq!(recorded.requests as usize, seen.len());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

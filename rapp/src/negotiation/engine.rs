@@ -30,7 +30,7 @@ use super::arbitral::{Arbitral, BuiltinArbitral, Class, Incentive, Observation, 
 use super::capacity::{CapacityView, Unbounded};
 use super::extraction::extract;
 use super::intent::ServiceIntent;
-use super::llm::{AgentContext, LanguageModel, Prompt};
+use super::llm::{AgentContext, LanguageModel, LlmUsage, Prompt};
 use super::mediator::{weighted_feedback, Feedback};
 use super::optimizer::{pressure, suggest, weighted_reference};
 use super::persona::Personality;
@@ -218,6 +218,9 @@ pub struct NegotiationOutcome {
     pub messages: usize,
     /// LLM backend used.
     pub llm: String,
+    /// Requests and tokens this negotiation used, for backends that count them.
+    #[serde(default)]
+    pub llm_usage: Option<LlmUsage>,
     /// How the optimizer was put to the agents.
     pub pressure: PressureMode,
     /// Sources the regulatory unit cited.
@@ -333,6 +336,7 @@ pub async fn negotiate_with(
 ) -> Result<NegotiationOutcome, NegotiationError> {
     validate_config(cfg, agents)?;
     let started = Instant::now();
+    let usage_before = llm.usage();
     let round_bounds = |cfg: &NegotiationConfig| {
         let c = units.regulatory.constraints(&cfg.topic, &cfg.bounds);
         let mut b = c.bounds;
@@ -521,6 +525,9 @@ pub async fn negotiate_with(
         stop,
         messages: history.len() * agents.len() * 2,
         llm: llm.name().to_owned(),
+        llm_usage: llm
+            .usage()
+            .map(|now| now.since(&usage_before.unwrap_or_default())),
         pressure: cfg.pressure,
         citations,
         finals: agents

@@ -279,4 +279,39 @@ pub trait LanguageModel: Send + Sync {
     fn name(&self) -> &str;
     /// Completes a prompt with the model's text answer.
     fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a>;
+    /// Requests and tokens used so far, for backends that count them (recorded in the
+    /// negotiation outcome and its transcript).
+    fn usage(&self) -> Option<LlmUsage> {
+        None
+    }
+}
+
+/// What a backend has used so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct LlmUsage {
+    /// HTTP requests, retries included.
+    pub requests: u64,
+    /// Retried attempts.
+    pub retries: u64,
+    /// Calls that ended in an error.
+    pub failures: u64,
+    /// Prompt tokens, as the server counted them.
+    pub prompt_tokens: u64,
+    /// Completion tokens, as the server counted them.
+    pub completion_tokens: u64,
+}
+
+impl LlmUsage {
+    /// What was used between `earlier` and `self`.
+    pub fn since(&self, earlier: &Self) -> Self {
+        Self {
+            requests: self.requests.saturating_sub(earlier.requests),
+            retries: self.retries.saturating_sub(earlier.retries),
+            failures: self.failures.saturating_sub(earlier.failures),
+            prompt_tokens: self.prompt_tokens.saturating_sub(earlier.prompt_tokens),
+            completion_tokens: self
+                .completion_tokens
+                .saturating_sub(earlier.completion_tokens),
+        }
+    }
 }

@@ -35,7 +35,7 @@ pub use engine::{
     NegotiationOutcome, RoundRecord, StopReason, Units,
 };
 pub use intent::ServiceIntent;
-pub use llm::{AgentContext, LanguageModel, LlmError, Prompt};
+pub use llm::{AgentContext, LanguageModel, LlmError, LlmUsage, Prompt};
 pub use mediator::Feedback;
 pub use persona::{PersonaNegotiator, Personality};
 pub use validation::PressureMode;

@@ -497,6 +497,17 @@ impl LanguageModel for OpenAiBackend {
     fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a> {
         Box::pin(self.chat(&prompt.system, &prompt.user))
     }
+
+    fn usage(&self) -> Option<crate::negotiation::llm::LlmUsage> {
+        let u = OpenAiBackend::usage(self);
+        Some(crate::negotiation::llm::LlmUsage {
+            requests: u.requests,
+            retries: u.retries,
+            failures: u.failures,
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        })
+    }
 }
 
 #[cfg(test)]
