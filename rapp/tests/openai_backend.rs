@@ -585,3 +585,71 @@ async fn https_endpoints_speak_tls() {
         "no plain-text request reached the server: {why}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn negotiation_survives_a_hung_agent_and_a_429_storm() {
+    // "slow" hangs past the timeout on every request; "busy" gets 429 on its first request of
+    // the negotiation, then answers; "calm" always answers.
+    let busy_hits = Arc::new(AtomicUsize::new(0));
+    let hits = Arc::clone(&busy_hits);
+    let (addr, _mock) = serve(Vec::new(), move |request| {
+        let user = user_message(request);
+        if user.contains("SLOW-OPERATOR") {
+            Behaviour::answer("{\"value\": 1}").delayed(Duration::from_secs(5))
+        } else if user.contains("BUSY-OPERATOR") && hits.fetch_add(1, Ordering::SeqCst) == 0 {
+            Behaviour::raw(429, "{\"error\": \"rate limited\"}").header("Retry-After", "0")
+        } else {
+            Behaviour::answer("{\"value\": 50, \"reasoning\": \"meet in the middle\"}")
+        }
+    })
+    .await;
+    let mut cfg = config(addr);
+    cfg.timeout_ms = 150;
+    cfg.max_retries = 1;
+    let backend = OpenAiBackend::new(cfg).unwrap();
+    let agent = |id: &str, intent: &str, target: f64| AgentSpec {
+        id: id.into(),
+        business_intent: intent.into(),
+        target_mbps: target,
+        weight: 1.0,
+        personality: Personality::Normal,
+        weight_above: None,
+    };
+    let agents = vec![
+        agent("slow", "SLOW-OPERATOR needs 80 Mbps.", 80.0),
+        agent("busy", "BUSY-OPERATOR needs 40 Mbps.", 40.0),
+        agent("calm", "Calm operator, 30 Mbps.", 30.0),
+    ];
+    let neg = NegotiationConfig {
+        max_rounds: 2,
+        pressure: PressureMode::Soft,
+        round_deadline_ms: 2_000,
+        ..Default::default()
+    };
+    let started = std::time::Instant::now();
+    let out = negotiate(&neg, &agents, &backend).await.unwrap();
+    // Two rounds, each bounded by the slow agent's two timed-out attempts (2 x 2 x 150 ms).
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.rounds, 2);
+    for record in &out.history[1..] {
+        let slow = &record.turns[0];
+        assert!(slow.substituted, "{slow:?}");
+        assert!(
+            slow.failures.iter().any(|f| f.contains("timed out")),
+            "{:?}",
+            slow.failures
+        );
+        assert_eq!(record.intents[0].value_mbps, slow.advice_mbps);
+        // The 429 was retried inside the backend: the busy agent answered itself.
+        assert!(!record.turns[1].substituted, "{:?}", record.turns[1]);
+        assert_eq!(record.intents[1].value_mbps, 50.0);
+        assert_eq!(record.intents[2].value_mbps, 50.0);
+    }
+    let usage = out.llm_usage.unwrap();
+    assert!(usage.retries >= 1, "{usage:?}");
+    assert!(usage.failures >= 2, "{usage:?}");
+}
