@@ -67,3 +67,47 @@ impl IntoResponse for A1Error {
         response
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn body(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn every_error_is_a_problem_with_its_status() {
+        let cases = [
+            (A1Error::BadRequest("b".into()), 400),
+            (A1Error::NotFound("n".into()), 404),
+            (A1Error::MethodNotAllowed("m".into()), 405),
+            (A1Error::Conflict("c".into()), 409),
+            (
+                A1Error::TooManyRequests {
+                    message: "t".into(),
+                    retry_after_s: 2,
+                },
+                429,
+            ),
+            (A1Error::Unavailable("store down".into()), 503),
+            (A1Error::InsufficientStorage("full".into()), 507),
+        ];
+        for (error, status) in cases {
+            let detail = error.to_string();
+            let response = error.into_response();
+            assert_eq!(response.status().as_u16(), status);
+            assert_eq!(response.headers()[header::CONTENT_TYPE], PROBLEM_JSON);
+            assert_eq!(
+                response.headers().contains_key(header::RETRY_AFTER),
+                status == 429
+            );
+            let problem = body(response).await;
+            assert_eq!(problem["status"], status);
+            assert_eq!(problem["detail"], detail.as_str());
+        }
+    }
+}
