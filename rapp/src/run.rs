@@ -16,7 +16,8 @@ use crate::kpi_client::{self, KpiClientError};
 use crate::negotiation::arbitral::BuiltinArbitral;
 use crate::negotiation::capacity::LiveCapacity;
 use crate::negotiation::openai::{OpenAiBackend, OpenAiConfig};
-use crate::negotiation::regulatory::RuleBook;
+use crate::negotiation::regulatory::{Chain, Regulatory, RuleBook};
+use crate::negotiation::retrieval::{RegulationLibrary, RetrievalError};
 use crate::negotiation::{
     negotiate_with, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig,
     NegotiationError, NegotiationOutcome, PersonaNegotiator, Units,
@@ -42,6 +43,9 @@ pub struct RappJob {
     pub llm: LlmChoice,
     /// Where to keep negotiation transcripts (`None`: not kept).
     pub transcripts: Option<PathBuf>,
+    /// Directory of regulatory notes to retrieve rules from (`config/regulations/`), on top
+    /// of the scenario's own rules.
+    pub regulations: Option<PathBuf>,
 }
 
 /// Which LLM backend plays the agents.
@@ -87,6 +91,9 @@ pub enum RappError {
     /// The LLM backend could not be set up.
     #[error(transparent)]
     Llm(#[from] LlmError),
+    /// The regulatory notes could not be loaded.
+    #[error(transparent)]
+    Regulations(#[from] RetrievalError),
     /// The transcript could not be stored.
     #[error(transparent)]
     Transcript(#[from] TranscriptError),
@@ -214,9 +221,18 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
     let rules = RuleBook {
         rules: job.scenario.regulations.clone(),
     };
+    let library = match &job.regulations {
+        Some(dir) => Some(RegulationLibrary::load(dir)?),
+        None => None,
+    };
+    let mut regulators: Vec<&dyn Regulatory> = vec![&rules];
+    if let Some(lib) = &library {
+        regulators.push(lib);
+    }
+    let regulatory = Chain(regulators);
     let cell = LiveCapacity::new(max_mbps);
     let units = Units {
-        regulatory: &rules,
+        regulatory: &regulatory,
         observability: &cell,
         arbitral: &BuiltinArbitral::default(),
     };

@@ -33,6 +33,10 @@ pub struct DemoArgs {
     /// LLM backend playing the operators' agents.
     #[arg(long, value_enum, default_value = "persona")]
     pub llm: super::LlmKind,
+    /// Retrieve regulatory rules from the notes in this directory (e.g. config/regulations),
+    /// on top of the scenario's rules; citations go into the prompts and the transcript.
+    #[arg(long, value_name = "DIR")]
+    pub regulations: Option<PathBuf>,
     /// Emulated gNB options. The demo runs on the simulated clock unless --clock real.
     #[command(flatten)]
     pub emulator: EmulatorArgs,
@@ -81,6 +85,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         scenario,
         observe_s: duration,
         connect_timeout: Duration::from_secs(10),
+        regulations: args.regulations.clone(),
         transcripts: Some(state_dir.join("rapp")),
     };
     let result = run_pass(&job).await;

@@ -37,6 +37,10 @@ pub struct RappArgs {
     /// LLM backend playing the operators' agents.
     #[arg(long, value_enum, default_value = "persona")]
     pub llm: super::LlmKind,
+    /// Retrieve regulatory rules from the notes in this directory (e.g. config/regulations),
+    /// on top of the scenario's rules; citations go into the prompts and the transcript.
+    #[arg(long, value_name = "DIR")]
+    pub regulations: Option<PathBuf>,
     /// Directory of the rApp's transcript store (`maestro transcripts list --data-dir DIR`).
     #[arg(long, value_name = "DIR", default_value = "maestro-rapp-state")]
     pub data_dir: PathBuf,
@@ -70,6 +74,7 @@ pub async fn run(args: RappArgs) -> anyhow::Result<ExitCode> {
         scenario,
         observe_s: seconds("observe", args.observe)?,
         connect_timeout: Duration::from_secs_f64(seconds("connect-timeout", args.connect_timeout)?),
+        regulations: args.regulations,
         transcripts: Some(args.data_dir),
     };
     let result = run_pass(&job).await.context("rApp pass failed")?;

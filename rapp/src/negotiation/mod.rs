@@ -26,6 +26,7 @@ pub mod openai;
 pub mod optimizer;
 pub mod persona;
 pub mod regulatory;
+pub mod retrieval;
 pub mod theory;
 pub mod utility;
 pub mod validation;

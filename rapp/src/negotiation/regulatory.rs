@@ -48,27 +48,61 @@ pub struct RuleBook {
 impl Regulatory for RuleBook {
     fn constraints(&self, topic: &str, base: &Bounds) -> Constraints {
         let topic = topic.to_lowercase();
-        let mut bounds = base.clone();
-        let mut citations = Vec::new();
-        for rule in &self.rules {
-            if !topic.contains(&rule.topic.to_lowercase()) {
-                continue;
-            }
-            // Every rule on the topic is in force and cited, whether or not it binds now.
-            if let Some(min) = rule.min_mbps.filter(|m| *m > bounds.min_mbps) {
-                bounds.min_mbps = min;
-            }
-            if let Some(max) = rule.max_mbps.filter(|m| *m < bounds.max_mbps) {
-                bounds.max_mbps = max;
-            }
-            citations.push(rule.source.clone());
+        // Every rule on the topic is in force and cited, whether or not it binds now.
+        apply(
+            base,
+            self.rules
+                .iter()
+                .filter(|rule| topic.contains(&rule.topic.to_lowercase()))
+                .map(|rule| (rule.min_mbps, rule.max_mbps, rule.source.clone())),
+        )
+    }
+}
+
+/// Narrows `base` by each `(min, max, citation)` in turn and collects the citations.
+/// Contradictory rules: the floor wins (a guaranteed minimum service is the stronger
+/// obligation), and the range collapses to it.
+pub fn apply(
+    base: &Bounds,
+    rules: impl IntoIterator<Item = (Option<f64>, Option<f64>, String)>,
+) -> Constraints {
+    let mut bounds = base.clone();
+    let mut citations = Vec::new();
+    for (min, max, citation) in rules {
+        if let Some(min) = min.filter(|m| *m > bounds.min_mbps) {
+            bounds.min_mbps = min;
         }
-        // Contradictory rules: the floor wins (a guaranteed minimum service is the stronger
-        // obligation), and the range collapses to it.
-        if bounds.min_mbps > bounds.max_mbps {
-            bounds.max_mbps = bounds.min_mbps;
+        if let Some(max) = max.filter(|m| *m < bounds.max_mbps) {
+            bounds.max_mbps = max;
         }
-        Constraints { bounds, citations }
+        citations.push(citation);
+    }
+    if bounds.min_mbps > bounds.max_mbps {
+        bounds.max_mbps = bounds.min_mbps;
+    }
+    Constraints { bounds, citations }
+}
+
+/// Several regulatory units in turn: each narrows what the previous left; citations add up.
+pub struct Chain<'a>(pub Vec<&'a dyn Regulatory>);
+
+impl Regulatory for Chain<'_> {
+    fn constraints(&self, topic: &str, base: &Bounds) -> Constraints {
+        self.0.iter().fold(
+            Constraints {
+                bounds: base.clone(),
+                citations: Vec::new(),
+            },
+            |acc, unit| {
+                let next = unit.constraints(topic, &acc.bounds);
+                let mut citations = acc.citations;
+                citations.extend(next.citations);
+                Constraints {
+                    bounds: next.bounds,
+                    citations,
+                }
+            },
+        )
     }
 }
 
@@ -116,5 +150,23 @@ mod tests {
         );
         assert_eq!(c.citations.len(), 2);
         assert!(c.citations[1].contains("n78"));
+
+        let tighter = RuleBook {
+            rules: vec![Rule {
+                topic: String::new(),
+                min_mbps: None,
+                max_mbps: Some(100.0),
+                source: "Operator agreement, clause 1".into(),
+            }],
+        };
+        let both = Chain(vec![&book, &tighter]).constraints(
+            "Throughput intent (Mbps per slice)",
+            &Bounds {
+                min_mbps: 0.0,
+                max_mbps: 400.0,
+            },
+        );
+        assert_eq!((both.bounds.min_mbps, both.bounds.max_mbps), (5.0, 100.0));
+        assert_eq!(both.citations.len(), 3);
     }
 }

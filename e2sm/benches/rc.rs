@@ -1,0 +1,49 @@
+//! Encode + decode of an E2SM-RC slice PRB quota control message with 8 slices (APER).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
+use maestro_e2sm::rc_aper::{decode_control_message, encode_control_message, RanParamDialect};
+use std::hint::black_box;
+
+fn eight_slices() -> SlicePrbQuotaControl {
+    SlicePrbQuotaControl {
+        groups: (0..8u8)
+            .map(|i| RrmPolicyRatioGroup {
+                member: RrmPolicyMember {
+                    mcc: "001".into(),
+                    mnc: "01".into(),
+                    sst: 1 + i % 3,
+                    sd: Some(u32::from(i) + 1),
+                },
+                min_prb_ratio: 5 + i,
+                max_prb_ratio: 50 + i,
+                dedicated_prb_ratio: i,
+            })
+            .collect(),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let control = eight_slices();
+    let dialect = RanParamDialect::Oran;
+    let bytes = match encode_control_message(&control, dialect) {
+        Ok(b) => b,
+        Err(e) => panic!("encode: {e}"),
+    };
+    println!("8-slice RC control message: {} bytes", bytes.len());
+    c.bench_function("rc_encode_8_slices", |b| {
+        b.iter(|| encode_control_message(black_box(&control), dialect))
+    });
+    c.bench_function("rc_decode_8_slices", |b| {
+        b.iter(|| decode_control_message(black_box(&bytes), dialect))
+    });
+    c.bench_function("rc_encode_decode_8_slices", |b| {
+        b.iter(|| {
+            encode_control_message(black_box(&control), dialect)
+                .and_then(|m| decode_control_message(&m, dialect))
+        })
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,38 @@
+//! Compiles `asn1/e2sm-rc-subset.asn` (our subset of O-RAN E2SM-RC v1.03) into rasn types
+//! with `rasn-compiler`; `src/asn1_rc.rs` includes the result from `OUT_DIR`.
+
+use std::path::PathBuf;
+
+use rasn_compiler::prelude::{Compiler, RasnBackend, RasnConfig};
+use rasn_compiler::OutputMode;
+
+fn main() {
+    let module = PathBuf::from("asn1/e2sm-rc-subset.asn");
+    println!("cargo:rerun-if-changed={}", module.display());
+    println!("cargo:rerun-if-changed=build.rs");
+    let out_dir = match std::env::var_os("OUT_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => panic!("OUT_DIR is not set"),
+    };
+    let out = out_dir.join("e2sm_rc_subset.rs");
+    // The default derives include `Eq` and `Hash`, which `REAL` (f64, in valueReal of
+    // RANParameter-Value) does not implement: derive only what rasn needs plus PartialEq.
+    let config = RasnConfig {
+        type_annotations: vec![String::from(
+            "#[derive(AsnType, Debug, Clone, Decode, Encode, PartialEq)]",
+        )],
+        ..RasnConfig::default()
+    };
+    let result = Compiler::<RasnBackend, _>::new_with_config(config)
+        .add_asn_by_path(&module)
+        .set_output_mode(OutputMode::SingleFile(out))
+        .compile();
+    match result {
+        Ok(warnings) => {
+            for w in warnings {
+                println!("cargo:warning=rasn-compiler: {w:?}");
+            }
+        }
+        Err(e) => panic!("rasn-compiler failed on {}: {e:?}", module.display()),
+    }
+}
