@@ -207,3 +207,45 @@ async fn sigkill_right_after_201_loses_nothing_and_re_enforces() {
     let target = target.expect("target series");
     assert!(target.ends_with(" 25000000"), "{target}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_deeply_nested_bodies_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let xapp = XappProcess::start(&dir.path().join("state"));
+    let http = reqwest::Client::new();
+    let url = format!("{}{}", xapp.http, policy_path(SLICE_SLA_TARGET_TYPE, "big"));
+    let ok = http
+        .put(&url)
+        .json(&statement("000001", 10000.0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 201);
+
+    // 1 MiB of padding in an otherwise valid statement: 413, problem+json.
+    let mut huge = statement("000001", 20000.0);
+    huge["padding"] = Value::String("x".repeat(1 << 20));
+    let r = http.put(&url).json(&huge).send().await.unwrap();
+    common::assert_problem(r, 413, "at most 65536 bytes").await;
+
+    // 10,000 nested arrays: JSON parsing stops at serde_json's depth limit: 400, no crash.
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let r = http
+        .put(&url)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    common::assert_problem(r, 400, "not valid JSON").await;
+
+    // The stored policy is the first one, and the xApp still serves.
+    let stored: Value = common::get_json(&http, &url).await;
+    assert_eq!(stored, statement("000001", 10000.0));
+    let alive = http
+        .get(format!("{}/ric/v1/health/alive", xapp.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(alive.status(), 200);
+}

@@ -32,6 +32,9 @@ pub enum A1Error {
         /// Seconds until a request will be accepted again.
         retry_after_s: u64,
     },
+    /// The request body is larger than an A1 policy can be.
+    #[error("{0}")]
+    PayloadTooLarge(String),
     /// The store holds as many policies as it may; nothing was stored.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -48,6 +51,7 @@ impl A1Error {
             A1Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             A1Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             A1Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
+            A1Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         }
     }
 }
@@ -95,6 +99,7 @@ mod tests {
             ),
             (A1Error::Unavailable("store down".into()), 503),
             (A1Error::InsufficientStorage("full".into()), 507),
+            (A1Error::PayloadTooLarge("big".into()), 413),
         ];
         for (error, status) in cases {
             let detail = error.to_string();

@@ -155,8 +155,15 @@ pub async fn put_policy(
     State(state): State<A1State>,
     Path((type_id, policy_id)): Path<(String, String)>,
     query: Result<Query<PutParams>, axum::extract::rejection::QueryRejection>,
-    body: Bytes,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, A1Error> {
+    let body = body.map_err(|e| match e.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => A1Error::PayloadTooLarge(format!(
+            "a policy body may be at most {} bytes",
+            super::MAX_BODY_BYTES
+        )),
+        _ => A1Error::BadRequest(e.body_text()),
+    })?;
     let policy_type = known_type(&state, &type_id)?;
     check_policy_id(&policy_id)?;
     let Query(params) = query.map_err(|e| A1Error::BadRequest(e.body_text()))?;

@@ -47,6 +47,10 @@ pub struct A1State {
     pub limiter: Arc<limit::WriteLimiter>,
 }
 
+/// Largest A1 request body accepted, bytes (a slice SLA statement is a few hundred; anything
+/// near this is not a policy). Larger bodies get 413 problem+json.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
 /// The router: A1-P v2 under `/A1-P/v2`, plus `/metrics` and the health endpoints. Serve it
 /// with connect info (`into_make_service_with_connect_info::<SocketAddr>`) so writes are
 /// rate-limited per client address.
@@ -65,6 +69,7 @@ pub fn router(state: A1State) -> Router {
             get(get_policy_status),
         )
         .route("/openapi.json", get(openapi))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             limit_writes,
