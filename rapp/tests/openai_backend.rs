@@ -475,6 +475,18 @@ async fn concurrency_is_capped() {
 
 const GARBAGE_MARKER: &str = "ZEBRA-OPERATOR";
 
+/// A Normal agent with stake 1.
+fn agent(id: &str, intent: &str, target: f64) -> AgentSpec {
+    AgentSpec {
+        id: id.into(),
+        business_intent: intent.into(),
+        target_mbps: target,
+        weight: 1.0,
+        personality: Personality::Normal,
+        weight_above: None,
+    }
+}
+
 fn user_message(request: &Value) -> String {
     request["messages"]
         .as_array()
@@ -495,14 +507,6 @@ async fn end_to_end_negotiation_with_one_garbage_agent() {
     })
     .await;
     let backend = OpenAiBackend::new(config(addr)).unwrap();
-    let agent = |id: &str, intent: &str, target: f64| AgentSpec {
-        id: id.into(),
-        business_intent: intent.into(),
-        target_mbps: target,
-        weight: 1.0,
-        personality: Personality::Normal,
-        weight_above: None,
-    };
     let agents = vec![
         agent("video", "Video streaming for a stadium.", 40.0),
         agent("iot", "Massive IoT telemetry.", 70.0),
@@ -607,14 +611,6 @@ async fn negotiation_survives_a_hung_agent_and_a_429_storm() {
     cfg.timeout_ms = 150;
     cfg.max_retries = 1;
     let backend = OpenAiBackend::new(cfg).unwrap();
-    let agent = |id: &str, intent: &str, target: f64| AgentSpec {
-        id: id.into(),
-        business_intent: intent.into(),
-        target_mbps: target,
-        weight: 1.0,
-        personality: Personality::Normal,
-        weight_above: None,
-    };
     let agents = vec![
         agent("slow", "SLOW-OPERATOR needs 80 Mbps.", 80.0),
         agent("busy", "BUSY-OPERATOR needs 40 Mbps.", 40.0),

@@ -9,8 +9,10 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
-use maestro_rapp::experiment::{optimizer, personalities, write_report, ExperimentReport};
-use maestro_rapp::negotiation::{LanguageModel, PersonaNegotiator, PressureMode};
+use maestro_rapp::experiment::{
+    optimizer, persona_backend, personalities, write_report, ExperimentReport,
+};
+use maestro_rapp::negotiation::{LanguageModel, PressureMode};
 
 use super::LlmKind;
 
@@ -102,9 +104,7 @@ type BackendFactory = Box<dyn Fn(u64) -> Arc<dyn LanguageModel> + Sync>;
 
 fn backend_factory(kind: LlmKind) -> anyhow::Result<BackendFactory> {
     Ok(match kind {
-        LlmKind::Persona => {
-            Box::new(|seed| Arc::new(PersonaNegotiator::new(seed)) as Arc<dyn LanguageModel>)
-        }
+        LlmKind::Persona => Box::new(persona_backend),
         LlmKind::Openai => {
             let backend = super::llm_choice(kind, 0)
                 .build()

@@ -21,6 +21,11 @@ use crate::negotiation::LanguageModel;
 /// per game; a hosted model ignores the seed).
 pub type LlmFactory<'a> = &'a (dyn Fn(u64) -> Arc<dyn LanguageModel> + Sync);
 
+/// The built-in persona negotiator seeded for a game: the default [`LlmFactory`].
+pub fn persona_backend(seed: u64) -> Arc<dyn LanguageModel> {
+    Arc::new(crate::negotiation::PersonaNegotiator::new(seed))
+}
+
 /// Called after each game with (games done, games in all).
 pub type Progress<'a> = &'a (dyn Fn(usize, usize) + Sync);
 

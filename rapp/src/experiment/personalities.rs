@@ -301,15 +301,8 @@ impl super::ExperimentReport for Report {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::experiment::ExperimentReport;
-    use crate::negotiation::{LanguageModel, PersonaNegotiator};
-
-    fn persona(seed: u64) -> Arc<dyn LanguageModel> {
-        Arc::new(PersonaNegotiator::new(seed))
-    }
+    use crate::experiment::{persona_backend as persona, ExperimentReport};
 
     #[tokio::test]
     async fn reproduces_the_papers_qualitative_order() {

@@ -780,15 +780,18 @@ mod tests {
         assert_eq!(halted.agreed_mbps, None);
     }
 
-    struct Garbage;
-    impl LanguageModel for Garbage {
+    /// A model that gives every agent the same answer.
+    struct Fixed(&'static str);
+    impl LanguageModel for Fixed {
         fn name(&self) -> &str {
-            "garbage"
+            "fixed"
         }
         fn complete<'a>(&'a self, _: &'a Prompt) -> LlmFuture<'a> {
-            Box::pin(async { Ok("I refuse to answer in JSON. {\"value\": 5000}".to_owned()) })
+            Box::pin(async move { Ok(self.0.to_owned()) })
         }
     }
+
+    const GARBAGE: Fixed = Fixed("I refuse to answer in JSON. {\"value\": 5000}");
 
     #[tokio::test]
     async fn out_of_bounds_answers_are_clamped_and_defiance_is_substituted() {
@@ -797,7 +800,7 @@ mod tests {
             pressure: PressureMode::Soft,
             ..Default::default()
         };
-        let out = negotiate(&soft, &agents(&[20.0, 40.0]), &Garbage)
+        let out = negotiate(&soft, &agents(&[20.0, 40.0]), &GARBAGE)
             .await
             .unwrap();
         let turn = &out.history[1].turns[0];
@@ -813,7 +816,7 @@ mod tests {
             max_rounds: 2,
             ..Default::default()
         };
-        let out = negotiate(&hard, &agents(&[20.0, 40.0]), &Garbage)
+        let out = negotiate(&hard, &agents(&[20.0, 40.0]), &GARBAGE)
             .await
             .unwrap();
         let turn = &out.history[1].turns[0];
@@ -826,25 +829,19 @@ mod tests {
         );
     }
 
-    struct Mute;
-    impl LanguageModel for Mute {
-        fn name(&self) -> &str {
-            "mute"
-        }
-        fn complete<'a>(&'a self, _: &'a Prompt) -> LlmFuture<'a> {
-            Box::pin(async { Ok("I would rather not say.".to_owned()) })
-        }
-    }
-
     #[tokio::test]
     async fn unusable_answers_are_asked_again_then_replaced_by_the_optimizer() {
         let cfg = NegotiationConfig {
             pressure: PressureMode::Soft,
             ..Default::default()
         };
-        let out = negotiate(&cfg, &agents(&[20.0, 100.0]), &Mute)
-            .await
-            .unwrap();
+        let out = negotiate(
+            &cfg,
+            &agents(&[20.0, 100.0]),
+            &Fixed("I would rather not say."),
+        )
+        .await
+        .unwrap();
         let turn = &out.history[1].turns[0];
         assert_eq!(turn.raw_answers.len(), 2, "asked twice");
         assert_eq!(turn.failures.len(), 2);

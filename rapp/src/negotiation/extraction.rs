@@ -166,11 +166,11 @@ fn number_in_text(s: &str) -> Option<f64> {
         .unwrap_or(s)
         .trim_start();
     let (first, rest) = leading_number(s)?;
+    let rest = rest.trim_start();
     let (value, rest) = match rest
-        .trim_start()
         .strip_prefix('-')
-        .or_else(|| rest.trim_start().strip_prefix('\u{2013}'))
-        .or_else(|| rest.trim_start().strip_prefix("to "))
+        .or_else(|| rest.strip_prefix('\u{2013}'))
+        .or_else(|| rest.strip_prefix("to "))
         .and_then(|r| leading_number(r.trim_start()))
     {
         Some((second, after)) if second >= first => ((first + second) / 2.0, after),

@@ -25,21 +25,21 @@ pub enum TheoryError {
 /// The optimal consensus: closed form when every utility is quadratic, bisection otherwise.
 pub fn optimal_consensus(utilities: &[Utility], bounds: &Bounds) -> Result<f64, TheoryError> {
     check(utilities)?;
-    let all_quadratic = utilities
+    let quadratic: Option<Vec<(f64, f64)>> = utilities
         .iter()
-        .all(|u| matches!(u, Utility::Quadratic { .. }));
-    if all_quadratic {
-        let (num, den) =
-            utilities
+        .map(|u| match u.projected(bounds) {
+            Utility::Quadratic { a, target } => Some((a, target)),
+            Utility::Asymmetric { .. } => None,
+        })
+        .collect();
+    match quadratic {
+        Some(parts) => {
+            let (num, den) = parts
                 .iter()
-                .map(|u| u.projected(bounds))
-                .fold((0.0, 0.0), |(n, d), u| match u {
-                    Utility::Quadratic { a, target } => (n + a * target, d + a),
-                    Utility::Asymmetric { .. } => (n, d),
-                });
-        Ok(num / den)
-    } else {
-        numeric_consensus(utilities, bounds)
+                .fold((0.0, 0.0), |(n, d), (a, t)| (n + a * t, d + a));
+            Ok(num / den)
+        }
+        None => numeric_consensus(utilities, bounds),
     }
 }
 
