@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes the byte-exact E2SM-RC APER test vectors of e2sm/tests/rc_aper.rs.
 
-Compiles OUR module text e2sm/asn1/e2sm-rc-subset.asn with asn1tools (codec 'per', i.e.
+Compiles OUR module text e2sm/asn1/e2sm-rc-subset.asn (with e2sm-common-subset.asn) with asn1tools (codec 'per', i.e.
 ALIGNED PER) and encodes the control header and the slice PRB quota messages (1 and 3
 slices, O-RAN and OAI RAN parameter ID dialects) that the Rust tests encode too; prints them
 as Rust constants. Not run by the tests or CI; it documents how the vectors were made:
@@ -15,7 +15,8 @@ import sys
 import asn1tools
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MODULE = os.path.join(HERE, "..", "e2sm", "asn1", "e2sm-rc-subset.asn")
+MODULE = [os.path.join(HERE, "..", "e2sm", "asn1", m)
+          for m in ("e2sm-common-subset.asn", "e2sm-rc-subset.asn")]
 
 # RAN parameter IDs of E2SM-RC clause 8.4.3.6, see RanParamDialect in e2sm/src/rc_aper.rs.
 DIALECTS = {

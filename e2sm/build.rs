@@ -1,5 +1,6 @@
-//! Compiles `asn1/e2sm-rc-subset.asn` (our subset of O-RAN E2SM-RC v1.03) into rasn types
-//! with `rasn-compiler`; `src/asn1_rc.rs` includes the result from `OUT_DIR`.
+//! Compiles our ASN.1 subsets of the O-RAN E2SM common IEs, E2SM-RC v1.03 and E2SM-KPM
+//! v3.00 (`asn1/*.asn`) into rasn types with `rasn-compiler`; `src/asn1.rs` includes the
+//! result from `OUT_DIR`.
 
 use std::path::PathBuf;
 
@@ -7,14 +8,20 @@ use rasn_compiler::prelude::{Compiler, RasnBackend, RasnConfig};
 use rasn_compiler::OutputMode;
 
 fn main() {
-    let module = PathBuf::from("asn1/e2sm-rc-subset.asn");
-    println!("cargo:rerun-if-changed={}", module.display());
+    let modules = [
+        "asn1/e2sm-common-subset.asn",
+        "asn1/e2sm-rc-subset.asn",
+        "asn1/e2sm-kpm-subset.asn",
+    ];
+    for module in modules {
+        println!("cargo:rerun-if-changed={module}");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     let out_dir = match std::env::var_os("OUT_DIR") {
         Some(d) => PathBuf::from(d),
         None => panic!("OUT_DIR is not set"),
     };
-    let out = out_dir.join("e2sm_rc_subset.rs");
+    let out = out_dir.join("e2sm_subsets.rs");
     // The default derives include `Eq` and `Hash`, which `REAL` (f64, in valueReal of
     // RANParameter-Value) does not implement: derive only what rasn needs plus PartialEq.
     let config = RasnConfig {
@@ -23,8 +30,12 @@ fn main() {
         )],
         ..RasnConfig::default()
     };
-    let result = Compiler::<RasnBackend, _>::new_with_config(config)
-        .add_asn_by_path(&module)
+    let mut compiler =
+        Compiler::<RasnBackend, _>::new_with_config(config).add_asn_by_path(modules[0]);
+    for module in &modules[1..] {
+        compiler = compiler.add_asn_by_path(module);
+    }
+    let result = compiler
         .set_output_mode(OutputMode::SingleFile(out))
         .compile();
     match result {
@@ -33,6 +44,6 @@ fn main() {
                 println!("cargo:warning=rasn-compiler: {w:?}");
             }
         }
-        Err(e) => panic!("rasn-compiler failed on {}: {e:?}", module.display()),
+        Err(e) => panic!("rasn-compiler failed on {modules:?}: {e:?}"),
     }
 }

@@ -3,7 +3,7 @@
 //! O-RAN E2SM-RC v1.03, control service style 2 "Radio Resource Allocation Control"
 //! (clause 7.6.3.1), control action 6 "Slice-level PRB quota"; the RAN parameter tree of
 //! clause 8.4.3.6. The ASN.1 types come from `asn1/e2sm-rc-subset.asn`, compiled at build
-//! time by `rasn-compiler` (module `asn1_rc`), and are encoded with rasn's APER codec.
+//! time by `rasn-compiler` (module `asn1`), and are encoded with rasn's APER codec.
 //!
 //! The tree we send (and require when decoding), for every [`RrmPolicyRatioGroup`]:
 //!
@@ -47,7 +47,7 @@
 
 use rasn::types::{Integer, OctetString};
 
-use crate::asn1_rc::generated as g;
+use crate::asn1::rc as g;
 use crate::rc::{QuotaError, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 
 /// Largest input [`decode_control_message`] and [`decode_control_header`] accept. An
