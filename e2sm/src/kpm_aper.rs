@@ -3,8 +3,12 @@
 //! The ASN.1 types come from `asn1/e2sm-kpm-subset.asn` (with `asn1/e2sm-common-subset.asn`),
 //! compiled at build time by `rasn-compiler` and encoded with rasn's APER codec.
 //!
-//! rasn's APER codec has no REAL: a [`MeasurementValue::Real`] cannot be encoded here, and a
-//! message carrying one does not decode ([`KpmCodecError::Real`] either way, never a panic).
+//! The indication header and message functions use the hand-written ALIGNED PER codec of
+//! [`crate::kpm_per`] (over [`crate::per`]), which is about 20 times faster than rasn's and
+//! also encodes and decodes REAL measurement values ([`MeasurementValue::Real`], X.691
+//! clause 15 / X.690 clause 8.5). Their rasn versions are kept as [`reference`], checked
+//! against the fast codec by `tests/kpm_per_differential.rs`. rasn's APER codec has no REAL:
+//! there a REAL value gives [`KpmCodecError::Real`] (never a panic).
 
 use rasn::types::{FixedBitString, FixedOctetString, Integer, PrintableString};
 
@@ -291,6 +295,53 @@ fn test_condition_from_asn(c: g::TestCondInfo) -> Result<TestCondition> {
 
 /// Encodes an E2SM-KPM-IndicationHeader format 1.
 pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
+    crate::kpm_per::encode_indication_header(header)
+}
+
+/// Decodes an E2SM-KPM-IndicationHeader (format 1).
+pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
+    crate::kpm_per::decode_indication_header(bytes)
+}
+
+/// Encodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included.
+pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
+    crate::kpm_per::encode_indication_message(msg)
+}
+
+/// Decodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included.
+pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
+    crate::kpm_per::decode_indication_message(bytes)
+}
+
+/// The indication functions implemented with the rasn types generated from
+/// `asn1/e2sm-kpm-subset.asn`: the reference of [`crate::kpm_per`] in the tests. No REAL.
+pub mod reference {
+    use super::{KpmIndicationHeader, KpmIndicationMessage, Result};
+
+    /// [`super::encode_indication_header`] with rasn.
+    pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
+        super::rasn_encode_indication_header(header)
+    }
+
+    /// [`super::decode_indication_header`] with rasn.
+    pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
+        super::rasn_decode_indication_header(bytes)
+    }
+
+    /// [`super::encode_indication_message`] with rasn ([`super::KpmCodecError::Real`] for
+    /// REAL values).
+    pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
+        super::rasn_encode_indication_message(msg)
+    }
+
+    /// [`super::decode_indication_message`] with rasn (REAL values do not decode).
+    pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
+        super::rasn_decode_indication_message(bytes)
+    }
+}
+
+/// [`encode_indication_header`] with rasn (the reference codec).
+fn rasn_encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
     let opt = |s: &Option<String>| s.as_deref().map(printable).transpose();
     encode(&g::E2SMKPMIndicationHeader::new(
         g::E2SMKPMIndicationHeaderIndicationHeaderFormats::indicationHeader_Format1(
@@ -307,8 +358,8 @@ pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>>
     ))
 }
 
-/// Decodes an E2SM-KPM-IndicationHeader (format 1).
-pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
+/// [`decode_indication_header`] with rasn (the reference codec).
+fn rasn_decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
     let pdu: g::E2SMKPMIndicationHeader = decode(bytes)?;
     let g::E2SMKPMIndicationHeaderIndicationHeaderFormats::indicationHeader_Format1(f1) =
         pdu.indication_header_formats;
@@ -323,8 +374,8 @@ pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
     })
 }
 
-/// Encodes an E2SM-KPM-IndicationMessage (format 1 or 3).
-pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
+/// [`encode_indication_message`] with rasn (the reference codec).
+fn rasn_encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
     let formats = match msg {
         KpmIndicationMessage::Format1(report) => {
             g::E2SMKPMIndicationMessageIndicationMessageFormats::indicationMessage_Format1(
@@ -352,8 +403,8 @@ pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> 
     encode(&g::E2SMKPMIndicationMessage::new(formats))
 }
 
-/// Decodes an E2SM-KPM-IndicationMessage (format 1 or 3).
-pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
+/// [`decode_indication_message`] with rasn (the reference codec).
+fn rasn_decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
     let pdu: g::E2SMKPMIndicationMessage = decode(bytes)?;
     match pdu.indication_message_formats {
         g::E2SMKPMIndicationMessageIndicationMessageFormats::indicationMessage_Format1(f1) => {

@@ -253,7 +253,7 @@ fn indication_messages_match_asn1tools() {
 }
 
 #[test]
-fn real_values_are_refused_with_a_clear_error() {
+fn real_values_round_trip_and_the_asn1tools_real_vector_decodes() {
     let real = KpmIndicationMessage::Format1(MeasurementReport {
         data: vec![MeasurementDataItem {
             record: vec![MeasurementValue::Real(52.5)],
@@ -262,8 +262,19 @@ fn real_values_are_refused_with_a_clear_error() {
         info: None,
         granularity_period_ms: None,
     });
-    assert_eq!(encode_indication_message(&real), Err(KpmCodecError::Real));
-    assert!(decode_indication_message(&hex(MSG_F1_REAL)).is_err());
+    let bytes = encode_indication_message(&real).unwrap();
+    assert_eq!(decode_indication_message(&bytes).unwrap(), real);
+    // asn1tools' REAL encodings are ours too, byte for byte.
+    let m = decode_indication_message(&hex(MSG_F1_REAL)).unwrap();
+    assert_eq!(encode_indication_message(&m).unwrap(), hex(MSG_F1_REAL));
+    // rasn, the reference, has no REAL.
+    assert_eq!(
+        maestro_e2sm::kpm_aper::reference::encode_indication_message(&real),
+        Err(KpmCodecError::Real)
+    );
+    assert!(
+        maestro_e2sm::kpm_aper::reference::decode_indication_message(&hex(MSG_F1_REAL)).is_err()
+    );
 }
 
 #[test]

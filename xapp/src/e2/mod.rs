@@ -5,6 +5,7 @@
 //! FlexRIC's MAC stats carry) and applies [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6).
 
 pub mod emulator;
+pub mod wire;
 
 use std::future::Future;
 use std::pin::Pin;

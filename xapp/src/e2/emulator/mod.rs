@@ -1,6 +1,12 @@
 //! The built-in emulated gNB: one NR cell with slices and UEs, per-UE CQI from a vehicular
 //! model or a drive trace, a MAC scheduler that honours the slice PRB quotas, and a clock that
 //! runs in real time or faster (simulated). It stands in for an OAI gNB behind FlexRIC.
+//!
+//! Its E2 boundary speaks the real service models ([`super::wire`]): every control arrives as
+//! E2SM-RC APER bytes in the configured RAN-parameter dialect and is decoded by the node's
+//! agent before it is applied; every period's report leaves as E2SM-KPM APER indications that
+//! the xApp side decodes. A control the agent cannot read is answered as a RIC CONTROL
+//! FAILURE with the decoder's reason.
 
 pub mod cell;
 pub mod cqi;
@@ -11,13 +17,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
+use maestro_e2sm::rc_aper::RanParamDialect;
 use maestro_e2sm::report::CellMeasurement;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use self::cell::EmulatedCell;
-use super::{BoxFuture, E2Backend, E2Error};
+use super::{wire, BoxFuture, E2Backend, E2Error};
 use crate::nr::CellConfig;
 
 /// How the emulated gNB's clock runs.
@@ -76,6 +83,10 @@ pub struct EmulatorConfig {
     /// diversity, which the xApp's closed loop must learn).
     #[serde(default = "default_fast_fading")]
     pub fast_fading: bool,
+    /// RAN parameter IDs the node's E2SM-RC agent expects (`oran`: the O-RAN table, default;
+    /// `oai`: OAI/FlexRIC's 1..12 numbering).
+    #[serde(default)]
+    pub rc_dialect: RanParamDialect,
 }
 
 fn default_fast_fading() -> bool {
@@ -110,6 +121,7 @@ impl Default for EmulatorConfig {
             cqi: CqiSource::Vehicular,
             seed: 1,
             fast_fading: true,
+            rc_dialect: RanParamDialect::default(),
         }
     }
 }
@@ -218,8 +230,14 @@ async fn run_cell(
             Err(poisoned) => poisoned.into_inner().max_ratio.clone(),
         };
         let report = cell.step(&max_ratio);
-        // No subscriber is fine: the cell runs regardless.
-        let _ = reports.send(Arc::new(report));
+        // Node side encodes, xApp side decodes: the report crosses E2 as KPM bytes.
+        match wire::encode_report(&report).and_then(|ind| wire::decode_report(&ind)) {
+            // No subscriber is fine: the cell runs regardless.
+            Ok(received) => {
+                let _ = reports.send(Arc::new(received));
+            }
+            Err(e) => tracing::error!(sequence = report.sequence, "KPM report dropped: {e}"),
+        }
     }
 }
 
@@ -248,6 +266,13 @@ impl E2Backend for EmulatedGnb {
             control
                 .validate()
                 .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
+            // xApp side encodes, the node's agent decodes: the control crosses E2 as RC bytes.
+            let dialect = self.config.rc_dialect;
+            let bytes = wire::encode_control(&control, dialect)?;
+            let control = match wire::decode_control(&bytes, dialect) {
+                Ok(c) => c,
+                Err(cause) => return Ok(ControlOutcome::Failed { cause }),
+            };
             let mut updates = Vec::new();
             for group in &control.groups {
                 match self.members.iter().position(|m| m == &group.member) {
@@ -304,6 +329,36 @@ mod tests {
             }
         }
         assert!(seen, "quota never applied");
+    }
+
+    #[tokio::test]
+    async fn reports_and_controls_cross_e2_as_service_model_bytes() {
+        for rc_dialect in [RanParamDialect::Oran, RanParamDialect::Oai] {
+            let gnb = EmulatedGnb::start(EmulatorConfig {
+                clock: Clock::Simulated { speedup: 100.0 },
+                rc_dialect,
+                ..Default::default()
+            })
+            .unwrap();
+            let mut rx = gnb.subscribe();
+            let r = rx.recv().await.unwrap();
+            // DRB.UEThpDl travels in whole kbit/s (TS 28.552): the report was KPM bytes.
+            let ues: Vec<_> = r.slices.iter().flat_map(|s| &s.ues).collect();
+            assert_eq!(ues.len(), 6);
+            assert!(ues.iter().all(|u| u.dl_throughput_bps % 1000.0 == 0.0));
+            assert_eq!(r.cell_id, "001-01-0000000001");
+            let member = gnb.slices()[1].clone();
+            let control = SlicePrbQuotaControl {
+                groups: vec![
+                    maestro_e2sm::rc::RrmPolicyRatioGroup::new(member, 10, 30, 5).unwrap(),
+                ],
+            };
+            assert_eq!(
+                gnb.control(control).await.unwrap(),
+                ControlOutcome::Acknowledged,
+                "{rc_dialect:?}"
+            );
+        }
     }
 
     #[tokio::test]
