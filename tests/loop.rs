@@ -88,7 +88,11 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    assert!(again.status.success());
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let ids: Vec<String> = common::get_json(
         &http,
         &format!(

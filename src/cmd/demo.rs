@@ -62,6 +62,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         state_dir: state_dir.clone(),
         control: Default::default(),
         a1: Default::default(),
+        security: Default::default(),
         e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
     })
     .await

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::a1::limit::A1Limits;
 use crate::controller::LoopTuning;
 use crate::e2::emulator::EmulatorConfig;
+use crate::security::SecurityConfig;
 
 /// Everything `maestro xapp` needs to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,6 +29,9 @@ pub struct XappConfig {
     /// A1 write rate limits and store capacity.
     #[serde(default)]
     pub a1: A1Limits,
+    /// Bearer tokens and TLS for A1 and gRPC (none: loopback only).
+    #[serde(default)]
+    pub security: SecurityConfig,
 }
 
 /// Which E2 backend drives the RAN.
@@ -48,6 +52,7 @@ impl XappConfig {
             e2: E2Config::Emulated(EmulatorConfig::default()),
             control: LoopTuning::default(),
             a1: A1Limits::default(),
+            security: SecurityConfig::default(),
         }
     }
 }

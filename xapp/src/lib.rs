@@ -16,6 +16,8 @@ pub mod kpi;
 pub mod notify;
 pub mod nr;
 pub mod replay;
+pub mod security;
+pub mod serve;
 pub mod store;
 
 use std::net::SocketAddr;
@@ -52,10 +54,16 @@ pub enum XappError {
     /// The E2 backend could not start.
     #[error(transparent)]
     Emulator(#[from] e2::emulator::EmulatorError),
+    /// Credentials or TLS are unusable, or a listener would be open to anyone.
+    #[error(transparent)]
+    Security(#[from] security::SecurityError),
     /// Anything else during set-up.
     #[error("xApp set-up: {0}")]
     Setup(String),
 }
+
+/// How long [`RunningXapp::shutdown`] lets open requests and streams finish.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A running xApp.
 pub struct RunningXapp {
@@ -71,11 +79,16 @@ pub struct RunningXapp {
 }
 
 impl RunningXapp {
-    /// Stops serving and waits for the tasks to end.
+    /// Stops serving: in-flight requests get up to [`SHUTDOWN_GRACE`] to finish (a KPI
+    /// subscriber's stream never does by itself), then the servers are stopped.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
-            let _ = t.await;
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        for mut t in self.tasks {
+            if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
+                t.abort();
+                let _ = t.await;
+            }
         }
     }
 }
@@ -94,6 +107,14 @@ pub async fn start_with_backend(
     config: XappConfig,
     backend: Arc<dyn E2Backend>,
 ) -> Result<RunningXapp, XappError> {
+    config
+        .security
+        .check(&[config.http_addr, config.grpc_addr])?;
+    let tls = config.security.server_tls()?;
+    let grpc_tls = grpc_tls(&config.security)?;
+    if !config.security.authenticates_clients() {
+        tracing::info!("no client credentials configured: A1 and gRPC listen on loopback only");
+    }
     let store = PolicyStore::open(&config.state_dir)?;
     let restored_policies = store.all().len();
     let registry =
@@ -134,26 +155,45 @@ pub async fn start_with_backend(
         last_report: Arc::clone(&last_report),
         writes: Arc::default(),
         limiter: Arc::new(a1::limit::WriteLimiter::new(config.a1.clone())),
+        security: Arc::new(config.security.clone()),
     };
     let mut tasks = Vec::new();
-    let mut stop = shutdown_rx.clone();
+    let stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
-        let app = a1::router(state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(http, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.changed().await;
-            })
-            .await;
-        if let Err(e) = served {
+        if let Err(e) = serve::serve_http(http, a1::router(state), tls, stop).await {
             tracing::error!(error = %e, "A1 server stopped");
         }
     }));
     let mut stop = shutdown_rx.clone();
     let grpc_hub = hub.clone();
+    let grpc_security = config.security.clone();
     tasks.push(tokio::spawn(async move {
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
-        let served = tonic::transport::Server::builder()
-            .add_service(KpiStreamServer::new(grpc_hub))
+        let mut builder = tonic::transport::Server::builder();
+        if let Some(tls) = grpc_tls {
+            builder = match builder.tls_config(tls) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(error = %e, "KPI gRPC TLS configuration refused");
+                    return;
+                }
+            };
+        }
+        // Any known token may read the stream (RFC 6750 in the `authorization` metadata).
+        let check = move |req: tonic::Request<()>| {
+            let presented = req
+                .metadata()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok());
+            match grpc_security.authorize(presented, false) {
+                Ok(()) => Ok(req),
+                Err(_) => Err(tonic::Status::unauthenticated(
+                    "a bearer token is required (authorization: Bearer <token>)",
+                )),
+            }
+        };
+        let served = builder
+            .add_service(KpiStreamServer::with_interceptor(grpc_hub, check))
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = stop.changed().await;
             })
@@ -182,4 +222,26 @@ pub async fn start_with_backend(
         tasks,
         _backend: backend,
     })
+}
+
+/// tonic's TLS settings for the KPI stream, from the same PEM files as A1.
+fn grpc_tls(
+    security: &security::SecurityConfig,
+) -> Result<Option<tonic::transport::ServerTlsConfig>, XappError> {
+    let Some(tls) = &security.tls else {
+        return Ok(None);
+    };
+    let read = |path: &std::path::Path| {
+        std::fs::read(path).map_err(|e| security::SecurityError::Pem {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
+    };
+    let mut config = tonic::transport::ServerTlsConfig::new().identity(
+        tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?),
+    );
+    if let Some(ca) = &tls.client_ca {
+        config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
+    }
+    Ok(Some(config))
 }

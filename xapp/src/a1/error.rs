@@ -1,6 +1,7 @@
 //! A1-P errors and their RFC 7807 `application/problem+json` responses (O-RAN A1AP v2
 //! clause 6.2: 400 bad request, 404 not found, 409 conflict, 429 too many requests, 503 service
-//! unavailable, 507 insufficient storage).
+//! unavailable, 507 insufficient storage; 401/403 from the bearer-token check, RFC 6750
+//! clause 3).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -38,6 +39,12 @@ pub enum A1Error {
     /// The store holds as many policies as it may; nothing was stored.
     #[error("{0}")]
     InsufficientStorage(String),
+    /// No bearer token, or an unknown one.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token's role does not allow this request.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl A1Error {
@@ -52,6 +59,8 @@ impl A1Error {
             A1Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             A1Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             A1Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            A1Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            A1Error::Forbidden(_) => StatusCode::FORBIDDEN,
         }
     }
 }
@@ -63,10 +72,28 @@ impl IntoResponse for A1Error {
         let problem = ProblemDetails::new(status.as_u16(), title, self.to_string());
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         let mut response = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], body).into_response();
-        if let A1Error::TooManyRequests { retry_after_s, .. } = self {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        match self {
+            A1Error::TooManyRequests { retry_after_s, .. } => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+            }
+            // RFC 6750 clause 3: the challenge, and why the token did not do.
+            A1Error::Unauthorized(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"maestro-a1\""),
+                );
+            }
+            A1Error::Forbidden(_) => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(
+                        "Bearer realm=\"maestro-a1\", error=\"insufficient_scope\"",
+                    ),
+                );
+            }
+            _ => {}
         }
         response
     }
@@ -100,6 +127,8 @@ mod tests {
             (A1Error::Unavailable("store down".into()), 503),
             (A1Error::InsufficientStorage("full".into()), 507),
             (A1Error::PayloadTooLarge("big".into()), 413),
+            (A1Error::Unauthorized("who".into()), 401),
+            (A1Error::Forbidden("read only".into()), 403),
         ];
         for (error, status) in cases {
             let detail = error.to_string();
@@ -109,6 +138,10 @@ mod tests {
             assert_eq!(
                 response.headers().contains_key(header::RETRY_AFTER),
                 status == 429
+            );
+            assert_eq!(
+                response.headers().contains_key(header::WWW_AUTHENTICATE),
+                status == 401 || status == 403
             );
             let problem = body(response).await;
             assert_eq!(problem["status"], status);

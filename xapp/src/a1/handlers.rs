@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::{A1Error, A1State};
 use crate::config::member_of;
+use crate::security::Denied;
 use crate::store::{PolicyKey, PutOutcome, StoreError, StoredPolicy};
 
 /// Counts every request by method and status code.
@@ -25,6 +26,37 @@ pub async fn count_requests(State(state): State<A1State>, req: Request, next: Ne
         .metrics
         .a1_request(&method, response.status().as_u16());
     response
+}
+
+/// Checks the bearer token (RFC 6750) of every request but the health probes: 401 without a
+/// known token, 403 when a read-only token writes.
+pub async fn authorize(State(state): State<A1State>, req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let probe = path.starts_with("/ric/v1/health/") || path == "/healthz" || path == "/readyz";
+    if !probe {
+        let writes = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let presented = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        match state.security.authorize(presented, writes) {
+            Ok(()) => {}
+            Err(Denied::Unauthenticated) => {
+                return A1Error::Unauthorized(
+                    "a bearer token is required (Authorization: Bearer <token>)".into(),
+                )
+                .into_response()
+            }
+            Err(Denied::Forbidden) => {
+                return A1Error::Forbidden(format!(
+                    "this token may only read; {} needs a write token",
+                    req.method()
+                ))
+                .into_response()
+            }
+        }
+    }
+    next.run(req).await
 }
 
 /// Rate-limits PUT and DELETE per client address (429 + Retry-After).

@@ -3,6 +3,9 @@
 //! RIC platform probes them, with `/healthz` and `/readyz` as aliases; the OpenAPI document at
 //! `/A1-P/v2/openapi.json`), as one axum router.
 //!
+//! Every request but the health probes passes the bearer-token check of
+//! [`crate::security`] first (401/403 problem+json).
+//!
 //! Handlers are thin: they parse and validate, then call the [`PolicyStore`]; the controller
 //! picks stored policies up on its next report period.
 
@@ -45,6 +48,8 @@ pub struct A1State {
     pub writes: Arc<tokio::sync::Mutex<()>>,
     /// Per-client write rate limits and the store's capacity.
     pub limiter: Arc<limit::WriteLimiter>,
+    /// Bearer tokens and their roles.
+    pub security: Arc<crate::security::SecurityConfig>,
 }
 
 /// Largest A1 request body accepted, bytes (a slice SLA statement is a few hundred; anything
@@ -83,6 +88,10 @@ pub fn router(state: A1State) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authorize,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             count_requests,
