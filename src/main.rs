@@ -36,6 +36,8 @@ enum Command {
     Experiment(cmd::experiment::ExperimentArgs),
     /// List and show stored negotiation transcripts (every round, every unit's decision).
     Transcripts(cmd::transcripts::TranscriptArgs),
+    /// Probe a health endpoint (exit 0 on 2xx): the image's HEALTHCHECK, Kubernetes exec probes.
+    Health(cmd::health::HealthArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +61,7 @@ fn main() -> ExitCode {
             Command::Bench(args) => cmd::bench::run(args).await,
             Command::Experiment(args) => cmd::experiment::run(args).await,
             Command::Transcripts(args) => cmd::transcripts::run(args).await,
+            Command::Health(args) => cmd::health::run(args).await,
         }
     });
     match result {

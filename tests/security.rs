@@ -1,6 +1,9 @@
 //! Who may talk to the xApp: bearer tokens with roles on A1 and on the gRPC KPI stream (401,
 //! 403, probes open), no open listener without credentials, and mutual TLS where a client
-//! certificate from another CA, or none, does not get through the handshake.
+//! certificate from another CA, or none, does not get through the handshake; the rApp and
+//! `maestro a1` pass with the right credentials and fail with one readable line without.
+
+mod common;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -37,10 +40,12 @@ fn tokens() -> SecurityConfig {
         tokens: vec![
             TokenConfig {
                 token: READ.into(),
+                token_file: None,
                 role: Role::Read,
             },
             TokenConfig {
                 token: WRITE.into(),
+                token_file: None,
                 role: Role::Write,
             },
         ],
@@ -292,5 +297,114 @@ async fn mutual_tls_admits_only_certificates_of_the_client_ca() {
         .unwrap()
         .into_inner();
     assert!(stream.message().await.unwrap().is_some());
+    xapp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rapp_negotiates_through_tokens_and_mutual_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Pki::new("Maestro test CA");
+    let (server_cert, server_key) = ours.issue(&["localhost"]);
+    let (client_cert, client_key) = ours.issue(&["rapp.maestro.test"]);
+    let write = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let ca = write("ca.pem", &ours.ca_pem);
+    let (cert, key) = (
+        write("rapp.pem", &client_cert),
+        write("rapp.key", &client_key),
+    );
+    let security = SecurityConfig {
+        tls: Some(TlsConfig {
+            cert: write("server.pem", &server_cert),
+            key: write("server.key", &server_key),
+            client_ca: Some(ca.clone()),
+        }),
+        ..tokens()
+    };
+    let xapp = start(config(dir.path(), security, [127, 0, 0, 1])).await;
+    let a1_url = format!("https://localhost:{}", xapp.http_addr.port());
+    let kpi_url = format!("https://localhost:{}", xapp.grpc_addr.port());
+    let path = |p: &std::path::PathBuf| p.to_str().unwrap().to_owned();
+    let tls_args = [
+        "--tls-ca".to_owned(),
+        path(&ca),
+        "--tls-cert".to_owned(),
+        path(&cert),
+        "--tls-key".to_owned(),
+        path(&key),
+    ];
+    let rapp = |token: &str| {
+        let mut cmd = common::maestro();
+        cmd.args([
+            "rapp",
+            "--a1-url",
+            &a1_url,
+            "--kpi-url",
+            &kpi_url,
+            // Long enough for the loop to settle on a loaded machine (the pass fails if a
+            // slice misses its target).
+            "--observe",
+            "8",
+        ])
+        .args(["--connect-timeout", "3", "--metrics-addr", "127.0.0.1:0"])
+        .args(["--data-dir", dir.path().join("rapp").to_str().unwrap()])
+        .args(&tls_args)
+        .env("MAESTRO_TOKEN", token)
+        .env("RUST_LOG", "warn");
+        cmd
+    };
+    // The read token may watch but not write: the pass fails on the first PUT, in one line.
+    let mut cmd = rapp(READ);
+    let refused = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("403") || stderr.contains("only read"),
+        "{stderr}"
+    );
+    // The write token negotiates and enforces through A1 and the KPI stream over mTLS.
+    let mut cmd = rapp(WRITE);
+    let ok = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    // `maestro a1` lists the two policies with a token, and says 401 without one.
+    let list = |token: Option<&str>| {
+        let mut cmd = common::maestro();
+        cmd.args(["a1", "--url", &a1_url])
+            .args(&tls_args)
+            .arg("list");
+        cmd.env_remove("MAESTRO_TOKEN");
+        if let Some(t) = token {
+            cmd.env("MAESTRO_TOKEN", t);
+        }
+        cmd.output().unwrap()
+    };
+    let listed = list(Some(READ));
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    let ids: Vec<String> = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(ids.len(), 2);
+    let anonymous = list(None);
+    assert!(!anonymous.status.success());
+    let stderr = String::from_utf8_lossy(&anonymous.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("401") || stderr.contains("bearer token"),
+        "{stderr}"
+    );
     xapp.shutdown().await;
 }

@@ -9,6 +9,8 @@ use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use crate::auth::ClientAuth;
+
 /// A1 client failures.
 #[derive(Debug, thiserror::Error)]
 pub enum A1ClientError {
@@ -41,6 +43,9 @@ pub enum A1ClientError {
     /// The base URL is unusable.
     #[error("invalid A1 base URL {0:?}: expected e.g. http://127.0.0.1:8080")]
     BadBase(String),
+    /// The configured credentials are unusable.
+    #[error("A1 client credentials: {0}")]
+    Credentials(String),
 }
 
 /// A transport error reduced to its innermost cause (reqwest nests the same words several
@@ -80,13 +85,21 @@ pub struct A1Client {
 impl A1Client {
     /// A client for the termination at `base` (scheme, host, port; no path).
     pub fn new(base: &str) -> Result<Self, A1ClientError> {
+        Self::with_auth(base, &ClientAuth::default())
+    }
+
+    /// A client with credentials: a bearer token, a trusted CA for `https://`, a client
+    /// certificate for mutual TLS.
+    pub fn with_auth(base: &str, auth: &ClientAuth) -> Result<Self, A1ClientError> {
         let trimmed = base.trim_end_matches('/');
         let ok = reqwest::Url::parse(trimmed)
             .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
         if !ok {
             return Err(A1ClientError::BadBase(base.to_owned()));
         }
-        let http = reqwest::Client::builder()
+        let http = auth
+            .http_builder()
+            .map_err(|e| A1ClientError::Credentials(e.to_string()))?
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| transport(trimmed, &e))?;

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use maestro_api::kpi::kpi_stream_client::KpiStreamClient;
 use maestro_api::kpi::{CellReport, SubscribeRequest};
+
+use crate::auth::ClientAuth;
 use tonic::Streaming;
 
 /// KPI stream failures.
@@ -36,17 +38,37 @@ pub async fn subscribe(
     subscriber: &str,
     deadline: Duration,
 ) -> Result<Streaming<CellReport>, KpiClientError> {
+    subscribe_with(endpoint, subscriber, deadline, &ClientAuth::default()).await
+}
+
+/// [`subscribe`] with credentials (bearer token, TLS for `https://` endpoints).
+pub async fn subscribe_with(
+    endpoint: &str,
+    subscriber: &str,
+    deadline: Duration,
+    auth: &ClientAuth,
+) -> Result<Streaming<CellReport>, KpiClientError> {
+    let credentials = |e: crate::auth::AuthError| KpiClientError::Connect {
+        endpoint: endpoint.to_owned(),
+        waited: Duration::ZERO,
+        reason: e.to_string(),
+    };
+    let tls = auth.grpc_tls(endpoint).map_err(credentials)?;
+    let authorization = auth.grpc_authorization().map_err(credentials)?;
     let started = tokio::time::Instant::now();
     let mut last_error;
     loop {
-        match KpiStreamClient::connect(endpoint.to_owned()).await {
+        match connect(endpoint, tls.clone()).await {
             Ok(mut client) => {
-                match client
-                    .subscribe(SubscribeRequest {
-                        subscriber: subscriber.to_owned(),
-                    })
-                    .await
-                {
+                let mut request = tonic::Request::new(SubscribeRequest {
+                    subscriber: subscriber.to_owned(),
+                });
+                if let Some(value) = &authorization {
+                    request
+                        .metadata_mut()
+                        .insert("authorization", value.clone());
+                }
+                match client.subscribe(request).await {
                     Ok(resp) => return Ok(resp.into_inner()),
                     Err(status) => last_error = status.to_string(),
                 }
@@ -62,6 +84,17 @@ pub async fn subscribe(
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+}
+
+async fn connect(
+    endpoint: &str,
+    tls: Option<tonic::transport::ClientTlsConfig>,
+) -> Result<KpiStreamClient<tonic::transport::Channel>, tonic::transport::Error> {
+    let mut channel = tonic::transport::Endpoint::from_shared(endpoint.to_owned())?;
+    if let Some(tls) = tls {
+        channel = channel.tls_config(tls)?;
+    }
+    Ok(KpiStreamClient::new(channel.connect().await?))
 }
 
 fn source_chain(e: &dyn std::error::Error) -> String {

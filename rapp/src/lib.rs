@@ -5,11 +5,13 @@
 //! KPI stream ([`kpi_client`]) feeds the observability unit ([`observability`]). [`run`] is one
 //! pass of that loop over a [`scenario`]; [`experiment`] runs the paper's experiments.
 //! [`transcript`] keeps every negotiation's full record in an embedded database, by
-//! negotiation id.
+//! negotiation id. [`metrics`] exposes the last pass to Prometheus.
 
 pub mod a1_client;
+pub mod auth;
 pub mod experiment;
 pub mod kpi_client;
+pub mod metrics;
 pub mod negotiation;
 pub mod observability;
 pub mod run;

@@ -12,9 +12,11 @@ use maestro_api::a1::{
 use serde::Serialize;
 
 use crate::a1_client::{A1Client, A1ClientError, PutResult};
+use crate::auth::ClientAuth;
 use crate::kpi_client::{self, KpiClientError};
 use crate::negotiation::arbitral::BuiltinArbitral;
 use crate::negotiation::capacity::LiveCapacity;
+use crate::negotiation::local::LocalConfig;
 use crate::negotiation::openai::{OpenAiBackend, OpenAiConfig};
 use crate::negotiation::regulatory::{Chain, Regulatory, RuleBook};
 use crate::negotiation::retrieval::{RegulationLibrary, RetrievalError};
@@ -46,6 +48,8 @@ pub struct RappJob {
     /// Directory of regulatory notes to retrieve rules from (`config/regulations/`), on top
     /// of the scenario's own rules.
     pub regulations: Option<PathBuf>,
+    /// Credentials for A1 and the KPI stream (bearer token, TLS).
+    pub auth: ClientAuth,
 }
 
 /// Which LLM backend plays the agents.
@@ -58,6 +62,8 @@ pub enum LlmChoice {
     },
     /// An OpenAI-compatible chat-completions endpoint.
     OpenAi(OpenAiConfig),
+    /// A GGUF model run in-process (needs the `local-llm` feature).
+    Local(LocalConfig),
 }
 
 impl LlmChoice {
@@ -66,6 +72,12 @@ impl LlmChoice {
         Ok(match self {
             Self::Persona { seed } => Arc::new(PersonaNegotiator::new(*seed)),
             Self::OpenAi(config) => Arc::new(OpenAiBackend::new(config.clone())?),
+            #[cfg(feature = "local-llm")]
+            Self::Local(config) => Arc::new(crate::negotiation::local::LocalBackend::new(
+                config.clone(),
+            )?),
+            #[cfg(not(feature = "local-llm"))]
+            Self::Local(_) => return Err(crate::negotiation::local::unavailable()),
         })
     }
 }
@@ -178,9 +190,10 @@ pub fn policy_id(operator_id: &str) -> String {
 /// Runs one pass.
 pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
     job.scenario.validate()?;
-    let a1 = A1Client::new(&job.a1_url)?;
+    let a1 = A1Client::with_auth(&job.a1_url, &job.auth)?;
     let mut stream =
-        kpi_client::subscribe(&job.kpi_url, "maestro-rapp", job.connect_timeout).await?;
+        kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
+            .await?;
     let mut observer = Observer::default();
 
     // Observability: the cell's capacity now bounds what may be agreed.

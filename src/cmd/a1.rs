@@ -19,6 +19,9 @@ pub struct A1Args {
     /// Policy type id.
     #[arg(long = "type", default_value = SLICE_SLA_TARGET_TYPE, global = true)]
     pub policy_type: String,
+    /// Credentials for a secured xApp.
+    #[command(flatten)]
+    pub auth: super::auth::ClientAuthArgs,
     #[command(subcommand)]
     pub action: A1Action,
 }
@@ -67,7 +70,7 @@ fn print_json(v: &impl serde::Serialize) -> anyhow::Result<()> {
 /// Runs one A1 action.
 pub async fn run(args: A1Args) -> anyhow::Result<ExitCode> {
     super::init_logging("warn");
-    let client = A1Client::new(&args.url)?;
+    let client = A1Client::with_auth(&args.url, &args.auth.to_auth())?;
     let t = args.policy_type.as_str();
     match args.action {
         A1Action::Types => print_json(&client.policy_types().await?)?,

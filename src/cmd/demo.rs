@@ -33,6 +33,9 @@ pub struct DemoArgs {
     /// LLM backend playing the operators' agents.
     #[arg(long, value_enum, default_value = "persona")]
     pub llm: super::LlmKind,
+    /// GGUF chat model for `--llm local` (e.g. the path `.ci/fetch-smollm2` prints).
+    #[arg(long, value_name = "PATH", env = "MAESTRO_GGUF")]
+    pub gguf: Option<PathBuf>,
     /// Retrieve regulatory rules from the notes in this directory (e.g. config/regulations),
     /// on top of the scenario's rules; citations go into the prompts and the transcript.
     #[arg(long, value_name = "DIR")]
@@ -82,12 +85,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let job = RappJob {
         a1_url: format!("http://{}", xapp.http_addr),
         kpi_url: format!("http://{}", xapp.grpc_addr),
-        llm: super::llm_choice(args.llm, scenario.seed),
+        llm: super::llm_choice_with(args.llm, scenario.seed, args.gguf.as_deref())?,
         scenario,
         observe_s: duration,
         connect_timeout: Duration::from_secs(10),
         regulations: args.regulations.clone(),
         transcripts: Some(state_dir.join("rapp")),
+        auth: Default::default(),
     };
     let result = run_pass(&job).await;
     xapp.shutdown().await;

@@ -43,6 +43,9 @@ pub struct Common {
     /// LLM backend playing the agents.
     #[arg(long, value_enum, default_value = "persona")]
     pub llm: LlmKind,
+    /// GGUF chat model for `--llm local` (e.g. the path `.ci/fetch-smollm2` prints).
+    #[arg(long, value_name = "PATH", env = "MAESTRO_GGUF")]
+    pub gguf: Option<PathBuf>,
     /// Directory for the JSON, CSV and SVG results.
     #[arg(long, value_name = "DIR", default_value = "experiments")]
     pub out: PathBuf,
@@ -74,7 +77,7 @@ pub enum Experiment {
     /// 2, 5 and 10 agents under no / soft / hard optimizer: error to the theoretical optimum.
     Optimizer {
         /// Negotiations per team size and design.
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, visible_alias = "runs", default_value_t = 100)]
         negotiations: usize,
         /// Team sizes.
         #[arg(long, value_delimiter = ',', default_value = "2,5,10")]
@@ -85,6 +88,9 @@ pub enum Experiment {
         #[command(flatten)]
         common: Common,
     },
+    /// The SLA timeline (paper, Fig. 5): rApp + xApp + emulated gNB over a CQI drive, with
+    /// renegotiations triggered by the live KPI stream; timeline plot (PNG, SVG) and event log.
+    SlaTimeline(super::sla_timeline::SlaTimelineArgs),
 }
 
 /// Options of `maestro experiment`.
@@ -102,13 +108,13 @@ pub struct ExperimentArgs {
 /// Makes the backend for a game from its seed.
 type BackendFactory = Box<dyn Fn(u64) -> Arc<dyn LanguageModel> + Sync>;
 
-fn backend_factory(kind: LlmKind) -> anyhow::Result<BackendFactory> {
-    Ok(match kind {
+fn backend_factory(common: &Common) -> anyhow::Result<BackendFactory> {
+    Ok(match common.llm {
         LlmKind::Persona => Box::new(persona_backend),
-        LlmKind::Openai => {
-            let backend = super::llm_choice(kind, 0)
+        LlmKind::Openai | LlmKind::Local => {
+            let backend = super::llm_choice_with(common.llm, common.seed, common.gguf.as_deref())?
                 .build()
-                .context("OpenAI-compatible backend")?;
+                .context("LLM backend")?;
             Box::new(move |_| Arc::clone(&backend))
         }
     })
@@ -146,6 +152,7 @@ fn emit(out: &std::path::Path, report: &impl ExperimentReport) -> anyhow::Result
 /// Runs the chosen experiment.
 pub async fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     match args.experiment {
+        Experiment::SlaTimeline(a) => return super::sla_timeline::run(a).await,
         Experiment::Personalities {
             games,
             max_rounds,
@@ -160,7 +167,7 @@ pub async fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
                 seed: common.seed,
                 ..personalities::Settings::default()
             };
-            let llm = backend_factory(common.llm)?;
+            let llm = backend_factory(&common)?;
             let report =
                 personalities::run(&settings, llm.as_ref(), &progress_bar(common.quiet)).await?;
             emit(&common.out, &report)?;
@@ -178,7 +185,7 @@ pub async fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
                 seed: common.seed,
                 ..optimizer::Settings::default()
             };
-            let llm = backend_factory(common.llm)?;
+            let llm = backend_factory(&common)?;
             let report =
                 optimizer::run(&settings, llm.as_ref(), &progress_bar(common.quiet)).await?;
             emit(&common.out, &report)?;

@@ -1,17 +1,21 @@
 //! The subcommands of `maestro`, one module each, plus what they share.
 
 pub mod a1;
+pub mod auth;
 pub mod bench;
 pub mod demo;
 pub mod experiment;
+pub mod health;
 pub mod rapp;
 pub mod report;
+pub mod sla_timeline;
 pub mod transcripts;
 pub mod xapp;
 
 use std::path::PathBuf;
 
 use clap::{Args, ValueEnum};
+use maestro_rapp::negotiation::local::LocalConfig;
 use maestro_rapp::negotiation::openai::OpenAiConfig;
 use maestro_rapp::run::LlmChoice;
 use maestro_xapp::e2::emulator::{Clock, CqiSource, EmulatorConfig};
@@ -122,6 +126,10 @@ pub enum LlmKind {
     /// An OpenAI-compatible chat-completions endpoint: MAESTRO_LLM_BASE_URL,
     /// MAESTRO_LLM_MODEL, MAESTRO_LLM_API_KEY (or OPENAI_API_KEY).
     Openai,
+    /// A GGUF chat model run in-process (--gguf PATH or MAESTRO_GGUF; builds with
+    /// `--features local-llm` only). MAESTRO_LOCAL_THREADS, MAESTRO_LOCAL_CONTEXT,
+    /// MAESTRO_LOCAL_TEMPERATURE, MAESTRO_LOCAL_SEED, MAESTRO_LOCAL_MAX_TOKENS tune it.
+    Local,
 }
 
 /// The backend choice for `kind`: the persona negotiator seeded with `seed`, or the
@@ -130,5 +138,30 @@ pub fn llm_choice(kind: LlmKind, seed: u64) -> LlmChoice {
     match kind {
         LlmKind::Persona => LlmChoice::Persona { seed },
         LlmKind::Openai => LlmChoice::OpenAi(OpenAiConfig::from_env(OpenAiConfig::default())),
+        LlmKind::Local => LlmChoice::Local(LocalConfig::default()),
     }
+}
+
+/// [`llm_choice`], with the local backend configured from `gguf` (the `--gguf` option) and
+/// the MAESTRO_LOCAL_* environment; its sampler is seeded with `seed` unless
+/// MAESTRO_LOCAL_SEED says otherwise.
+pub fn llm_choice_with(
+    kind: LlmKind,
+    seed: u64,
+    gguf: Option<&std::path::Path>,
+) -> anyhow::Result<LlmChoice> {
+    Ok(match kind {
+        LlmKind::Local => {
+            let base = LocalConfig {
+                seed: seed as u32,
+                ..LocalConfig::default()
+            };
+            let mut cfg = LocalConfig::from_env(base)?;
+            if let Some(path) = gguf {
+                cfg.model_path = path.to_owned();
+            }
+            LlmChoice::Local(cfg)
+        }
+        other => llm_choice(other, seed),
+    })
 }

@@ -1,12 +1,15 @@
 //! `maestro rapp`: one pass of the rApp against a running xApp (or any A1-P v2 termination
 //! with a MAESTRO KPI stream).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use maestro_rapp::metrics::{MetricsServer, RappMetrics, DEFAULT_METRICS_ADDR};
 use maestro_rapp::run::{run as run_pass, RappJob};
 use maestro_rapp::scenario::Scenario;
 
@@ -34,9 +37,15 @@ pub struct RappArgs {
     /// Also write the report as JSON here.
     #[arg(long, value_name = "PATH")]
     pub report: Option<PathBuf>,
+    /// Credentials for a secured xApp.
+    #[command(flatten)]
+    pub auth: super::auth::ClientAuthArgs,
     /// LLM backend playing the operators' agents.
     #[arg(long, value_enum, default_value = "persona")]
     pub llm: super::LlmKind,
+    /// GGUF chat model for `--llm local` (e.g. the path `.ci/fetch-smollm2` prints).
+    #[arg(long, value_name = "PATH", env = "MAESTRO_GGUF")]
+    pub gguf: Option<PathBuf>,
     /// Retrieve regulatory rules from the notes in this directory (e.g. config/regulations),
     /// on top of the scenario's rules; citations go into the prompts and the transcript.
     #[arg(long, value_name = "DIR")]
@@ -44,6 +53,15 @@ pub struct RappArgs {
     /// Directory of the rApp's transcript store (`maestro transcripts list --data-dir DIR`).
     #[arg(long, value_name = "DIR", default_value = "maestro-rapp-state")]
     pub data_dir: PathBuf,
+    /// Serve Prometheus /metrics and /ric/v1/health/{alive,ready} here (figures of the last
+    /// completed pass). Without the option the default address is tried and skipped with a
+    /// warning when taken; a given address must bind [default: 127.0.0.1:9102].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// After the pass, keep serving /metrics and health until Ctrl-C or SIGTERM (as a
+    /// Deployment runs it, so Prometheus can scrape the outcome).
+    #[arg(long)]
+    pub keep_serving: bool,
 }
 
 /// Loads the scenario named on the command line, or the built-in one.
@@ -70,17 +88,60 @@ pub async fn run(args: RappArgs) -> anyhow::Result<ExitCode> {
     let job = RappJob {
         a1_url: args.a1_url,
         kpi_url: args.kpi_url,
-        llm: super::llm_choice(args.llm, scenario.seed),
+        llm: super::llm_choice_with(args.llm, scenario.seed, args.gguf.as_deref())?,
         scenario,
         observe_s: seconds("observe", args.observe)?,
         connect_timeout: Duration::from_secs_f64(seconds("connect-timeout", args.connect_timeout)?),
         regulations: args.regulations,
         transcripts: Some(args.data_dir),
+        auth: args.auth.to_auth(),
     };
+    let metrics = Arc::new(RappMetrics::new().context("rApp metrics")?);
+    let server = start_metrics(args.metrics_addr, Arc::clone(&metrics)).await?;
     let result = run_pass(&job).await.context("rApp pass failed")?;
+    metrics.record(&result);
     report::print_table(&result);
     if let Some(path) = &args.report {
         report::write_json(&result, path)?;
     }
+    if let Some(server) = server {
+        if args.keep_serving {
+            println!(
+                "rApp pass done; serving http://{}/metrics until Ctrl-C or SIGTERM",
+                server.addr
+            );
+            super::xapp::shutdown_signal().await;
+        }
+        server.shutdown().await;
+    }
     Ok(report::exit_code(&result))
+}
+
+/// Starts the metrics server: on `addr` (an error when it cannot bind), or on the default
+/// address (a warning and no server when it is taken).
+async fn start_metrics(
+    addr: Option<SocketAddr>,
+    metrics: Arc<RappMetrics>,
+) -> anyhow::Result<Option<MetricsServer>> {
+    let server = match addr {
+        Some(addr) => MetricsServer::start(addr, metrics)
+            .await
+            .with_context(|| format!("--metrics-addr {addr}: cannot listen"))?,
+        None => {
+            let addr: SocketAddr = DEFAULT_METRICS_ADDR.parse()?;
+            match MetricsServer::start(addr, metrics).await {
+                Ok(server) => server,
+                Err(e) => {
+                    tracing::warn!(%addr, error = %e, "rApp metrics not served (address taken)");
+                    return Ok(None);
+                }
+            }
+        }
+    };
+    println!("rApp metrics: http://{}/metrics", server.addr);
+    println!(
+        "rApp health : http://{}/ric/v1/health/alive, /ric/v1/health/ready",
+        server.addr
+    );
+    Ok(Some(server))
 }

@@ -28,7 +28,8 @@ pub enum E2Kind {
     maestro xapp --e2 emulator --clock sim --speedup 20 --cqi-trace drive.csv\n  \
     maestro xapp --config config/xapp.json --print-config   # show the effective settings")]
 pub struct XappArgs {
-    /// JSON config file (the same settings as the flags; see config/xapp.json).
+    /// JSON config file (the same settings as the flags; see config/xapp.json), or an O-RAN SC
+    /// xApp descriptor whose `controls` hold them (deploy/xapp-descriptor/config-file.json).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// E2 node to control [default: emulator].
@@ -59,7 +60,7 @@ impl XappArgs {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read config file {}", path.display()))?;
-                serde_json::from_str::<XappConfig>(&text).with_context(|| {
+                config_from_json(&text).with_context(|| {
                     format!("config file {} is not a valid xApp config", path.display())
                 })?
             }
@@ -87,6 +88,21 @@ impl XappArgs {
         config.e2 = E2Config::Emulated(self.emulator.apply(emu, default_clock));
         Ok(config)
     }
+}
+
+/// Parses an xApp config file: the settings themselves (config/xapp.json), or an O-RAN SC xApp
+/// descriptor (deploy/xapp-descriptor/config-file.json, as the RIC's appmgr mounts it), whose
+/// `controls` section holds the same settings.
+pub fn config_from_json(text: &str) -> anyhow::Result<XappConfig> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    let is_descriptor = value.get("containers").is_some() && value.get("controls").is_some();
+    let settings = match value {
+        serde_json::Value::Object(mut map) if is_descriptor => map
+            .remove("controls")
+            .context("descriptor without controls")?,
+        other => other,
+    };
+    Ok(serde_json::from_value(settings)?)
 }
 
 /// Runs until Ctrl-C or SIGTERM.
@@ -124,7 +140,8 @@ pub async fn run(args: XappArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub(super) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

@@ -107,6 +107,8 @@ pub async fn start_with_backend(
     config: XappConfig,
     backend: Arc<dyn E2Backend>,
 ) -> Result<RunningXapp, XappError> {
+    let mut config = config;
+    config.security = config.security.resolve()?;
     config
         .security
         .check(&[config.http_addr, config.grpc_addr])?;

@@ -26,11 +26,16 @@ pub enum Role {
     Write,
 }
 
-/// One accepted bearer token.
+/// One accepted bearer token: inline, or read at start from a file (e.g. a mounted Kubernetes
+/// Secret; surrounding whitespace is ignored).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenConfig {
-    /// The token (an opaque string; at least 16 characters).
+    /// The token (an opaque string; at least 16 characters); empty when `token_file` is set.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub token: String,
+    /// File holding the token, read by [`SecurityConfig::resolve`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_file: Option<PathBuf>,
     /// What it allows.
     pub role: Role,
 }
@@ -39,6 +44,7 @@ impl std::fmt::Debug for TokenConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenConfig")
             .field("token", &"<redacted>")
+            .field("token_file", &self.token_file)
             .field("role", &self.role)
             .finish()
     }
@@ -102,6 +108,19 @@ pub enum Denied {
 }
 
 impl SecurityConfig {
+    /// Reads every `token_file` into its token.
+    pub fn resolve(mut self) -> Result<Self, SecurityError> {
+        for t in &mut self.tokens {
+            if let Some(path) = &t.token_file {
+                t.token = std::fs::read_to_string(path)
+                    .map_err(|e| pem_error(path, e))?
+                    .trim()
+                    .to_owned();
+            }
+        }
+        Ok(self)
+    }
+
     /// Whether clients have to prove who they are (a token or a client certificate).
     pub fn authenticates_clients(&self) -> bool {
         !self.tokens.is_empty() || self.tls.as_ref().is_some_and(|t| t.client_ca.is_some())
@@ -214,10 +233,12 @@ mod tests {
             tokens: vec![
                 TokenConfig {
                     token: "read-token-0123456789".into(),
+                    token_file: None,
                     role: Role::Read,
                 },
                 TokenConfig {
                     token: "write-token-0123456789".into(),
+                    token_file: None,
                     role: Role::Write,
                 },
             ],
@@ -265,6 +286,7 @@ mod tests {
         let weak = SecurityConfig {
             tokens: vec![TokenConfig {
                 token: "short".into(),
+                token_file: None,
                 role: Role::Write,
             }],
             tls: None,
@@ -283,6 +305,36 @@ mod tests {
             }),
         };
         assert!(server_tls.check(&[any]).is_err());
+    }
+
+    #[test]
+    fn token_files_are_read_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("token");
+        std::fs::write(&path, "file-token-0123456789\n").unwrap();
+        let s = SecurityConfig {
+            tokens: vec![TokenConfig {
+                token: String::new(),
+                token_file: Some(path),
+                role: Role::Write,
+            }],
+            tls: None,
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(
+            s.authorize(Some("Bearer file-token-0123456789"), true),
+            Ok(())
+        );
+        let missing = SecurityConfig {
+            tokens: vec![TokenConfig {
+                token: String::new(),
+                token_file: Some(dir.path().join("absent")),
+                role: Role::Read,
+            }],
+            tls: None,
+        };
+        assert!(missing.resolve().is_err());
     }
 
     #[test]

@@ -4,12 +4,15 @@
 //!   distribution of final values, agreement rate, convergence time.
 //! - [`optimizer`]: 2, 5 and 10 agents with varied starting intents under the three designs
 //!   (no optimizer, soft advice, hard directive); error to the theoretical consensus, rounds.
+//! - [`sla_timeline`]: the Fig. 5 story against a running xApp — renegotiations triggered by
+//!   the live KPI stream, a toxic operator warned, a switch-off, a recovery; timeline plot.
 //!
 //! Each returns plain rows; [`write_files`] stores them as JSON, CSV and an SVG box plot.
 
 pub mod optimizer;
 pub mod personalities;
 pub mod plot;
+pub mod sla_timeline;
 pub mod stats;
 
 use std::path::{Path, PathBuf};

@@ -279,6 +279,13 @@ pub trait LanguageModel: Send + Sync {
     fn name(&self) -> &str;
     /// Completes a prompt with the model's text answer.
     fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a>;
+    /// Completes every prompt of a round: one future per prompt, in order, each resolving on
+    /// its own (a slow answer does not hold back the others). The default calls
+    /// [`Self::complete`] per prompt; a backend that decodes several sequences at once (the
+    /// local GGUF backend) submits them together here.
+    fn complete_batch<'a>(&'a self, prompts: &'a [Prompt]) -> Vec<LlmFuture<'a>> {
+        prompts.iter().map(|p| self.complete(p)).collect()
+    }
     /// Requests and tokens used so far, for backends that count them (recorded in the
     /// negotiation outcome and its transcript).
     fn usage(&self) -> Option<LlmUsage> {

@@ -7,6 +7,8 @@
 //! - [`llm`]: the LLM backend seam and the prompt.
 //! - [`extraction`]: LLM text -> `{value, reasoning}`.
 //! - [`optimizer`]: `x_i(k+1) = x_i(k) - eta (grad U_i + grad U_0)`.
+//! - [`local`]: in-process GGUF model (llama.cpp, feature `local-llm`), grammar-constrained,
+//!   the agents of a round decoded together.
 //! - [`openai`]: OpenAI-compatible chat-completions backend (OpenAI, vLLM, Ollama, llama.cpp).
 //! - [`persona`]: the built-in persona negotiator (an offline stand-in for an LLM).
 //! - [`mediator`]: MAESTRO's feedback and consensus test.
@@ -21,6 +23,7 @@ pub mod engine;
 pub mod extraction;
 pub mod intent;
 pub mod llm;
+pub mod local;
 pub mod mediator;
 pub mod openai;
 pub mod optimizer;
