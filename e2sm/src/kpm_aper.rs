@@ -13,6 +13,7 @@
 use rasn::types::{FixedBitString, FixedOctetString, Integer, PrintableString};
 
 use crate::asn1::kpm as g;
+use crate::asn1::{get_bits, gnb_ueid_from_asn, gnb_ueid_to_asn, set_bits};
 use crate::kpm::{
     ActionDefinitionFormat, KpmActionDefinition, KpmEventTrigger, KpmIndicationHeader,
     KpmIndicationMessage, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
@@ -668,36 +669,10 @@ fn snssai_from_asn(s: g::SNSSAI) -> Snssai {
 
 /// The gNB-UEID alternative of UEID (E2SM common IEs clause 6.2.2.1).
 fn ueid_to_asn(ue: &GnbUeId) -> Result<g::UEID> {
-    if ue.amf_ue_ngap_id >= 1 << 40 {
-        return Err(invalid("AMF UE NGAP ID exceeds 40 bits"));
-    }
-    if ue.amf_set_id >= 1 << 10 || ue.amf_pointer >= 1 << 6 {
-        return Err(invalid(
-            "AMF Set ID exceeds 10 bits or AMF Pointer exceeds 6 bits",
-        ));
-    }
+    ue.check().map_err(KpmCodecError::Invalid)?;
     let plmn = crate::rc_aper::plmn_to_bcd(&ue.mcc, &ue.mnc)
         .map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
-    let mut region = g::AMFRegionID(Default::default());
-    set_bits(region.0.as_mut_bitslice(), u64::from(ue.amf_region_id), 8);
-    let mut set = g::AMFSetID(Default::default());
-    set_bits(set.0.as_mut_bitslice(), u64::from(ue.amf_set_id), 10);
-    let mut pointer = g::AMFPointer(Default::default());
-    set_bits(pointer.0.as_mut_bitslice(), u64::from(ue.amf_pointer), 6);
-    Ok(g::UEID::gNB_UEID(g::UEIDGNB::new(
-        g::AMFUENGAPID(ue.amf_ue_ngap_id),
-        g::GUAMI::new(
-            g::PLMNIdentity(FixedOctetString::from(plmn)),
-            region,
-            set,
-            pointer,
-        ),
-        None,
-        None,
-        None,
-        None,
-        None,
-    )))
+    Ok(gnb_ueid_to_asn(ue, plmn))
 }
 
 fn ueid_from_asn(ue: g::UEID) -> Result<GnbUeId> {
@@ -706,16 +681,10 @@ fn ueid_from_asn(ue: g::UEID) -> Result<GnbUeId> {
             "UEID alternatives other than gNB-UEID".into(),
         ));
     };
-    let (mcc, mnc) = crate::rc_aper::plmn_from_bcd(gnb.guami.p_lmnidentity.0.as_ref())
-        .map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
-    Ok(GnbUeId {
-        amf_ue_ngap_id: gnb.amf_ue_ngap_id.0,
-        mcc,
-        mnc,
-        amf_region_id: get_bits(gnb.guami.a_mfregion_id.0.as_bitslice(), 8) as u8,
-        amf_set_id: get_bits(gnb.guami.a_mfset_id.0.as_bitslice(), 10) as u16,
-        amf_pointer: get_bits(gnb.guami.a_mfpointer.0.as_bitslice(), 6) as u8,
-    })
+    let (ue, plmn) = gnb_ueid_from_asn(&gnb);
+    let (mcc, mnc) =
+        crate::rc_aper::plmn_from_bcd(plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+    Ok(GnbUeId { mcc, mnc, ..ue })
 }
 
 fn printable(s: &str) -> Result<PrintableString> {
@@ -737,20 +706,4 @@ fn octets3(o: &[u8]) -> [u8; 3] {
         *d = *s;
     }
     out
-}
-
-type BitSlice = rasn::types::BitStr;
-
-/// Writes the `n` low bits of `v` into the first `n` bits of `bits`, most significant first.
-fn set_bits(bits: &mut BitSlice, v: u64, n: usize) {
-    for i in 0..n.min(bits.len()) {
-        bits.set(i, (v >> (n - 1 - i)) & 1 == 1);
-    }
-}
-
-/// Reads the first `n` bits of `bits` as an unsigned number, most significant first.
-fn get_bits(bits: &BitSlice, n: usize) -> u64 {
-    bits.iter()
-        .take(n)
-        .fold(0u64, |acc, b| (acc << 1) | u64::from(*b))
 }

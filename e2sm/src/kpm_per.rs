@@ -233,14 +233,7 @@ pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> 
 
 /// The gNB-UEID as on the wire, with the checks of the reference.
 fn raw_ue_id(ue: &GnbUeId) -> Result<RawGnbUeId> {
-    if ue.amf_ue_ngap_id >= 1 << 40 {
-        return Err(invalid("AMF UE NGAP ID exceeds 40 bits"));
-    }
-    if ue.amf_set_id >= 1 << 10 || ue.amf_pointer >= 1 << 6 {
-        return Err(invalid(
-            "AMF Set ID exceeds 10 bits or AMF Pointer exceeds 6 bits",
-        ));
-    }
+    ue.check().map_err(KpmCodecError::Invalid)?;
     let plmn = plmn_to_bcd(&ue.mcc, &ue.mnc).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
     Ok(RawGnbUeId {
         amf_ue_ngap_id: ue.amf_ue_ngap_id,

@@ -59,6 +59,7 @@
 use rasn::types::{Integer, OctetString};
 
 use crate::asn1::rc as g;
+use crate::asn1::{gnb_ueid_from_asn, gnb_ueid_to_asn};
 use crate::rc::{QuotaError, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 
 /// Largest input [`decode_control_message`] and [`decode_control_header`] accept. An
@@ -232,6 +233,21 @@ pub struct GnbUeId {
 }
 
 impl GnbUeId {
+    /// Checks the field widths of TS 38.413 clause 9.3.3.3 (AMF UE NGAP ID 40 bits, AMF Set
+    /// ID 10, AMF Pointer 6); the reason when one is exceeded.
+    pub fn check(&self) -> Result<(), String> {
+        if self.amf_ue_ngap_id >= 1 << 40 {
+            return Err(format!(
+                "AMF UE NGAP ID {} exceeds 40 bits",
+                self.amf_ue_ngap_id
+            ));
+        }
+        if self.amf_set_id >= 1 << 10 || self.amf_pointer >= 1 << 6 {
+            return Err("AMF Set ID exceeds 10 bits or AMF Pointer exceeds 6 bits".into());
+        }
+        Ok(())
+    }
+
     /// AMF UE NGAP ID 0 with a GUAMI of the test PLMN 001/01 and zero AMF identifiers,
     /// as sent with cell-wide (not per-UE) controls.
     pub fn placeholder() -> Self {
@@ -335,40 +351,14 @@ pub mod reference {
 /// [`encode_header`] with rasn (the reference codec).
 fn rasn_encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
     let ue = &header.ue;
-    if ue.amf_ue_ngap_id >= 1 << 40 {
-        return Err(RcCodecError::Header(format!(
-            "AMF UE NGAP ID {} exceeds 40 bits",
-            ue.amf_ue_ngap_id
-        )));
-    }
-    if ue.amf_set_id >= 1 << 10 || ue.amf_pointer >= 1 << 6 {
-        return Err(RcCodecError::Header(
-            "AMF Set ID exceeds 10 bits or AMF Pointer exceeds 6 bits".into(),
-        ));
-    }
-    let plmn = g::PLMNIdentity(plmn_to_bcd(&ue.mcc, &ue.mnc)?.into());
-    let mut region = g::AMFRegionID(Default::default());
-    set_bits(region.0.as_mut_bitslice(), u64::from(ue.amf_region_id), 8);
-    let mut set = g::AMFSetID(Default::default());
-    set_bits(set.0.as_mut_bitslice(), u64::from(ue.amf_set_id), 10);
-    let mut pointer = g::AMFPointer(Default::default());
-    set_bits(pointer.0.as_mut_bitslice(), u64::from(ue.amf_pointer), 6);
-    let guami = g::GUAMI::new(plmn, region, set, pointer);
-    let gnb = g::UEIDGNB::new(
-        g::AMFUENGAPID(ue.amf_ue_ngap_id),
-        guami,
-        None,
-        None,
-        None,
-        None,
-        None,
-    );
+    ue.check().map_err(RcCodecError::Header)?;
+    let ueid = gnb_ueid_to_asn(ue, plmn_to_bcd(&ue.mcc, &ue.mnc)?);
     let decision = header.decision.map(|d| match d {
         ControlDecision::Accept => g::E2SMRCControlHeaderFormat1RicControlDecision::accept,
         ControlDecision::Reject => g::E2SMRCControlHeaderFormat1RicControlDecision::reject,
     });
     let f1 = g::E2SMRCControlHeaderFormat1::new(
-        g::UEID::gNB_UEID(gnb),
+        ueid,
         g::RICStyleType(Integer::from(header.style)),
         g::RICControlActionID(Integer::from(header.action)),
         decision,
@@ -390,7 +380,8 @@ fn rasn_decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecEr
             "only the gNB-UEID alternative of UEID is supported".into(),
         ));
     };
-    let (mcc, mnc) = plmn_from_bcd(gnb.guami.p_lmnidentity.0.as_ref())?;
+    let (ue, plmn) = gnb_ueid_from_asn(&gnb);
+    let (mcc, mnc) = plmn_from_bcd(plmn)?;
     let style = i64::try_from(&f1.ric_style_type.0)
         .map_err(|_| RcCodecError::Header("RIC Style Type does not fit in i64".into()))?;
     let action = i64::try_from(&f1.ric_control_action_id.0)
@@ -405,34 +396,11 @@ fn rasn_decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecEr
         }
     };
     Ok(RcControlHeader {
-        ue: GnbUeId {
-            amf_ue_ngap_id: gnb.amf_ue_ngap_id.0,
-            mcc,
-            mnc,
-            amf_region_id: get_bits(gnb.guami.a_mfregion_id.0.as_bitslice(), 8) as u8,
-            amf_set_id: get_bits(gnb.guami.a_mfset_id.0.as_bitslice(), 10) as u16,
-            amf_pointer: get_bits(gnb.guami.a_mfpointer.0.as_bitslice(), 6) as u8,
-        },
+        ue: GnbUeId { mcc, mnc, ..ue },
         style,
         action,
         decision,
     })
-}
-
-type BitSlice = rasn::types::BitStr;
-
-/// Writes the `n` low bits of `v` into the first `n` bits of `bits`, most significant first.
-fn set_bits(bits: &mut BitSlice, v: u64, n: usize) {
-    for i in 0..n.min(bits.len()) {
-        bits.set(i, (v >> (n - 1 - i)) & 1 == 1);
-    }
-}
-
-/// Reads the first `n` bits of `bits` as an unsigned number, most significant first.
-fn get_bits(bits: &BitSlice, n: usize) -> u64 {
-    bits.iter()
-        .take(n)
-        .fold(0u64, |acc, b| (acc << 1) | u64::from(*b))
 }
 
 // ---------------------------------------------------------------------------------------

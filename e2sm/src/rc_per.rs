@@ -179,17 +179,7 @@ pub(crate) fn read_ueid(r: &mut PerReader<'_>) -> Result<Option<RawGnbUeId>, Per
 /// Encodes an E2SM-RC-ControlHeader format 1 (same checks and errors as the reference).
 pub fn encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
     let ue = &header.ue;
-    if ue.amf_ue_ngap_id >= 1 << 40 {
-        return Err(RcCodecError::Header(format!(
-            "AMF UE NGAP ID {} exceeds 40 bits",
-            ue.amf_ue_ngap_id
-        )));
-    }
-    if ue.amf_set_id >= 1 << 10 || ue.amf_pointer >= 1 << 6 {
-        return Err(RcCodecError::Header(
-            "AMF Set ID exceeds 10 bits or AMF Pointer exceeds 6 bits".into(),
-        ));
-    }
+    ue.check().map_err(RcCodecError::Header)?;
     let raw = RawGnbUeId {
         amf_ue_ngap_id: ue.amf_ue_ngap_id,
         plmn: plmn_to_bcd(&ue.mcc, &ue.mnc)?,
