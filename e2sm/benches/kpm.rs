@@ -1,6 +1,8 @@
 //! Encode + decode of an E2SM-KPM indication message format 3 with 100 UEs, each with 4
 //! measurement records: the hand-written codec (`kpm_per`, `kpm_*`) and the rasn-based
-//! `kpm_aper` (`kpm_rasn_*`).
+//! `kpm_aper::reference` (`kpm_rasn_*`).
+
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use maestro_e2sm::kpm::{
@@ -70,37 +72,6 @@ fn hundred_ues() -> KpmIndicationMessage {
     )
 }
 
-/// CPU time of this thread, ns (`/proc/thread-self/schedstat`, Linux), if available: on a
-/// loaded machine it is a steadier measure than criterion's wall-clock time.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Prints the CPU time per call of `f` over `n` calls.
-fn cpu_time<T>(name: &str, n: u32, mut f: impl FnMut() -> T) {
-    for _ in 0..n / 10 {
-        black_box(f());
-    }
-    let (Some(t0), (), Some(t1)) = (
-        thread_cpu_ns(),
-        (0..n).for_each(|_| {
-            black_box(f());
-        }),
-        thread_cpu_ns(),
-    ) else {
-        return;
-    };
-    println!(
-        "cpu time {name}: {:.0} ns/call",
-        (t1 - t0) as f64 / f64::from(n)
-    );
-}
-
 fn bench(c: &mut Criterion) {
     let msg = hundred_ues();
     let bytes = match kpm_per::encode_indication_message(&msg) {
@@ -108,24 +79,24 @@ fn bench(c: &mut Criterion) {
         Err(e) => panic!("encode: {e}"),
     };
     assert_eq!(
-        kpm_aper::encode_indication_message(&msg).ok(),
+        kpm_aper::reference::encode_indication_message(&msg).ok(),
         Some(bytes.clone())
     );
     println!("KPM indication format 3, 100 UEs: {} bytes", bytes.len());
     let n = 2_000;
-    cpu_time("kpm_f3_encode_100_ues", n, || {
+    common::cpu_time("kpm_f3_encode_100_ues", n, || {
         kpm_per::encode_indication_message(&msg)
     });
-    cpu_time("kpm_f3_decode_100_ues", n, || {
+    common::cpu_time("kpm_f3_decode_100_ues", n, || {
         kpm_per::decode_indication_message(&bytes)
     });
-    cpu_time("kpm_f3_encode_decode_100_ues", n, || {
+    common::cpu_time("kpm_f3_encode_decode_100_ues", n, || {
         kpm_per::encode_indication_message(&msg)
             .and_then(|m| kpm_per::decode_indication_message(&m))
     });
-    cpu_time("kpm_rasn_f3_encode_decode_100_ues", n / 10, || {
-        kpm_aper::encode_indication_message(&msg)
-            .and_then(|m| kpm_aper::decode_indication_message(&m))
+    common::cpu_time("kpm_rasn_f3_encode_decode_100_ues", n / 10, || {
+        kpm_aper::reference::encode_indication_message(&msg)
+            .and_then(|m| kpm_aper::reference::decode_indication_message(&m))
     });
     c.bench_function("kpm_f3_encode_100_ues", |b| {
         b.iter(|| kpm_per::encode_indication_message(black_box(&msg)))
@@ -153,15 +124,15 @@ fn bench(c: &mut Criterion) {
         })
     });
     c.bench_function("kpm_rasn_f3_encode_100_ues", |b| {
-        b.iter(|| kpm_aper::encode_indication_message(black_box(&msg)))
+        b.iter(|| kpm_aper::reference::encode_indication_message(black_box(&msg)))
     });
     c.bench_function("kpm_rasn_f3_decode_100_ues", |b| {
-        b.iter(|| kpm_aper::decode_indication_message(black_box(&bytes)))
+        b.iter(|| kpm_aper::reference::decode_indication_message(black_box(&bytes)))
     });
     c.bench_function("kpm_rasn_f3_encode_decode_100_ues", |b| {
         b.iter(|| {
-            kpm_aper::encode_indication_message(black_box(&msg))
-                .and_then(|m| kpm_aper::decode_indication_message(&m))
+            kpm_aper::reference::encode_indication_message(black_box(&msg))
+                .and_then(|m| kpm_aper::reference::decode_indication_message(&m))
         })
     });
 }

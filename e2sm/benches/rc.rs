@@ -1,6 +1,8 @@
 //! Encode + decode of an E2SM-RC slice PRB quota control message with 8 slices (APER): the
 //! hand-written codec behind `rc_aper` (`rc_*`) and the rasn reference (`rc_rasn_*`).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use maestro_e2sm::rc_aper::{
@@ -27,37 +29,6 @@ fn eight_slices() -> SlicePrbQuotaControl {
     }
 }
 
-/// CPU time of this thread, ns (`/proc/thread-self/schedstat`, Linux), if available: on a
-/// loaded machine it is a steadier measure than criterion's wall-clock time.
-fn thread_cpu_ns() -> Option<u64> {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Prints the CPU time per call of `f` over `n` calls.
-fn cpu_time<T>(name: &str, n: u32, mut f: impl FnMut() -> T) {
-    for _ in 0..n / 10 {
-        black_box(f());
-    }
-    let (Some(t0), (), Some(t1)) = (
-        thread_cpu_ns(),
-        (0..n).for_each(|_| {
-            black_box(f());
-        }),
-        thread_cpu_ns(),
-    ) else {
-        return;
-    };
-    println!(
-        "cpu time {name}: {:.0} ns/call",
-        (t1 - t0) as f64 / f64::from(n)
-    );
-}
-
 fn bench(c: &mut Criterion) {
     let control = eight_slices();
     let dialect = RanParamDialect::Oran;
@@ -71,22 +42,22 @@ fn bench(c: &mut Criterion) {
     );
     println!("8-slice RC control message: {} bytes", bytes.len());
     let n = 20_000;
-    cpu_time("rc_encode_8_slices", n, || {
+    common::cpu_time("rc_encode_8_slices", n, || {
         encode_control_message(&control, dialect)
     });
-    cpu_time("rc_decode_8_slices", n, || {
+    common::cpu_time("rc_decode_8_slices", n, || {
         decode_control_message(&bytes, dialect)
     });
-    cpu_time("rc_encode_decode_8_slices", n, || {
+    common::cpu_time("rc_encode_decode_8_slices", n, || {
         encode_control_message(&control, dialect).and_then(|m| decode_control_message(&m, dialect))
     });
-    cpu_time("rc_rasn_encode_8_slices", n / 10, || {
+    common::cpu_time("rc_rasn_encode_8_slices", n / 10, || {
         reference::encode_control_message(&control, dialect)
     });
-    cpu_time("rc_rasn_decode_8_slices", n / 10, || {
+    common::cpu_time("rc_rasn_decode_8_slices", n / 10, || {
         reference::decode_control_message(&bytes, dialect)
     });
-    cpu_time("rc_rasn_encode_decode_8_slices", n / 10, || {
+    common::cpu_time("rc_rasn_encode_decode_8_slices", n / 10, || {
         reference::encode_control_message(&control, dialect)
             .and_then(|m| reference::decode_control_message(&m, dialect))
     });
