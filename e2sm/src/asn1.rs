@@ -49,8 +49,8 @@ pub(crate) fn gnb_ueid_from_asn(gnb: &common::UEIDGNB) -> (GnbUeId, &[u8]) {
     let guami = &gnb.guami;
     let ue = GnbUeId {
         amf_ue_ngap_id: gnb.amf_ue_ngap_id.0,
-        mcc: String::new(),
-        mnc: String::new(),
+        // The caller reads the PLMN octets returned beside it.
+        plmn: crate::rc_aper::Plmn::TEST,
         amf_region_id: get_bits(guami.a_mfregion_id.0.as_bitslice(), 8) as u8,
         amf_set_id: get_bits(guami.a_mfset_id.0.as_bitslice(), 10) as u16,
         amf_pointer: get_bits(guami.a_mfpointer.0.as_bitslice(), 6) as u8,

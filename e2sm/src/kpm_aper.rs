@@ -670,9 +670,7 @@ fn snssai_from_asn(s: g::SNSSAI) -> Snssai {
 /// The gNB-UEID alternative of UEID (E2SM common IEs clause 6.2.2.1).
 fn ueid_to_asn(ue: &GnbUeId) -> Result<g::UEID> {
     ue.check().map_err(KpmCodecError::Invalid)?;
-    let plmn = crate::rc_aper::plmn_to_bcd(&ue.mcc, &ue.mnc)
-        .map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
-    Ok(gnb_ueid_to_asn(ue, plmn))
+    Ok(gnb_ueid_to_asn(ue, ue.plmn.bcd()))
 }
 
 fn ueid_from_asn(ue: g::UEID) -> Result<GnbUeId> {
@@ -682,9 +680,9 @@ fn ueid_from_asn(ue: g::UEID) -> Result<GnbUeId> {
         ));
     };
     let (ue, plmn) = gnb_ueid_from_asn(&gnb);
-    let (mcc, mnc) =
-        crate::rc_aper::plmn_from_bcd(plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
-    Ok(GnbUeId { mcc, mnc, ..ue })
+    let plmn = crate::rc_aper::Plmn::from_octets(plmn)
+        .map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+    Ok(GnbUeId { plmn, ..ue })
 }
 
 fn printable(s: &str) -> Result<PrintableString> {

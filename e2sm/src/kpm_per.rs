@@ -22,7 +22,7 @@ use crate::kpm::{
 };
 use crate::kpm_aper::{KpmCodecError, MAX_MESSAGE_LEN};
 use crate::per::{is_printable, PerError, PerReader, PerWriter};
-use crate::rc_aper::{plmn_from_bcd, plmn_to_bcd, GnbUeId};
+use crate::rc_aper::{GnbUeId, Plmn};
 use crate::rc_per::{read_ueid, write_ueid_gnb, RawGnbUeId};
 
 type Result<T> = std::result::Result<T, KpmCodecError>;
@@ -234,7 +234,7 @@ pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> 
 /// The gNB-UEID as on the wire, with the checks of the reference.
 fn raw_ue_id(ue: &GnbUeId) -> Result<RawGnbUeId> {
     ue.check().map_err(KpmCodecError::Invalid)?;
-    let plmn = plmn_to_bcd(&ue.mcc, &ue.mnc).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+    let plmn = ue.plmn.bcd();
     Ok(RawGnbUeId {
         amf_ue_ngap_id: ue.amf_ue_ngap_id,
         plmn,
@@ -520,12 +520,11 @@ fn read_format3(r: &mut PerReader<'_>) -> Result<Vec<UeMeasurementReport>> {
                 "UEID alternatives other than gNB-UEID".into(),
             ));
         };
-        let (mcc, mnc) =
-            plmn_from_bcd(&raw.plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+        let plmn =
+            Plmn::from_octets(&raw.plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
         let ue = GnbUeId {
             amf_ue_ngap_id: raw.amf_ue_ngap_id,
-            mcc,
-            mnc,
+            plmn,
             amf_region_id: raw.amf_region_id,
             amf_set_id: raw.amf_set_id,
             amf_pointer: raw.amf_pointer,

@@ -203,11 +203,10 @@ impl PerWriter {
     }
 
     /// Writes the `k` low bits of `v`, most significant first (`k <= 64`).
-    #[inline]
+    #[inline(always)]
     pub fn bits(&mut self, v: u64, k: u32) {
         if k > 32 {
-            self.bits(v >> 32, k - 32);
-            self.bits(v & 0xFFFF_FFFF, 32);
+            self.bits_wide(v, k);
             return;
         }
         if k == 0 {
@@ -220,6 +219,14 @@ impl PerWriter {
         let v = v & (u64::MAX >> (64 - k));
         self.acc = (self.acc << k) | v;
         self.n += k;
+    }
+
+    /// [`Self::bits`] for `32 < k <= 64`: two writes.
+    #[cold]
+    #[inline(never)]
+    fn bits_wide(&mut self, v: u64, k: u32) {
+        self.bits(v >> 32, k - 32);
+        self.bits(v & 0xFFFF_FFFF, 32);
     }
 
     /// One bit.
@@ -307,7 +314,9 @@ impl PerWriter {
         } else {
             let len = octets_for_unsigned(offset);
             let max_len = octets_for_unsigned(span);
-            self.constrained_whole_number(len as u64 - 1, max_len as u64 - 1);
+            // The length as a constrained whole number 1..=max_len; max_len <= 8, so this is
+            // the small bit-field case (11.5.7.2).
+            self.bits(len as u64 - 1, bits_for(max_len as u64 - 1));
             self.align();
             self.bits(offset, 8 * len as u32);
         }
@@ -757,30 +766,50 @@ impl<'a> PerReader<'a> {
     }
 
     /// Reads `k <= 64` bits as an unsigned number, most significant first.
-    #[inline]
+    #[inline(always)]
     pub fn bits(&mut self, k: u32) -> Result<u64, PerError> {
         if k == 0 {
             return Ok(0);
         }
         if k > 56 {
-            let hi = self.bits(k - 32)?;
-            let lo = self.bits(32)?;
-            return Ok((hi << 32) | lo);
+            return self.bits_wide(k);
         }
+        let byte = self.pos / 8;
+        let off = (self.pos % 8) as u32;
+        // Fast path: 8 octets from `byte` are in the input, and `off + k <= 7 + 56 < 64`, so
+        // the `k` bits lie inside them (no separate bounds check needed).
+        if let Some(eight) = self.data.get(byte..byte + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(eight);
+            self.pos += k as usize;
+            return Ok((u64::from_be_bytes(w) << off) >> (64 - k));
+        }
+        self.bits_tail(k)
+    }
+
+    /// [`Self::bits`] for `56 < k <= 64`: two reads.
+    #[cold]
+    fn bits_wide(&mut self, k: u32) -> Result<u64, PerError> {
+        let hi = self.bits(k - 32)?;
+        let lo = self.bits(32)?;
+        Ok((hi << 32) | lo)
+    }
+
+    /// [`Self::bits`] within the last 8 octets of the input (zeros past its end).
+    #[inline(never)]
+    fn bits_tail(&mut self, k: u32) -> Result<u64, PerError> {
         self.need(k as usize)?;
         let byte = self.pos / 8;
         let off = (self.pos % 8) as u32;
-        // Load the 8 octets from `byte` (zeros past the end of the input).
-        let w = match self.data.get(byte..byte + 8) {
-            Some(eight) => eight.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)),
-            None => self.data[byte..]
-                .iter()
-                .chain(std::iter::repeat(&0u8))
-                .take(8)
-                .fold(0u64, |a, b| (a << 8) | u64::from(*b)),
-        };
+        let w = self
+            .data
+            .get(byte..)
+            .unwrap_or(&[])
+            .iter()
+            .chain(std::iter::repeat(&0u8))
+            .take(8)
+            .fold(0u64, |a, b| (a << 8) | u64::from(*b));
         self.pos += k as usize;
-        // off + k <= 7 + 56 < 64
         Ok((w << off) >> (64 - k))
     }
 
@@ -874,7 +903,14 @@ impl<'a> PerReader<'a> {
             self.bits(16)?
         } else {
             let max_len = octets_for_unsigned(span);
-            let len = self.constrained_whole_number(max_len as u64 - 1)? as usize + 1;
+            // The length 1..=max_len (max_len <= 8): a small bit-field (11.5.7.2).
+            let len = self.bits(bits_for(max_len as u64 - 1))? as usize + 1;
+            if len > max_len {
+                return Err(PerError::OutOfRange {
+                    offset: sat(len - 1),
+                    span: sat(max_len - 1),
+                });
+            }
             self.align();
             self.bits(8 * len as u32)?
         };

@@ -220,10 +220,8 @@ pub enum ControlDecision {
 pub struct GnbUeId {
     /// AMF UE NGAP ID, 0..2^40-1.
     pub amf_ue_ngap_id: u64,
-    /// GUAMI PLMN: MCC, 3 digits.
-    pub mcc: String,
-    /// GUAMI PLMN: MNC, 2 or 3 digits.
-    pub mnc: String,
+    /// GUAMI PLMN (MCC and MNC).
+    pub plmn: Plmn,
     /// AMF Region ID (8 bits).
     pub amf_region_id: u8,
     /// AMF Set ID (10 bits).
@@ -253,8 +251,7 @@ impl GnbUeId {
     pub fn placeholder() -> Self {
         Self {
             amf_ue_ngap_id: 0,
-            mcc: "001".into(),
-            mnc: "01".into(),
+            plmn: Plmn::TEST,
             amf_region_id: 0,
             amf_set_id: 0,
             amf_pointer: 0,
@@ -352,7 +349,7 @@ pub mod reference {
 fn rasn_encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
     let ue = &header.ue;
     ue.check().map_err(RcCodecError::Header)?;
-    let ueid = gnb_ueid_to_asn(ue, plmn_to_bcd(&ue.mcc, &ue.mnc)?);
+    let ueid = gnb_ueid_to_asn(ue, ue.plmn.bcd());
     let decision = header.decision.map(|d| match d {
         ControlDecision::Accept => g::E2SMRCControlHeaderFormat1RicControlDecision::accept,
         ControlDecision::Reject => g::E2SMRCControlHeaderFormat1RicControlDecision::reject,
@@ -381,7 +378,7 @@ fn rasn_decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecEr
         ));
     };
     let (ue, plmn) = gnb_ueid_from_asn(&gnb);
-    let (mcc, mnc) = plmn_from_bcd(plmn)?;
+    let plmn = Plmn::from_octets(plmn)?;
     let style = i64::try_from(&f1.ric_style_type.0)
         .map_err(|_| RcCodecError::Header("RIC Style Type does not fit in i64".into()))?;
     let action = i64::try_from(&f1.ric_control_action_id.0)
@@ -396,7 +393,7 @@ fn rasn_decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecEr
         }
     };
     Ok(RcControlHeader {
-        ue: GnbUeId { mcc, mnc, ..ue },
+        ue: GnbUeId { plmn, ..ue },
         style,
         action,
         decision,
@@ -450,26 +447,82 @@ pub fn plmn_to_bcd(mcc: &str, mnc: &str) -> Result<[u8; 3], RcCodecError> {
 
 /// Inverse of [`plmn_to_bcd`].
 pub fn plmn_from_bcd(octets: &[u8]) -> Result<(String, String), RcCodecError> {
-    let [o1, o2, o3] = octets else {
-        return Err(RcCodecError::Plmn(format!(
-            "PLMN identity must be 3 octets, got {}",
-            octets.len()
-        )));
-    };
-    let nib = [o1 & 0x0F, o1 >> 4, o2 & 0x0F, o3 & 0x0F, o3 >> 4, o2 >> 4];
-    // MCC, MNC digits 1 and 2, and MNC digit 3 unless it is the filler 0xF.
-    let n = if nib[5] == 0x0F { 5 } else { 6 };
-    if nib[..n].iter().any(|d| *d > 9) {
-        return Err(RcCodecError::Plmn(format!(
-            "PLMN identity {octets:02x?} has a non-BCD digit"
-        )));
+    let plmn = Plmn::from_octets(octets)?;
+    Ok((plmn.mcc(), plmn.mnc()))
+}
+
+/// A PLMN identity kept in its wire form, the 3 BCD octets of TS 38.413 clause 9.3.3.5
+/// (TS 24.008 clause 10.5.1.13): MCC digits 1-2, MNC digit 3 (0xF filler for 2-digit MNCs) and
+/// MCC digit 3, MNC digits 1-2. Only valid identities can be built, so it is `Copy` and free
+/// to encode; [`Plmn::mcc`] and [`Plmn::mnc`] give the digits as text.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Plmn([u8; 3]);
+
+impl Plmn {
+    /// The test PLMN 001/01 (TS 23.003 clause 2.2, "test networks").
+    pub const TEST: Plmn = Plmn([0x00, 0xF1, 0x10]);
+
+    /// From MCC (3 digits) and MNC (2 or 3 digits) text.
+    pub fn new(mcc: &str, mnc: &str) -> Result<Self, RcCodecError> {
+        plmn_to_bcd(mcc, mnc).map(Self)
     }
-    let text = |digits: &[u8]| {
-        let mut s = String::with_capacity(3);
-        s.extend(digits.iter().map(|d| char::from(b'0' + d)));
-        s
-    };
-    Ok((text(&nib[..3]), text(&nib[3..n])))
+
+    /// From the 3 wire octets, checked to be BCD digits (with the MNC filler allowed).
+    pub fn from_octets(octets: &[u8]) -> Result<Self, RcCodecError> {
+        let Ok(o) = <[u8; 3]>::try_from(octets) else {
+            return Err(RcCodecError::Plmn(format!(
+                "PLMN identity must be 3 octets, got {}",
+                octets.len()
+            )));
+        };
+        let nib = Self(o).nibbles();
+        let n = if nib[5] == 0x0F { 5 } else { 6 };
+        if nib[..n].iter().any(|d| *d > 9) {
+            return Err(RcCodecError::Plmn(format!(
+                "PLMN identity {o:02x?} has a non-BCD digit"
+            )));
+        }
+        Ok(Self(o))
+    }
+
+    /// The 3 wire octets.
+    pub fn bcd(self) -> [u8; 3] {
+        self.0
+    }
+
+    /// MCC digits 1-3, MNC digits 1-3 (the last is 0xF for a 2-digit MNC).
+    fn nibbles(self) -> [u8; 6] {
+        let [o1, o2, o3] = self.0;
+        [o1 & 0x0F, o1 >> 4, o2 & 0x0F, o3 & 0x0F, o3 >> 4, o2 >> 4]
+    }
+
+    /// The MCC as 3 digits.
+    pub fn mcc(self) -> String {
+        self.nibbles()[..3]
+            .iter()
+            .map(|d| char::from(b'0' + d))
+            .collect()
+    }
+
+    /// The MNC as 2 or 3 digits.
+    pub fn mnc(self) -> String {
+        let nib = self.nibbles();
+        let n = if nib[5] == 0x0F { 5 } else { 6 };
+        nib[3..n].iter().map(|d| char::from(b'0' + d)).collect()
+    }
+}
+
+impl std::fmt::Debug for Plmn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Plmn({}-{})", self.mcc(), self.mnc())
+    }
+}
+
+impl std::fmt::Display for Plmn {
+    /// `mcc-mnc`, e.g. `001-01`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}-{}", self.mcc(), self.mnc())
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -940,8 +993,7 @@ mod tests {
         let h2 = RcControlHeader {
             ue: GnbUeId {
                 amf_ue_ngap_id: (1 << 40) - 1,
-                mcc: "310".into(),
-                mnc: "410".into(),
+                plmn: Plmn::new("310", "410").expect("PLMN"),
                 amf_region_id: 0xAB,
                 amf_set_id: 0x3FF,
                 amf_pointer: 0x2A,

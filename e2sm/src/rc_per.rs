@@ -21,7 +21,7 @@ use std::fmt;
 use crate::per::{PerError, PerReader, PerWriter};
 use crate::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use crate::rc_aper::{
-    check_len, plmn_from_bcd, plmn_to_bcd, ControlDecision, GnbUeId, RanParamDialect, RcCodecError,
+    check_len, plmn_from_bcd, plmn_to_bcd, ControlDecision, GnbUeId, Plmn, RanParamDialect, RcCodecError,
     RcControlHeader,
 };
 
@@ -182,7 +182,7 @@ pub fn encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> 
     ue.check().map_err(RcCodecError::Header)?;
     let raw = RawGnbUeId {
         amf_ue_ngap_id: ue.amf_ue_ngap_id,
-        plmn: plmn_to_bcd(&ue.mcc, &ue.mnc)?,
+        plmn: ue.plmn.bcd(),
         amf_region_id: ue.amf_region_id,
         amf_set_id: ue.amf_set_id,
         amf_pointer: ue.amf_pointer,
@@ -231,7 +231,7 @@ pub fn decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecErr
             "only the gNB-UEID alternative of UEID is supported".into(),
         ));
     };
-    let (mcc, mnc) = plmn_from_bcd(&ue.0.plmn)?;
+    let plmn = Plmn::from_octets(&ue.0.plmn)?;
     let style =
         style.map_err(|_| RcCodecError::Header("RIC Style Type does not fit in i64".into()))?;
     let action = action
@@ -239,8 +239,7 @@ pub fn decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecErr
     Ok(RcControlHeader {
         ue: GnbUeId {
             amf_ue_ngap_id: ue.0.amf_ue_ngap_id,
-            mcc,
-            mnc,
+            plmn,
             amf_region_id: ue.0.amf_region_id,
             amf_set_id: ue.0.amf_set_id,
             amf_pointer: ue.0.amf_pointer,

@@ -12,7 +12,7 @@ use maestro_e2sm::kpm_aper::{
     decode_indication_message, encode_action_definition, encode_event_trigger,
     encode_indication_header, encode_indication_message, KpmCodecError,
 };
-use maestro_e2sm::rc_aper::GnbUeId;
+use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 use proptest::prelude::*;
 
 // Made by `.ci/e2sm-kpm-vectors.py`: asn1tools 0.169.0 (PyPI), codec 'per' (ALIGNED PER),
@@ -171,8 +171,7 @@ fn msg_f3() -> KpmIndicationMessage {
         UeMeasurementReport {
             ue: GnbUeId {
                 amf_ue_ngap_id: 1,
-                mcc: "001".into(),
-                mnc: "01".into(),
+                plmn: Plmn::new("001", "01").expect("PLMN"),
                 amf_region_id: 1,
                 amf_set_id: 1,
                 amf_pointer: 0,
@@ -192,8 +191,7 @@ fn msg_f3() -> KpmIndicationMessage {
         UeMeasurementReport {
             ue: GnbUeId {
                 amf_ue_ngap_id: (1 << 40) - 1,
-                mcc: "310".into(),
-                mnc: "410".into(),
+                plmn: Plmn::new("310", "410").expect("PLMN"),
                 amf_region_id: 0xAB,
                 amf_set_id: 0x3FF,
                 amf_pointer: 0x2A,
@@ -437,8 +435,7 @@ fn ue() -> impl Strategy<Value = GnbUeId> {
     )
         .prop_map(|(id, (mcc, mnc), region, set, pointer)| GnbUeId {
             amf_ue_ngap_id: id,
-            mcc: mcc.into(),
-            mnc: mnc.into(),
+            plmn: Plmn::new(mcc, mnc).expect("PLMN"),
             amf_region_id: region,
             amf_set_id: set,
             amf_pointer: pointer,

@@ -9,7 +9,7 @@ use maestro_e2sm::kpm::{
 };
 use maestro_e2sm::kpm_aper;
 use maestro_e2sm::kpm_per;
-use maestro_e2sm::rc_aper::GnbUeId;
+use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 use proptest::prelude::*;
 
 // From tests/kpm_aper.rs (asn1tools 0.169.0, codec 'per').
@@ -247,8 +247,7 @@ fn ue() -> impl Strategy<Value = GnbUeId> {
     )
         .prop_map(|(id, (mcc, mnc), region, set, pointer)| GnbUeId {
             amf_ue_ngap_id: id,
-            mcc: mcc.into(),
-            mnc: mnc.into(),
+            plmn: Plmn::new(mcc, mnc).expect("PLMN"),
             amf_region_id: region,
             amf_set_id: set,
             amf_pointer: pointer,

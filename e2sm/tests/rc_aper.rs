@@ -4,7 +4,7 @@
 use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use maestro_e2sm::rc_aper::{
     decode_control_header, decode_control_message, encode_control_header, encode_control_message,
-    encode_header, ControlDecision, GnbUeId, RanParamDialect, RcCodecError, RcControlHeader,
+    encode_header, ControlDecision, GnbUeId, Plmn, RanParamDialect, RcCodecError, RcControlHeader,
 };
 use proptest::prelude::*;
 
@@ -71,8 +71,7 @@ fn full_header() -> RcControlHeader {
     RcControlHeader {
         ue: GnbUeId {
             amf_ue_ngap_id: (1 << 40) - 1,
-            mcc: "310".into(),
-            mnc: "410".into(),
+            plmn: Plmn::new("310", "410").expect("PLMN"),
             amf_region_id: 0xAB,
             amf_set_id: 0x3FF,
             amf_pointer: 0x2A,
@@ -277,7 +276,7 @@ proptest! {
         decision in proptest::option::of(prop_oneof![Just(ControlDecision::Accept), Just(ControlDecision::Reject)]),
     ) {
         let header = RcControlHeader {
-            ue: GnbUeId { amf_ue_ngap_id, mcc: format!("{mcc:03}"), mnc, amf_region_id, amf_set_id, amf_pointer },
+            ue: GnbUeId { amf_ue_ngap_id, plmn: Plmn::new(&format!("{mcc:03}"), &mnc).expect("PLMN"), amf_region_id, amf_set_id, amf_pointer },
             style,
             action,
             decision,

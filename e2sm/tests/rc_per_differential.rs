@@ -3,7 +3,7 @@
 
 use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use maestro_e2sm::rc_aper::{
-    self, reference, ControlDecision, GnbUeId, RanParamDialect, RcControlHeader,
+    self, reference, ControlDecision, GnbUeId, Plmn, RanParamDialect, RcControlHeader,
 };
 use proptest::prelude::*;
 
@@ -78,8 +78,7 @@ fn arb_header() -> impl Strategy<Value = RcControlHeader> {
                 RcControlHeader {
                     ue: GnbUeId {
                         amf_ue_ngap_id,
-                        mcc,
-                        mnc,
+                        plmn: Plmn::new(&mcc, &mnc).expect("PLMN"),
                         amf_region_id,
                         amf_set_id,
                         amf_pointer,
