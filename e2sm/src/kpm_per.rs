@@ -272,7 +272,7 @@ fn write_report(w: &mut PerWriter, r: &MeasurementReport) -> Result<()> {
             match v {
                 MeasurementValue::Integer(i) => {
                     w.bits(0b0_00, 3);
-                    w.constrained_whole_number(u64::from(*i), u64::from(u32::MAX));
+                    w.whole_number_u32(*i);
                 }
                 MeasurementValue::Real(x) => {
                     w.bits(0b0_01, 3);
@@ -587,7 +587,7 @@ fn read_data_item(r: &mut PerReader<'_>) -> std::result::Result<MeasurementDataI
             ));
         }
         record.push(match r.constrained_whole_number(2)? {
-            0 => MeasurementValue::Integer(r.constrained_whole_number(u64::from(u32::MAX))? as u32),
+            0 => MeasurementValue::Integer(r.whole_number_u32()?),
             1 => MeasurementValue::Real(r.real()?),
             _ => MeasurementValue::NoValue,
         });

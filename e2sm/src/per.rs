@@ -322,6 +322,17 @@ impl PerWriter {
         }
     }
 
+    /// `INTEGER (0..4294967295)`: [`Self::constrained_whole_number`] with span 2^32 - 1,
+    /// written directly (X.691 clause 11.5.7.4: a 2-bit length of 1..=4 octets, octet
+    /// alignment, the octets), because KPM measurement records are made of them.
+    #[inline]
+    pub fn whole_number_u32(&mut self, v: u32) {
+        let len = octets_for_unsigned(u64::from(v)) as u32;
+        self.bits(u64::from(len - 1), 2);
+        self.align();
+        self.bits(u64::from(v), 8 * len);
+    }
+
     /// A semi-constrained whole number `lb + offset` (X.691 clause 11.7): the offset as a
     /// non-negative binary integer in the minimum number of octets (11.3.6), preceded by an
     /// unconstrained length determinant of octets.
@@ -923,6 +934,15 @@ impl<'a> PerReader<'a> {
         Ok(v)
     }
 
+    /// `INTEGER (0..4294967295)` (see [`PerWriter::whole_number_u32`]): every value of the
+    /// 1..=4 octets fits, so no range check is needed.
+    #[inline]
+    pub fn whole_number_u32(&mut self) -> Result<u32, PerError> {
+        let len = self.bits(2)? as u32 + 1;
+        self.align();
+        Ok(self.bits(8 * len)? as u32)
+    }
+
     /// Unconstrained length determinant (X.691 clause 11.9.3.5 - 11.9.3.7).
     #[inline]
     pub fn unconstrained_length(&mut self) -> Result<usize, PerError> {
@@ -1220,6 +1240,32 @@ mod tests {
             assert_eq!(r.constrained_whole_number(span), Ok(v), "{v} {span}");
             assert!(r.bit().expect("bit"));
         }
+    }
+
+    #[test]
+    fn whole_number_u32_is_the_general_case_with_span_2_32_minus_1() {
+        for v in [0u32, 1, 255, 256, 65535, 65536, 0x00FF_FFFF, 0x0100_0000, u32::MAX] {
+            // After 3 stray bits, so the alignment is exercised too.
+            let general = enc(|w| {
+                w.bits(0b101, 3);
+                w.constrained_whole_number(u64::from(v), u64::from(u32::MAX));
+            });
+            let direct = enc(|w| {
+                w.bits(0b101, 3);
+                w.whole_number_u32(v);
+            });
+            assert_eq!(direct, general, "{v}");
+            let mut r = PerReader::new(&direct);
+            assert_eq!(r.bits(3), Ok(0b101));
+            assert_eq!(r.whole_number_u32(), Ok(v));
+            let mut r = PerReader::new(&direct);
+            assert_eq!(r.bits(3), Ok(0b101));
+            assert_eq!(
+                r.constrained_whole_number(u64::from(u32::MAX)),
+                Ok(u64::from(v))
+            );
+        }
+        assert!(PerReader::new(&[0xC0, 1, 2]).whole_number_u32().is_err());
     }
 
     #[test]
