@@ -680,8 +680,8 @@ fn ueid_from_asn(ue: g::UEID) -> Result<GnbUeId> {
         ));
     };
     let (ue, plmn) = gnb_ueid_from_asn(&gnb);
-    let plmn = crate::rc_aper::Plmn::from_octets(plmn)
-        .map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+    let plmn =
+        crate::rc_aper::Plmn::from_octets(plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
     Ok(GnbUeId { plmn, ..ue })
 }
 

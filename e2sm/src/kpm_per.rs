@@ -520,8 +520,7 @@ fn read_format3(r: &mut PerReader<'_>) -> Result<Vec<UeMeasurementReport>> {
                 "UEID alternatives other than gNB-UEID".into(),
             ));
         };
-        let plmn =
-            Plmn::from_octets(&raw.plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+        let plmn = Plmn::from_octets(&raw.plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
         let ue = GnbUeId {
             amf_ue_ngap_id: raw.amf_ue_ngap_id,
             plmn,

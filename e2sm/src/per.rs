@@ -1244,7 +1244,17 @@ mod tests {
 
     #[test]
     fn whole_number_u32_is_the_general_case_with_span_2_32_minus_1() {
-        for v in [0u32, 1, 255, 256, 65535, 65536, 0x00FF_FFFF, 0x0100_0000, u32::MAX] {
+        for v in [
+            0u32,
+            1,
+            255,
+            256,
+            65535,
+            65536,
+            0x00FF_FFFF,
+            0x0100_0000,
+            u32::MAX,
+        ] {
             // After 3 stray bits, so the alignment is exercised too.
             let general = enc(|w| {
                 w.bits(0b101, 3);

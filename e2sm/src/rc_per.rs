@@ -21,8 +21,8 @@ use std::fmt;
 use crate::per::{PerError, PerReader, PerWriter};
 use crate::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use crate::rc_aper::{
-    check_len, plmn_from_bcd, plmn_to_bcd, ControlDecision, GnbUeId, Plmn, RanParamDialect, RcCodecError,
-    RcControlHeader,
+    check_len, plmn_from_bcd, plmn_to_bcd, ControlDecision, GnbUeId, Plmn, RanParamDialect,
+    RcCodecError, RcControlHeader,
 };
 
 /// Deepest nesting of STRUCTURE and LIST values the decoder follows (the quota tree uses 5).
