@@ -96,8 +96,9 @@ fn read_ext_printable(
     } else {
         r.printable_string(lb, Some(ub))?
     };
-    // PrintableString characters are ASCII.
-    Ok(s.iter().map(|&c| char::from(c)).collect())
+    // PrintableString characters are ASCII, hence UTF-8.
+    String::from_utf8(s.into_owned())
+        .map_err(|_| PerError::Invalid(&"PrintableString with a non-ASCII octet"))
 }
 
 // =========================================================================================

@@ -586,8 +586,24 @@ impl PerWriter {
 /// digits, space and `'()+,-./:=?`.
 #[inline]
 pub fn is_printable(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b" '()+,-./:=?".contains(&c)
+    PRINTABLE[usize::from(c)]
 }
+
+/// The PrintableString character set of X.680 clause 41.4 (Table 10) as a lookup table.
+const PRINTABLE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b' ' | b'\'' | b'(' | b')' | b'+' | b',' | b'-' | b'.' | b'/' | b':' | b'=' | b'?'
+            );
+        c += 1;
+    }
+    t
+};
 
 /// Contents octets of `v` as REAL with the CER/DER restrictions of X.690 clause 11.3.1
 /// (returned as a buffer and its used length, at most 11 octets):
@@ -1345,6 +1361,19 @@ mod tests {
         for n in [1usize, 64, 65, 300] {
             let bytes = enc(|w| w.normally_small_length(n).expect("len"));
             assert_eq!(PerReader::new(&bytes).normally_small_length(), Ok(n));
+        }
+    }
+
+    #[test]
+    fn printable_alphabet_is_x680_table_10() {
+        let set: Vec<u8> = (0..=255u8).filter(|c| is_printable(*c)).collect();
+        // 26 + 26 letters, 10 digits, space and the 11 marks '()+,-./:=?
+        assert_eq!(set.len(), 74);
+        for c in b"AZaz09 '()+,-./:=?" {
+            assert!(is_printable(*c), "{}", char::from(*c));
+        }
+        for c in b"!\"#$%&*;<>@[]_`{|}~\\\x00\x7f\x80\xff" {
+            assert!(!is_printable(*c), "{c:#x}");
         }
     }
 
