@@ -16,6 +16,12 @@
 # crate, the ASN.1 module is compiled by a crate; no apt, no curl, nothing else is fetched.
 
 ARG RUST_VERSION=1.95
+# Optional stage `xapp-flexric` (docker build --target xapp-flexric): the binary linked against
+# a FlexRIC installation that YOU supply in an image (the project does not build FlexRIC). The
+# image needs cargo, a C compiler, libclang, libsctp-dev and libsqlite3-dev, and FlexRIC's
+# install prefix with include/flexric/ and lib/libe42_xapp_shared.so (README, "Deploy into an
+# OAI/FlexRIC testbed"). BuildKit skips the stage unless it is the target.
+ARG FLEXRIC_IMAGE=flexric-dev:local
 
 FROM rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /src
@@ -30,6 +36,31 @@ COPY rapp ./rapp
 COPY config ./config
 RUN cargo build --release --locked --bin maestro \
     && install -D -m 0755 target/release/maestro /out/maestro
+
+FROM ${FLEXRIC_IMAGE} AS xapp-flexric
+# FlexRIC's install prefix in that image, and the version macros it was built with (read from
+# <prefix>/share/flexric/CMakeCache.txt when that file exists).
+ARG FLEXRIC_PREFIX=/usr/local
+ARG FLEXRIC_E2AP_VERSION=
+ARG FLEXRIC_KPM_VERSION=
+ENV FLEXRIC_DIR=${FLEXRIC_PREFIX} \
+    FLEXRIC_E2AP_VERSION=${FLEXRIC_E2AP_VERSION} \
+    FLEXRIC_KPM_VERSION=${FLEXRIC_KPM_VERSION}
+WORKDIR /src
+COPY Cargo.toml Cargo.lock build.rs ./
+COPY src ./src
+COPY api ./api
+COPY e2sm ./e2sm
+COPY ffi ./ffi
+COPY xapp ./xapp
+COPY rapp ./rapp
+COPY config ./config
+RUN cargo build --release --locked --features flexric --bin maestro \
+    && install -D -m 0755 target/release/maestro /usr/local/bin/maestro \
+    && rm -rf target
+EXPOSE 8080 50051
+ENTRYPOINT ["maestro"]
+CMD ["xapp", "--config", "/src/config/xapp-flexric.json", "--a1-addr", "0.0.0.0:8080", "--grpc-addr", "0.0.0.0:50051"]
 
 FROM debian:bookworm-slim AS runtime
 # No package downloads in the build: the CA bundle (for https:// LLM endpoints) comes from the

@@ -7,6 +7,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use maestro_xapp::config::{E2Config, XappConfig};
+use maestro_xapp::e2::bridge::BridgeOptions;
+use maestro_xapp::e2::emulator::EmulatorConfig;
+use maestro_xapp::e2::flexric_config::FlexricConfig;
 
 use super::{ClockMode, EmulatorArgs};
 
@@ -15,8 +18,12 @@ use super::{ClockMode, EmulatorArgs};
 pub enum E2Kind {
     /// The built-in emulated gNB (no RAN needed).
     Emulator,
-    /// A FlexRIC near-RT RIC and its E2 nodes (needs a build with `--features flexric`).
+    /// A FlexRIC near-RT RIC and its E2 nodes, through a supervised `maestro e2-bridge`
+    /// child (needs a build with `--features flexric`).
     Flexric,
+    /// The built-in emulated gNB in a supervised `maestro e2-bridge` child (the process
+    /// isolation of the FlexRIC set-up, without FlexRIC).
+    BridgeEmulator,
 }
 
 /// Options of `maestro xapp`. Flags override the config file; the file overrides the
@@ -26,6 +33,8 @@ pub enum E2Kind {
     maestro xapp --e2 emulator --a1-addr 127.0.0.1:8080 --data-dir ./state\n  \
     maestro xapp --config config/xapp.json\n  \
     maestro xapp --e2 emulator --clock sim --speedup 20 --cqi-trace drive.csv\n  \
+    maestro xapp --e2 bridge-emulator   # the emulated gNB in a supervised e2-bridge child\n  \
+    maestro xapp --e2 flexric   # near-RT RIC on 127.0.0.1:36422; needs --features flexric\n  \
     maestro xapp --config config/xapp.json --print-config   # show the effective settings")]
 pub struct XappArgs {
     /// JSON config file (the same settings as the flags; see config/xapp.json), or an O-RAN SC
@@ -75,17 +84,44 @@ impl XappArgs {
         if let Some(dir) = &self.data_dir {
             config.state_dir.clone_from(dir);
         }
-        match self.e2 {
-            Some(E2Kind::Flexric) => anyhow::bail!(
-                "--e2 flexric: this build has no FlexRIC backend yet (build with --features \
-                 flexric once the FlexRIC binding lands); use --e2 emulator"
-            ),
-            Some(E2Kind::Emulator) | None => {}
-        }
-        let E2Config::Emulated(emu) = config.e2;
         // Without a config file the xApp's clock defaults to real time.
         let default_clock = self.config.is_none().then_some(ClockMode::Real);
-        config.e2 = E2Config::Emulated(self.emulator.apply(emu, default_clock));
+        config.e2 = match (self.e2, config.e2) {
+            (Some(E2Kind::Flexric), E2Config::Flexric(flexric))
+            | (None, E2Config::Flexric(flexric)) => E2Config::Flexric(flexric),
+            (Some(E2Kind::Flexric), _) => E2Config::Flexric(FlexricConfig::default()),
+            (Some(E2Kind::Emulator), E2Config::Bridge { emulator, .. })
+            | (Some(E2Kind::Emulator) | None, E2Config::Emulated(emulator)) => {
+                E2Config::Emulated(self.emulator.apply(emulator, default_clock))
+            }
+            (Some(E2Kind::Emulator), E2Config::Flexric(_)) => E2Config::Emulated(
+                self.emulator
+                    .apply(EmulatorConfig::default(), default_clock),
+            ),
+            (Some(E2Kind::BridgeEmulator) | None, E2Config::Bridge { emulator, options }) => {
+                E2Config::Bridge {
+                    emulator: self.emulator.apply(emulator, default_clock),
+                    options,
+                }
+            }
+            (Some(E2Kind::BridgeEmulator), E2Config::Emulated(emulator)) => E2Config::Bridge {
+                emulator: self.emulator.apply(emulator, default_clock),
+                options: BridgeOptions::default(),
+            },
+            (Some(E2Kind::BridgeEmulator), E2Config::Flexric(_)) => E2Config::Bridge {
+                emulator: self
+                    .emulator
+                    .apply(EmulatorConfig::default(), default_clock),
+                options: BridgeOptions::default(),
+            },
+        };
+        if matches!(config.e2, E2Config::Flexric(_)) && !cfg!(feature = "flexric") {
+            anyhow::bail!(
+                "--e2 flexric: this maestro was built without FlexRIC; rebuild with \
+                 `cargo build --release --features flexric` against an installed FlexRIC \
+                 (FLEXRIC_DIR), or use --e2 emulator / --e2 bridge-emulator"
+            );
+        }
         Ok(config)
     }
 }

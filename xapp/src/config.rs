@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::a1::limit::A1Limits;
 use crate::controller::LoopTuning;
+use crate::e2::bridge::BridgeOptions;
 use crate::e2::emulator::EmulatorConfig;
+use crate::e2::flexric_config::FlexricConfig;
 use crate::security::SecurityConfig;
 
 /// Everything `maestro xapp` needs to run.
@@ -38,8 +40,20 @@ pub struct XappConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "backend", rename_all = "snake_case")]
 pub enum E2Config {
-    /// The built-in emulated gNB.
+    /// The built-in emulated gNB, in the xApp's process.
     Emulated(EmulatorConfig),
+    /// A FlexRIC near-RT RIC and its E2 nodes, reached from a supervised
+    /// `maestro e2-bridge --node flexric` child (FlexRIC's library may abort its process).
+    Flexric(FlexricConfig),
+    /// The built-in emulated gNB in a supervised `maestro e2-bridge --node emulator` child:
+    /// the process isolation of the FlexRIC set-up without FlexRIC (tests, or by choice).
+    Bridge {
+        /// The emulated gNB inside the child.
+        emulator: EmulatorConfig,
+        /// Supervision knobs (restart backoff, watchdog, control timeout, child command).
+        #[serde(default)]
+        options: BridgeOptions,
+    },
 }
 
 impl XappConfig {

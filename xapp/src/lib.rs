@@ -31,7 +31,8 @@ use tokio::task::JoinHandle;
 
 use crate::config::{E2Config, XappConfig};
 use crate::control_loop::ControlLoop;
-use crate::e2::emulator::EmulatedGnb;
+use crate::e2::bridge::{BridgeBackend, BridgeNode, BridgeOptions, BridgeStatus, ChildSpec};
+use crate::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
 use crate::e2::E2Backend;
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
@@ -54,6 +55,9 @@ pub enum XappError {
     /// The E2 backend could not start.
     #[error(transparent)]
     Emulator(#[from] e2::emulator::EmulatorError),
+    /// The supervised E2 bridge could not start.
+    #[error(transparent)]
+    Bridge(#[from] e2::bridge::supervisor::BridgeError),
     /// Credentials or TLS are unusable, or a listener would be open to anyone.
     #[error(transparent)]
     Security(#[from] security::SecurityError),
@@ -76,6 +80,7 @@ pub struct RunningXapp {
     shutdown: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     _backend: Arc<dyn E2Backend>,
+    bridge: Option<Arc<BridgeBackend>>,
 }
 
 impl RunningXapp {
@@ -90,15 +95,66 @@ impl RunningXapp {
                 let _ = t.await;
             }
         }
+        // Stop the bridge child and reap it (no zombie, no orphan holding the E2 node).
+        if let Some(bridge) = &self.bridge {
+            bridge.shutdown().await;
+        }
+    }
+
+    /// The E2 bridge's link state, when the E2 node runs in a supervised child.
+    pub fn e2_bridge(&self) -> Option<watch::Receiver<BridgeStatus>> {
+        self.bridge.as_ref().map(|b| b.status())
     }
 }
 
 /// Starts the xApp: opens the store, starts the configured E2 backend, binds both servers.
 pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
-    let backend: Arc<dyn E2Backend> = match &config.e2 {
-        E2Config::Emulated(emu) => EmulatedGnb::start(emu.clone())?,
+    let bridge = match &config.e2 {
+        E2Config::Emulated(emu) => {
+            let backend = EmulatedGnb::start(emu.clone())?;
+            return start_inner(config, backend, None).await;
+        }
+        E2Config::Bridge { emulator, options } => {
+            emulator.validate()?;
+            let spec = ChildSpec {
+                node: BridgeNode::Emulator,
+                config_path: config.state_dir.join("e2-bridge-emulator.json"),
+                config: serde_json::to_value(emulator)
+                    .map_err(|e| XappError::Setup(e.to_string()))?,
+                cell: emulator.cell.clone(),
+                slices: emulator.slices.iter().map(|s| s.member.clone()).collect(),
+                report_period: wall_period(emulator),
+            };
+            BridgeBackend::start(spec, options.clone())?
+        }
+        E2Config::Flexric(flexric) => {
+            flexric
+                .validate()
+                .map_err(|e| XappError::Setup(e.to_string()))?;
+            let spec = ChildSpec {
+                node: BridgeNode::Flexric,
+                config_path: config.state_dir.join("e2-bridge-flexric.json"),
+                config: serde_json::to_value(flexric)
+                    .map_err(|e| XappError::Setup(e.to_string()))?,
+                cell: flexric.cell.clone(),
+                slices: flexric.slices.iter().map(|s| s.member.clone()).collect(),
+                report_period: std::time::Duration::from_millis(flexric.report_period_ms),
+            };
+            BridgeBackend::start(spec, BridgeOptions::default())?
+        }
     };
-    start_with_backend(config, backend).await
+    let backend: Arc<dyn E2Backend> = bridge.clone();
+    start_inner(config, backend, Some(bridge)).await
+}
+
+/// Wall-clock length of the emulated gNB's report period.
+fn wall_period(emulator: &EmulatorConfig) -> std::time::Duration {
+    let period = std::time::Duration::from_millis(emulator.period_ms);
+    match emulator.clock {
+        Clock::Realtime => period,
+        Clock::Simulated { speedup } if speedup > 0.0 => period.div_f64(speedup),
+        Clock::Simulated { .. } => period,
+    }
 }
 
 /// Starts the xApp on an E2 backend the caller built (`config.e2` is then ignored): for
@@ -106,6 +162,15 @@ pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
 pub async fn start_with_backend(
     config: XappConfig,
     backend: Arc<dyn E2Backend>,
+) -> Result<RunningXapp, XappError> {
+    start_inner(config, backend, None).await
+}
+
+/// [`start_with_backend`], with the bridge whose link state gates readiness, when there is one.
+async fn start_inner(
+    config: XappConfig,
+    backend: Arc<dyn E2Backend>,
+    bridge: Option<Arc<BridgeBackend>>,
 ) -> Result<RunningXapp, XappError> {
     let mut config = config;
     config.security = config.security.resolve()?;
@@ -160,9 +225,26 @@ pub async fn start_with_backend(
         security: Arc::new(config.security.clone()),
     };
     let mut tasks = Vec::new();
+    let mut router = a1::router(state);
+    match &bridge {
+        Some(bridge) => {
+            router = router.layer(axum::middleware::from_fn_with_state(
+                bridge.status(),
+                e2::bridge::health::gate_ready,
+            ));
+            tasks.push(tokio::spawn(e2::bridge::health::follow_link(
+                bridge.status(),
+                store.clone(),
+                notifier.clone(),
+                metrics.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        None => metrics.set_e2_connected(true),
+    }
     let stop = shutdown_rx.clone();
     tasks.push(tokio::spawn(async move {
-        if let Err(e) = serve::serve_http(http, a1::router(state), tls, stop).await {
+        if let Err(e) = serve::serve_http(http, router, tls, stop).await {
             tracing::error!(error = %e, "A1 server stopped");
         }
     }));
@@ -216,6 +298,12 @@ pub async fn start_with_backend(
     };
     tasks.push(tokio::spawn(control.run(shutdown_rx)));
     tracing::info!(%http_addr, %grpc_addr, backend = backend.name(), restored_policies, "xApp up");
+    // With a bridge the nodes are known after the child's hello; the supervisor logs them then.
+    for node in backend.nodes() {
+        for f in &node.ran_functions {
+            tracing::info!(node = %node.node_id, ran_function = f.id, name = %f.name, oid = %f.oid, revision = f.revision, "E2 node RAN function");
+        }
+    }
     Ok(RunningXapp {
         http_addr,
         grpc_addr,
@@ -223,6 +311,7 @@ pub async fn start_with_backend(
         shutdown: shutdown_tx,
         tasks,
         _backend: backend,
+        bridge,
     })
 }
 

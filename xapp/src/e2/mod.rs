@@ -4,7 +4,11 @@
 //! A backend publishes one [`CellMeasurement`] per report period (what E2SM-KPM indications and
 //! FlexRIC's MAC stats carry) and applies [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6).
 
+pub mod bridge;
 pub mod emulator;
+#[cfg(feature = "flexric")]
+pub mod flexric;
+pub mod flexric_config;
 pub mod wire;
 
 use std::future::Future;
@@ -31,6 +35,29 @@ pub enum E2Error {
     InvalidControl(String),
 }
 
+/// A RAN function an E2 node offers (E2AP v2.03 clause 9.2.23, RAN Function Definition; the
+/// OID names the service model, e.g. `1.3.6.1.4.1.53148.1.1.2.3` for E2SM-RC).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct RanFunctionInfo {
+    /// RAN function id (E2AP clause 9.2.8), e.g. 2 (KPM), 3 (RC), 142 (FlexRIC MAC stats).
+    pub id: u16,
+    /// Service model OID.
+    pub oid: String,
+    /// RAN function revision (E2AP clause 9.2.10).
+    pub revision: u16,
+    /// Short name, e.g. `ORAN-E2SM-KPM` or `MAC_STATS_V0`.
+    pub name: String,
+}
+
+/// An E2 node as the backend sees it: its id and what it offers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct E2NodeInfo {
+    /// Global E2 node id as text (PLMN, node type and id), e.g. `gnb-001-01-3584`.
+    pub node_id: String,
+    /// The RAN functions it announced in E2 SETUP.
+    pub ran_functions: Vec<RanFunctionInfo>,
+}
+
 /// An E2 node the xApp controls.
 pub trait E2Backend: Send + Sync {
     /// Backend name for logs and `/readyz`.
@@ -39,6 +66,10 @@ pub trait E2Backend: Send + Sync {
     fn cell(&self) -> &CellConfig;
     /// The slices it serves (S-NSSAI + PLMN).
     fn slices(&self) -> &[RrmPolicyMember];
+    /// The E2 nodes behind this backend and their RAN functions (logged at start-up).
+    fn nodes(&self) -> Vec<E2NodeInfo> {
+        Vec::new()
+    }
     /// Subscribes to per-period measurements.
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>>;
     /// Sends a slice PRB quota control and waits for its outcome.

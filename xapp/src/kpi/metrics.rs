@@ -28,6 +28,8 @@ pub struct XappMetrics {
     slice_model_gain: GaugeVec,
     control_latency: Histogram,
     kpi_dropped: IntCounter,
+    e2_connected: IntGauge,
+    e2_bridge_restarts: IntCounter,
 }
 
 impl std::fmt::Debug for XappMetrics {
@@ -79,7 +81,19 @@ impl XappMetrics {
             "KPI reports slow gRPC subscribers lost (their buffers were full)",
         )?;
         r.register(Box::new(kpi_dropped.clone()))?;
+        let e2_connected = IntGauge::new(
+            "maestro_xapp_e2_connected",
+            "1 while the E2 side (node, RIC or bridge child) is connected, 0 while it is down",
+        )?;
+        r.register(Box::new(e2_connected.clone()))?;
+        let e2_bridge_restarts = IntCounter::new(
+            "maestro_xapp_e2_bridge_restarts_total",
+            "Restarts of the supervised `maestro e2-bridge` child",
+        )?;
+        r.register(Box::new(e2_bridge_restarts.clone()))?;
         Ok(Self {
+            e2_connected,
+            e2_bridge_restarts,
             slice_cqi_mean: gauge(
                 &r,
                 "maestro_slice_cqi_mean",
@@ -234,6 +248,16 @@ impl XappMetrics {
     /// Counts KPI reports a slow subscriber lost.
     pub fn kpi_dropped(&self, n: u64) {
         self.kpi_dropped.inc_by(n);
+    }
+
+    /// Sets `maestro_xapp_e2_connected`.
+    pub fn set_e2_connected(&self, connected: bool) {
+        self.e2_connected.set(i64::from(connected));
+    }
+
+    /// Counts E2 bridge child restarts.
+    pub fn e2_bridge_restarts(&self, n: u64) {
+        self.e2_bridge_restarts.inc_by(n);
     }
 
     /// Sets the stored-policy gauge.

@@ -1,0 +1,641 @@
+//! The FlexRIC E2 backend (feature `flexric`): a near-RT RIC and its E2 nodes through
+//! FlexRIC's xApp C API (`maestro-ffi`).
+//!
+//! MAC stats indications (FlexRIC RAN function 142: per-UE wide-band CQI, MCS, PRBs, BLER,
+//! transport block bytes) become one [`CellMeasurement`] per report period, UEs grouped into
+//! the configured slices by RNTI ([`FlexricConfig::slice_of`]). E2SM-KPM (RAN function 2) is
+//! subscribed too when offered (`DRB.UEThpDl`, `RRU.PrbTotDl`, TS 28.552 clauses 5.1.1.3.1
+//! and 5.1.1.2.1): KPM names UEs by AMF UE NGAP ID and the MAC SM by RNTI, so its values only
+//! serve as a cell-level cross-check in the logs. Controls go out as E2SM-RC style 2 action
+//! 6 or, for nodes offering FlexRIC's SLICE SM (145) instead, as a STATIC slice config.
+//!
+//! FlexRIC aborts its process when the RIC does not answer in ~5 s and notices no lost
+//! association over the test shim: this backend runs inside `maestro e2-bridge`, and when no
+//! MAC indication arrives for `max(5 s, 10 periods)` it closes its report stream, so the
+//! bridge child exits and its supervisor restarts it (FlexRIC's library cannot be restarted
+//! in-process).
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use maestro_e2sm::rc::{
+    prbs_for_ratio, ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl,
+    CONTROL_ACTION_SLICE_PRB_QUOTA, CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION,
+};
+use maestro_e2sm::report::{CellMeasurement, SliceMeasurement, UeMeasurement};
+use maestro_ffi::flexric::{
+    quota_tree, ran_function, FfiError, FlexricXapp, KpmValue, MacIndication, NodeList, StaticSlice,
+};
+use tokio::sync::broadcast;
+
+use super::flexric_config::{FlexricConfig, FlexricControl};
+use super::{BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo};
+use crate::nr::CellConfig;
+
+/// KPM measurements asked for (TS 28.552 names FlexRIC's agents and OAI's gNB know).
+const KPM_MEASUREMENTS: [&str; 2] = ["DRB.UEThpDl", "RRU.PrbTotDl"];
+
+/// Why the backend could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum FlexricError {
+    /// Bad configuration.
+    #[error("{0}")]
+    Config(String),
+    /// FlexRIC refused or failed.
+    #[error("flexric: {0}")]
+    Ffi(#[from] FfiError),
+    /// No usable E2 node appeared.
+    #[error("flexric: no E2 node offering MAC stats (RAN function 142){0} within {1:?}")]
+    NoNode(String, Duration),
+    /// I/O (FlexRIC's config file).
+    #[error("flexric: {0}")]
+    Io(String),
+}
+
+/// Per-UE counters of the previous MAC indication (to turn cumulative counters into rates).
+#[derive(Debug, Clone, Copy)]
+struct UePrev {
+    dl_aggr_tbs: u64,
+    dl_aggr_prb: u32,
+}
+
+/// What the MAC callback keeps between indications.
+#[derive(Debug)]
+struct MacState {
+    prev: HashMap<u16, UePrev>,
+    /// Agent time stamp of the last indication turned into a report.
+    last_tstamp_us: Option<i64>,
+}
+
+/// The MAC stats interval asked for: FlexRIC's MAC SM offers only 1, 2, 5 and 10 ms, so
+/// longer report periods aggregate 10 ms indications (cumulative counters make that exact).
+fn mac_interval_ms(report_period_ms: u64) -> u32 {
+    match report_period_ms {
+        1 | 2 | 5 => report_period_ms as u32,
+        _ => 10,
+    }
+}
+
+/// State shared with FlexRIC's callback thread.
+struct Shared {
+    config: FlexricConfig,
+    /// `None` once the E2 side is declared lost (closes the report stream).
+    reports: Mutex<Option<broadcast::Sender<Arc<CellMeasurement>>>>,
+    /// Max PRB ratio last acknowledged per configured slice.
+    max_ratio: Mutex<Vec<Option<u8>>>,
+    mac: Mutex<MacState>,
+    sequence: AtomicU64,
+    last_indication: Mutex<Instant>,
+    kpm_last: Mutex<Option<(f64, f64)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The FlexRIC backend.
+pub struct FlexricBackend {
+    shared: Arc<Shared>,
+    members: Vec<RrmPolicyMember>,
+    nodes_info: Vec<E2NodeInfo>,
+    /// FlexRIC requests are serialised (its xApp library waits for one answer at a time).
+    nodes: Arc<Mutex<NodeList>>,
+    node: usize,
+    _xapp: Arc<FlexricXapp>,
+    watchdog: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FlexricBackend {
+    fn drop(&mut self) {
+        self.watchdog.abort();
+    }
+}
+
+fn ffi_node_to_info(n: &maestro_ffi::flexric::E2Node) -> E2NodeInfo {
+    E2NodeInfo {
+        node_id: n.id.clone(),
+        ran_functions: n
+            .ran_functions
+            .iter()
+            .map(|f| RanFunctionInfo {
+                id: f.id,
+                oid: f.oid.clone(),
+                revision: f.revision,
+                name: f.name.clone(),
+            })
+            .collect(),
+    }
+}
+
+impl FlexricBackend {
+    /// Validates `config`, starts FlexRIC's xApp library towards the near-RT RIC, waits for
+    /// an E2 node offering MAC stats, logs every node's RAN functions, and subscribes to MAC
+    /// stats (and KPM when offered) at the report period.
+    pub async fn start(config: FlexricConfig) -> Result<Self, FlexricError> {
+        config
+            .validate()
+            .map_err(|e| FlexricError::Config(e.to_string()))?;
+        let IpAddr::V4(ip) = config.ric_addr.ip() else {
+            return Err(FlexricError::Config(
+                "flexric: ric_addr must be IPv4".into(),
+            ));
+        };
+        let conf_file: PathBuf = config.db_dir.join("maestro-flexric.conf");
+        maestro_ffi::flexric::xapp::write_conf_file(&conf_file, ip, &config.db_dir)
+            .map_err(|e| FlexricError::Io(format!("{}: {e}", conf_file.display())))?;
+        tracing::info!(
+            ric = %config.ric_addr,
+            sm_dir = %config.sm_dir.display(),
+            flexric = maestro_ffi::flexric::BUILT_WITH,
+            "starting FlexRIC xApp library (E42 SETUP)"
+        );
+        let sm_dir = config.sm_dir.clone();
+        let xapp = tokio::task::spawn_blocking(move || FlexricXapp::init(ip, &conf_file, &sm_dir))
+            .await
+            .map_err(|e| FlexricError::Io(e.to_string()))??;
+        let xapp = Arc::new(xapp);
+
+        // E2 nodes appear once their E2 SETUP reached the RIC.
+        let wait = Duration::from_secs(30);
+        let deadline = Instant::now() + wait;
+        let (nodes, node) = loop {
+            let x = Arc::clone(&xapp);
+            let list = tokio::task::spawn_blocking(move || x.nodes())
+                .await
+                .map_err(|e| FlexricError::Io(e.to_string()))?;
+            let pick = list.nodes().iter().position(|n| {
+                n.offers(ran_function::MAC)
+                    && config.node_id.as_ref().is_none_or(|want| &n.id == want)
+            });
+            if let Some(i) = pick {
+                break (list, i);
+            }
+            if Instant::now() > deadline {
+                let which = config
+                    .node_id
+                    .as_ref()
+                    .map(|n| format!(" with id {n}"))
+                    .unwrap_or_default();
+                return Err(FlexricError::NoNode(which, wait));
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        };
+        for n in nodes.nodes() {
+            for f in &n.ran_functions {
+                tracing::info!(
+                    node = %n.id,
+                    ran_function = f.id,
+                    name = %f.name,
+                    revision = f.revision,
+                    oid = %f.oid,
+                    "E2 node RAN function"
+                );
+            }
+        }
+        let nodes_info: Vec<E2NodeInfo> = nodes.nodes().iter().map(ffi_node_to_info).collect();
+        let chosen = nodes.nodes()[node].clone();
+        tracing::info!(node = %chosen.id, "using E2 node");
+
+        let (reports, _) = broadcast::channel(256);
+        let members: Vec<RrmPolicyMember> =
+            config.slices.iter().map(|s| s.member.clone()).collect();
+        let shared = Arc::new(Shared {
+            max_ratio: Mutex::new(vec![None; members.len()]),
+            config: config.clone(),
+            reports: Mutex::new(Some(reports)),
+            mac: Mutex::new(MacState {
+                prev: HashMap::new(),
+                last_tstamp_us: None,
+            }),
+            sequence: AtomicU64::new(0),
+            last_indication: Mutex::new(Instant::now()),
+            kpm_last: Mutex::new(None),
+        });
+        let nodes = Arc::new(Mutex::new(nodes));
+        let period = u32::try_from(config.report_period_ms)
+            .map_err(|_| FlexricError::Config("report_period_ms too large".into()))?;
+        let mac_period = mac_interval_ms(config.report_period_ms);
+        {
+            let (s, n) = (Arc::clone(&shared), Arc::clone(&nodes));
+            let h = tokio::task::spawn_blocking(move || {
+                lock(&n).subscribe_mac(node, mac_period, move |ind| on_mac(&s, ind))
+            })
+            .await
+            .map_err(|e| FlexricError::Io(e.to_string()))??;
+            tracing::info!(
+                handle = h,
+                interval_ms = mac_period,
+                report_period_ms = period,
+                "subscribed to MAC stats (142)"
+            );
+        }
+        if chosen.offers(ran_function::KPM) {
+            let (s, n) = (Arc::clone(&shared), Arc::clone(&nodes));
+            let r = tokio::task::spawn_blocking(move || {
+                lock(&n).subscribe_kpm(node, period, &KPM_MEASUREMENTS, move |v| on_kpm(&s, v))
+            })
+            .await
+            .map_err(|e| FlexricError::Io(e.to_string()))?;
+            match r {
+                Ok(h) => tracing::info!(handle = h, "subscribed to KPM (2): {KPM_MEASUREMENTS:?}"),
+                Err(e) => tracing::warn!("KPM subscription failed, MAC stats only: {e}"),
+            }
+        }
+        let watchdog = tokio::spawn(watch(Arc::clone(&shared)));
+        Ok(Self {
+            shared,
+            members,
+            nodes_info,
+            nodes,
+            node,
+            _xapp: xapp,
+            watchdog,
+        })
+    }
+}
+
+/// Closes the report stream when MAC indications stop (the RIC or the node is gone).
+async fn watch(shared: Arc<Shared>) {
+    let limit = Duration::from_millis((shared.config.report_period_ms * 10).max(5000));
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        tick.tick().await;
+        let since = lock(&shared.last_indication).elapsed();
+        if since > limit {
+            tracing::error!(
+                silent_ms = since.as_millis() as u64,
+                "no MAC stats indication from FlexRIC: E2 side lost; closing the report stream \
+                 (the e2-bridge child exits and is restarted)"
+            );
+            lock(&shared.reports).take();
+            return;
+        }
+    }
+}
+
+fn on_kpm(shared: &Shared, values: Vec<KpmValue>) {
+    let thp: f64 = values.iter().filter(|v| v.meas == 0).map(|v| v.value).sum();
+    let prb: f64 = values.iter().filter(|v| v.meas == 1).map(|v| v.value).sum();
+    *lock(&shared.kpm_last) = Some((thp, prb));
+    tracing::debug!(
+        ues = values.len(),
+        thp_dl_kbps = thp,
+        prb_tot_dl = prb,
+        "KPM indication"
+    );
+}
+
+/// DL slots in `period_ms` of `cell` (TS 38.211 clause 4.3.2: 2^mu slots per ms; the TDD
+/// pattern's DL share).
+fn dl_slots(cell: &CellConfig, period_ms: u64) -> f64 {
+    let slots_per_ms = f64::from(cell.scs_khz.max(15)) / 15.0;
+    let dl_share = if cell.tdd.period_slots == 0 {
+        1.0
+    } else {
+        f64::from(cell.tdd.dl_slots) / f64::from(cell.tdd.period_slots)
+    };
+    (period_ms as f64 * slots_per_ms * dl_share).max(1.0)
+}
+
+fn on_mac(shared: &Shared, ind: MacIndication) {
+    *lock(&shared.last_indication) = Instant::now();
+    let cfg = &shared.config;
+    let measurement = {
+        let mut mac = lock(&shared.mac);
+        let period_ms = match mac.last_tstamp_us {
+            // Not yet a full report period since the last report: wait for more.
+            Some(t) if ind.tstamp_us - t < cfg.report_period_ms as i64 * 1000 => return,
+            Some(t) => ((ind.tstamp_us - t) as u64 / 1000).max(1),
+            None => cfg.report_period_ms,
+        };
+        mac.last_tstamp_us = Some(ind.tstamp_us);
+        let ratios = lock(&shared.max_ratio).clone();
+        build_measurement(
+            cfg,
+            &ratios,
+            &mut mac.prev,
+            &ind,
+            period_ms,
+            shared.sequence.fetch_add(1, Ordering::Relaxed),
+        )
+    };
+    if let Some(tx) = lock(&shared.reports).as_ref() {
+        let _ = tx.send(Arc::new(measurement));
+    }
+}
+
+/// Turns one MAC indication into a [`CellMeasurement`]: per slice, its UEs' wide-band CQI
+/// (0..=15, TS 38.214 Table 5.2.2.1-2; out-of-range values are clamped), MCS (0..=28), mean
+/// PRBs per DL slot and DL throughput from the cumulative PRB and TB-byte counters' growth
+/// since the previous indication (a counter that went backwards counts as a restart: 0).
+fn build_measurement(
+    cfg: &FlexricConfig,
+    max_ratio: &[Option<u8>],
+    prev: &mut HashMap<u16, UePrev>,
+    ind: &MacIndication,
+    period_ms: u64,
+    sequence: u64,
+) -> CellMeasurement {
+    let n_prb = cfg.cell.n_prb;
+    let slots = dl_slots(&cfg.cell, period_ms);
+    let secs = period_ms as f64 / 1000.0;
+    let mut slices: Vec<SliceMeasurement> = cfg
+        .slices
+        .iter()
+        .enumerate()
+        .map(|(i, s)| SliceMeasurement {
+            member: s.member.clone(),
+            prb_quota: max_ratio
+                .get(i)
+                .copied()
+                .flatten()
+                .map_or(n_prb, |r| prbs_for_ratio(r, n_prb)),
+            prb_used: 0.0,
+            dl_throughput_bps: 0.0,
+            ues: Vec::new(),
+        })
+        .collect();
+    let mut seen = HashMap::with_capacity(ind.ues.len());
+    for ue in &ind.ues {
+        let before = prev.get(&ue.rnti).copied();
+        let (tbs, prb) = match before {
+            Some(p) => (
+                ue.dl_aggr_tbs.saturating_sub(p.dl_aggr_tbs),
+                ue.dl_aggr_prb.saturating_sub(p.dl_aggr_prb),
+            ),
+            None => (0, 0),
+        };
+        seen.insert(
+            ue.rnti,
+            UePrev {
+                dl_aggr_tbs: ue.dl_aggr_tbs,
+                dl_aggr_prb: ue.dl_aggr_prb,
+            },
+        );
+        let prbs = (f64::from(prb) / slots).min(f64::from(n_prb));
+        let thp = tbs as f64 * 8.0 / secs;
+        let i = cfg.slice_of(ue.rnti);
+        if let Some(s) = slices.get_mut(i) {
+            s.prb_used += prbs;
+            s.dl_throughput_bps += thp;
+            s.ues.push(UeMeasurement {
+                ue_id: u32::from(ue.rnti),
+                wb_cqi: ue.wb_cqi.min(15),
+                mcs: ue.dl_mcs.min(28),
+                prbs,
+                dl_throughput_bps: thp,
+            });
+        }
+    }
+    *prev = seen;
+    CellMeasurement {
+        sequence,
+        time_ms: u64::try_from(ind.tstamp_us / 1000).unwrap_or(0),
+        period_ms,
+        cell_id: cfg.cell_id.clone(),
+        n_prb,
+        slices,
+    }
+}
+
+/// STATIC SLICE SM ranges for `control`: slices side by side from PRB 0, each as wide as its
+/// max PRB ratio of the carrier (TS 28.541 clause 5.3.43), clipped to the carrier.
+fn static_slices(control: &SlicePrbQuotaControl, n_prb: u16) -> Vec<StaticSlice> {
+    let mut start = 0u32;
+    control
+        .groups
+        .iter()
+        .enumerate()
+        .filter_map(|(i, g)| {
+            let width = u32::from(prbs_for_ratio(g.max_prb_ratio, n_prb));
+            if width == 0 || start >= u32::from(n_prb) {
+                return None;
+            }
+            let high = (start + width - 1).min(u32::from(n_prb) - 1);
+            let s = StaticSlice {
+                id: i as u32,
+                pos_low: start,
+                pos_high: high,
+                label: format!(
+                    "{}{}-sst{}-sd{}",
+                    g.member.mcc,
+                    g.member.mnc,
+                    g.member.sst,
+                    g.member
+                        .sd
+                        .map_or_else(|| "none".into(), |sd| format!("{sd:06x}"))
+                ),
+            };
+            start = high + 1;
+            Some(s)
+        })
+        .collect()
+}
+
+impl E2Backend for FlexricBackend {
+    fn name(&self) -> &'static str {
+        "flexric"
+    }
+
+    fn cell(&self) -> &CellConfig {
+        &self.shared.config.cell
+    }
+
+    fn slices(&self) -> &[RrmPolicyMember] {
+        &self.members
+    }
+
+    fn nodes(&self) -> Vec<E2NodeInfo> {
+        self.nodes_info.clone()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
+        match lock(&self.shared.reports).as_ref() {
+            Some(tx) => tx.subscribe(),
+            // Lost: a receiver whose sender is gone reports Closed at once.
+            None => broadcast::channel(1).1,
+        }
+    }
+
+    fn control(
+        &self,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        Box::pin(async move {
+            control
+                .validate()
+                .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
+            let mut updates = Vec::with_capacity(control.groups.len());
+            for g in &control.groups {
+                match self.members.iter().position(|m| m == &g.member) {
+                    Some(i) => updates.push((i, g.max_prb_ratio)),
+                    None => {
+                        return Ok(ControlOutcome::Failed {
+                            cause: format!("unknown slice {:?}", g.member),
+                        })
+                    }
+                }
+            }
+            let cfg = &self.shared.config;
+            let node_info = &self.nodes_info[self.node];
+            let offers = |id| node_info.ran_functions.iter().any(|f| f.id == id);
+            let use_rc = match cfg.control {
+                FlexricControl::Rc => true,
+                FlexricControl::Slice => false,
+                FlexricControl::Auto => offers(ran_function::RC) || !offers(ran_function::SLICE),
+            };
+            let nodes = Arc::clone(&self.nodes);
+            let node = self.node;
+            let result = if use_rc {
+                let tree = quota_tree(&control, cfg.rc_dialect)
+                    .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
+                tokio::task::spawn_blocking(move || {
+                    lock(&nodes).rc_control(
+                        node,
+                        u32::from(CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION),
+                        u16::from(CONTROL_ACTION_SLICE_PRB_QUOTA),
+                        &tree,
+                    )
+                })
+                .await
+            } else {
+                let slices = static_slices(&control, cfg.cell.n_prb);
+                tokio::task::spawn_blocking(move || lock(&nodes).slice_static(node, &slices)).await
+            };
+            let kind = if use_rc {
+                "E2SM-RC style 2 action 6"
+            } else {
+                "SLICE SM static"
+            };
+            match result {
+                Err(join) => Err(E2Error::Unreachable(join.to_string())),
+                Ok(Err(e)) => {
+                    tracing::warn!("{kind} control refused: {e}");
+                    Ok(ControlOutcome::Failed {
+                        cause: e.to_string(),
+                    })
+                }
+                Ok(Ok(())) => {
+                    let mut ratios = lock(&self.shared.max_ratio);
+                    for (i, r) in updates {
+                        ratios[i] = Some(r);
+                    }
+                    tracing::info!(
+                        groups = control.groups.len(),
+                        "{kind} control acknowledged by the E2 node"
+                    );
+                    Ok(ControlOutcome::Acknowledged)
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::e2::flexric_config::FlexricSlice;
+    use maestro_e2sm::rc::RrmPolicyRatioGroup;
+    use maestro_ffi::flexric::MacUe;
+
+    fn ue(rnti: u16, cqi: u8, tbs: u64, prb: u32) -> MacUe {
+        MacUe {
+            rnti,
+            wb_cqi: cqi,
+            dl_mcs: 40,
+            dl_bler: 0.0,
+            dl_aggr_tbs: tbs,
+            dl_curr_tbs: 0,
+            dl_sched_rb: 0,
+            dl_aggr_prb: prb,
+        }
+    }
+
+    fn config() -> FlexricConfig {
+        let mut c = FlexricConfig::default();
+        c.slices[0].rntis = vec![10];
+        c.slices[1].rntis = vec![11];
+        c
+    }
+
+    #[test]
+    fn mac_counters_become_rates_per_slice() {
+        let cfg = config();
+        let mut prev = HashMap::new();
+        let first = MacIndication {
+            tstamp_us: 1_000_000,
+            ues: vec![ue(10, 12, 1_000, 100), ue(11, 200, 5_000, 0)],
+        };
+        let m0 = build_measurement(&cfg, &[None, Some(50)], &mut prev, &first, 100, 0);
+        // first sight of a UE: no rate yet
+        assert_eq!(m0.slices[0].ues[0].dl_throughput_bps, 0.0);
+        assert_eq!(m0.slices[0].prb_quota, 106);
+        assert_eq!(m0.slices[1].prb_quota, 53);
+        // CQI 200 clamped to 15, MCS 40 to 28
+        assert_eq!(m0.slices[1].ues[0].wb_cqi, 15);
+        assert_eq!(m0.slices[1].ues[0].mcs, 28);
+        let second = MacIndication {
+            tstamp_us: 1_100_000,
+            ues: vec![ue(10, 12, 126_000, 100 + 1_600), ue(11, 9, 4_000, 0)],
+        };
+        let m1 = build_measurement(&cfg, &[None, Some(50)], &mut prev, &second, 100, 1);
+        // 125 000 bytes in 0.1 s = 10 Mbit/s
+        assert_eq!(m1.slices[0].dl_throughput_bps, 10_000_000.0);
+        // 30 kHz: 2 slots/ms, 8 of 10 DL: 160 DL slots in 100 ms; 1600 PRBs -> 10 per slot
+        assert_eq!(m1.slices[0].ues[0].prbs, 10.0);
+        // counter went backwards: 0, not a huge number
+        assert_eq!(m1.slices[1].dl_throughput_bps, 0.0);
+        assert_eq!(m1.sequence, 1);
+        assert_eq!(m1.time_ms, 1_100);
+    }
+
+    #[test]
+    fn unlisted_rntis_spread_by_modulo_and_empty_indications_keep_slices() {
+        let cfg = config();
+        let mut prev = HashMap::new();
+        let ind = MacIndication {
+            tstamp_us: 0,
+            ues: vec![ue(7, 3, 0, 0), ue(8, 4, 0, 0)],
+        };
+        let m = build_measurement(&cfg, &[None, None], &mut prev, &ind, 100, 0);
+        assert_eq!(m.ue_cqis(&cfg.slices[1].member), vec![3]); // 7 % 2 = 1
+        assert_eq!(m.ue_cqis(&cfg.slices[0].member), vec![4]); // 8 % 2 = 0
+        let empty = MacIndication {
+            tstamp_us: 0,
+            ues: vec![],
+        };
+        let m = build_measurement(&cfg, &[None, None], &mut prev, &empty, 100, 1);
+        assert_eq!(m.slices.len(), 2);
+        assert!(m.slices.iter().all(|s| s.ues.is_empty()));
+        assert!(prev.is_empty());
+    }
+
+    #[test]
+    fn mac_interval_is_one_flexric_offers() {
+        assert_eq!(mac_interval_ms(5), 5);
+        assert_eq!(mac_interval_ms(10), 10);
+        assert_eq!(mac_interval_ms(100), 10);
+        assert_eq!(mac_interval_ms(1000), 10);
+    }
+
+    #[test]
+    fn static_slices_sit_side_by_side_within_the_carrier() {
+        let cfg = config();
+        let s: Vec<FlexricSlice> = cfg.slices.clone();
+        let control = SlicePrbQuotaControl {
+            groups: vec![
+                RrmPolicyRatioGroup::new(s[0].member.clone(), 10, 60, 0).unwrap(),
+                RrmPolicyRatioGroup::new(s[1].member.clone(), 10, 70, 0).unwrap(),
+            ],
+        };
+        let r = static_slices(&control, 106);
+        // 60 % of 106 = 63 PRBs: 0..=62; then 70 % = 74 PRBs clipped at 105
+        assert_eq!((r[0].pos_low, r[0].pos_high), (0, 62));
+        assert_eq!((r[1].pos_low, r[1].pos_high), (63, 105));
+        assert_eq!(r[0].label, "00101-sst1-sd000001");
+    }
+}

@@ -1,0 +1,272 @@
+//! Configuration of the FlexRIC E2 backend (`"backend": "flexric"` in the xApp config).
+//!
+//! Not feature-gated: the config parses (and validates) in every build, so a binary built
+//! without `--features flexric` can say clearly that it lacks the backend instead of failing
+//! on an unknown config variant.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use maestro_e2sm::rc::RrmPolicyMember;
+use maestro_e2sm::rc_aper::RanParamDialect;
+use serde::{Deserialize, Serialize};
+
+use crate::nr::CellConfig;
+
+/// FlexRIC's E42 port (the near-RT RIC's xApp-facing SCTP endpoint; E2 nodes use 36421).
+pub const E42_PORT: u16 = 36422;
+
+/// Report periods the backend offers (the periods of FlexRIC's `inter_xapp_e`). FlexRIC's MAC
+/// SM itself only triggers every 1, 2, 5 or 10 ms: 100 and 1000 ms reports aggregate 10 ms
+/// indications.
+pub const MAC_PERIODS_MS: [u64; 6] = [1, 2, 5, 10, 100, 1000];
+
+/// How the slice PRB quota reaches the E2 node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlexricControl {
+    /// E2SM-RC (RAN function 3) when the node offers it, else FlexRIC's SLICE SM (145).
+    #[default]
+    Auto,
+    /// Always E2SM-RC control style 2, action 6 (O-RAN E2SM-RC clause 7.6.3.1).
+    Rc,
+    /// Always FlexRIC's SLICE SM (RAN function 145) slice configuration.
+    Slice,
+}
+
+/// A slice as the FlexRIC backend reports it: PLMN + S-NSSAI and the UEs (RNTIs) in it.
+///
+/// FlexRIC's MAC stats carry no slice: UEs are assigned by RNTI from this list; a UE whose
+/// RNTI no slice lists goes to slice `rnti % slices.len()` (so an emulated agent's random
+/// RNTIs still spread over the slices).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlexricSlice {
+    /// PLMN + S-NSSAI.
+    pub member: RrmPolicyMember,
+    /// RNTIs of its UEs (may be empty).
+    #[serde(default)]
+    pub rntis: Vec<u16>,
+}
+
+/// Configuration of the FlexRIC backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlexricConfig {
+    /// The near-RT RIC's E42 address (IPv4; FlexRIC's xApp library takes a dotted quad and
+    /// the port), e.g. `127.0.0.1:36422`.
+    #[serde(default = "default_ric_addr")]
+    pub ric_addr: SocketAddr,
+    /// Directory of FlexRIC's service-model plugins (`libmac_sm.so`, `libkpm_sm.so`, ...),
+    /// e.g. `/usr/local/lib/flexric/`.
+    #[serde(default = "default_sm_dir")]
+    pub sm_dir: PathBuf,
+    /// Directory where FlexRIC's xApp library writes its SQLite database.
+    #[serde(default = "default_db_dir")]
+    pub db_dir: PathBuf,
+    /// Report period, ms (MAC stats and KPM); one of [`MAC_PERIODS_MS`].
+    #[serde(default = "default_period_ms")]
+    pub report_period_ms: u64,
+    /// RAN parameter IDs of the E2SM-RC control (`oran`: the O-RAN table, default; `oai`:
+    /// OAI/FlexRIC's 1..12 numbering).
+    #[serde(default)]
+    pub rc_dialect: RanParamDialect,
+    /// How the PRB quota is sent.
+    #[serde(default)]
+    pub control: FlexricControl,
+    /// Only use the E2 node whose id (as [`super::E2NodeInfo::node_id`]) is this; the first
+    /// node offering MAC stats when absent.
+    #[serde(default)]
+    pub node_id: Option<String>,
+    /// NR cell id for reports.
+    #[serde(default = "default_cell_id")]
+    pub cell_id: String,
+    /// The carrier (FlexRIC reports no bandwidth; it sizes quotas and throughput).
+    #[serde(default = "CellConfig::oai_40mhz")]
+    pub cell: CellConfig,
+    /// Slices and their UEs.
+    #[serde(default = "default_slices")]
+    pub slices: Vec<FlexricSlice>,
+}
+
+fn default_ric_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], E42_PORT))
+}
+
+fn default_sm_dir() -> PathBuf {
+    PathBuf::from("/usr/local/lib/flexric/")
+}
+
+fn default_db_dir() -> PathBuf {
+    PathBuf::from("/tmp/")
+}
+
+fn default_period_ms() -> u64 {
+    100
+}
+
+fn default_cell_id() -> String {
+    "001-01-0000000001".into()
+}
+
+fn default_slices() -> Vec<FlexricSlice> {
+    [1, 2]
+        .into_iter()
+        .map(|sd| FlexricSlice {
+            member: RrmPolicyMember {
+                mcc: "001".into(),
+                mnc: "01".into(),
+                sst: 1,
+                sd: Some(sd),
+            },
+            rntis: Vec::new(),
+        })
+        .collect()
+}
+
+impl Default for FlexricConfig {
+    /// Loopback near-RT RIC on 127.0.0.1:36422, plugins in `/usr/local/lib/flexric/`, 100 ms
+    /// reports, O-RAN RC dialect, 40 MHz / 106 PRB cell, slices sst 1 sd 000001 and 000002.
+    fn default() -> Self {
+        Self {
+            ric_addr: default_ric_addr(),
+            sm_dir: default_sm_dir(),
+            db_dir: default_db_dir(),
+            report_period_ms: default_period_ms(),
+            rc_dialect: RanParamDialect::default(),
+            control: FlexricControl::default(),
+            node_id: None,
+            cell_id: default_cell_id(),
+            cell: CellConfig::oai_40mhz(),
+            slices: default_slices(),
+        }
+    }
+}
+
+/// Why a [`FlexricConfig`] is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FlexricConfigError {
+    /// FlexRIC's xApp library speaks IPv4 only.
+    #[error("flexric: ric_addr {0} is not IPv4 (FlexRIC's xApp library takes a dotted quad)")]
+    NotIpv4(SocketAddr),
+    /// FlexRIC's xApp library always connects to port 36422.
+    #[error(
+        "flexric: ric_addr port {0} unsupported: FlexRIC's xApp library always uses E42 port 36422"
+    )]
+    Port(u16),
+    /// The MAC SM has a fixed set of periods.
+    #[error("flexric: report_period_ms {0} is not one of 1, 2, 5, 10, 100, 1000")]
+    Period(u64),
+    /// No slice configured.
+    #[error("flexric: at least one slice is needed")]
+    NoSlices,
+    /// A path FlexRIC gets as a C string must be valid UTF-8 without NUL and end in `/`.
+    #[error("flexric: {field} {path:?} must be UTF-8 without NUL bytes and end with '/'")]
+    Dir {
+        /// Which field.
+        field: &'static str,
+        /// Its value.
+        path: PathBuf,
+    },
+    /// The carrier is invalid.
+    #[error("flexric: cell: {0}")]
+    Cell(String),
+}
+
+impl FlexricConfig {
+    /// Checks the address, period, directories, slices and carrier.
+    pub fn validate(&self) -> Result<(), FlexricConfigError> {
+        if !self.ric_addr.is_ipv4() {
+            return Err(FlexricConfigError::NotIpv4(self.ric_addr));
+        }
+        if self.ric_addr.port() != E42_PORT {
+            return Err(FlexricConfigError::Port(self.ric_addr.port()));
+        }
+        if !MAC_PERIODS_MS.contains(&self.report_period_ms) {
+            return Err(FlexricConfigError::Period(self.report_period_ms));
+        }
+        for (field, path) in [("sm_dir", &self.sm_dir), ("db_dir", &self.db_dir)] {
+            let ok = path
+                .to_str()
+                .is_some_and(|s| s.ends_with('/') && !s.contains('\0'));
+            if !ok {
+                return Err(FlexricConfigError::Dir {
+                    field,
+                    path: path.clone(),
+                });
+            }
+        }
+        if self.slices.is_empty() {
+            return Err(FlexricConfigError::NoSlices);
+        }
+        self.cell
+            .validate()
+            .map_err(|e| FlexricConfigError::Cell(e.to_string()))
+    }
+
+    /// The slice index a UE belongs to: the slice listing its RNTI, else `rnti % slices`.
+    pub fn slice_of(&self, rnti: u16) -> usize {
+        self.slices
+            .iter()
+            .position(|s| s.rntis.contains(&rnti))
+            .unwrap_or(usize::from(rnti) % self.slices.len().max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_object_takes_loopback_defaults() {
+        let c: FlexricConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c, FlexricConfig::default());
+        assert_eq!(c.ric_addr.port(), 36422);
+        assert_eq!(c.control, FlexricControl::Auto);
+        assert_eq!(c.rc_dialect, RanParamDialect::Oran);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn parses_dialect_control_and_rntis() {
+        let c: FlexricConfig = serde_json::from_str(
+            r#"{"ric_addr":"10.0.0.5:36422","rc_dialect":"oai","control":"slice",
+                "report_period_ms":1000,
+                "slices":[{"member":{"mcc":"001","mnc":"01","sst":1,"sd":null},"rntis":[7,9]},
+                          {"member":{"mcc":"001","mnc":"01","sst":2,"sd":5}}]}"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        assert_eq!(c.rc_dialect, RanParamDialect::Oai);
+        assert_eq!(c.control, FlexricControl::Slice);
+        assert_eq!(c.slice_of(9), 0);
+        assert_eq!(c.slice_of(7), 0);
+        // unlisted: rnti % 2
+        assert_eq!(c.slice_of(11), 1);
+        assert_eq!(c.slice_of(12), 0);
+    }
+
+    #[test]
+    fn rejects_bad_period_ipv6_and_dirs() {
+        let mut c = FlexricConfig {
+            report_period_ms: 50,
+            ..FlexricConfig::default()
+        };
+        assert_eq!(c.validate(), Err(FlexricConfigError::Period(50)));
+        c.report_period_ms = 10;
+        c.ric_addr = "[::1]:36422".parse().unwrap();
+        assert!(matches!(c.validate(), Err(FlexricConfigError::NotIpv4(_))));
+        c.ric_addr = "127.0.0.1:36421".parse().unwrap();
+        assert_eq!(c.validate(), Err(FlexricConfigError::Port(36421)));
+        c.ric_addr = default_ric_addr();
+        c.sm_dir = PathBuf::from("/usr/local/lib/flexric");
+        assert!(matches!(
+            c.validate(),
+            Err(FlexricConfigError::Dir {
+                field: "sm_dir",
+                ..
+            })
+        ));
+        c.sm_dir = default_sm_dir();
+        c.slices.clear();
+        assert_eq!(c.validate(), Err(FlexricConfigError::NoSlices));
+    }
+}
