@@ -193,7 +193,9 @@ mod tests {
             assert!(paths.contains_key(p), "{p}");
         }
         let put = &paths["/policytypes/{policyTypeId}/policies/{policyId}"]["put"];
-        for code in ["200", "201", "400", "404", "409", "429", "503", "507"] {
+        for code in [
+            "200", "201", "400", "404", "409", "413", "415", "429", "503", "507",
+        ] {
             assert!(put["responses"].get(code).is_some(), "PUT {code}");
         }
     }

@@ -7,6 +7,9 @@
 //!   2xx is a policy committed to the durable store.
 //! * `ingest`: the controller's cost per CQI report, single-threaded: per-UE CQI samples
 //!   ingested per second (report -> quotas and statuses -> KPI report).
+//! * `a1-load`, `kpi-fanout`, `soak`: the load and soak figures of docs/RELIABILITY.md
+//!   (open-loop A1 PUT/GET, KPI stream subscribers, RSS over minutes); see
+//!   [`super::bench_a1load`], [`super::bench_fanout`] and [`super::bench_soak`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +34,11 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 
+use super::bench_a1load::{self, A1Load};
+use super::bench_fanout;
+use super::bench_harness::{bench_slices, CellLoad, XappUnderLoad};
+use super::bench_soak::{self, Soak};
+
 /// Which figure to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Bench {
@@ -42,6 +50,12 @@ pub enum Bench {
     A1Throughput,
     /// CQI report ingest rate of the controller.
     Ingest,
+    /// Open-loop A1 PUT/GET at --rate req/s (or --find-max), latency from the due time.
+    A1Load,
+    /// --subscribers gRPC KPI subscribers, --ues UEs reported every --period-ms.
+    KpiFanout,
+    /// a1-load and kpi-fanout together for --minutes, RSS sampled; fails when not flat.
+    Soak,
 }
 
 /// Options of `maestro bench`.
@@ -50,7 +64,12 @@ pub enum Bench {
     maestro bench                         # every figure, defaults\n  \
     maestro bench a1-latency --puts 5000\n  \
     maestro bench a1-throughput --clients 128 --seconds 10\n  \
-    maestro bench ingest --ues 1000 --json bench.json\n\n\
+    maestro bench ingest --ues 1000 --json bench.json\n  \
+    maestro bench a1-load --rate 1000 --seconds 10\n  \
+    maestro bench a1-load --find-max --rate 250      # highest rate with p99 < 10 ms\n  \
+    maestro bench a1-load --url http://127.0.0.1:8080 --rate 200   # an external xApp\n  \
+    maestro bench kpi-fanout --subscribers 100 --ues 1000 --period-ms 10 --seconds 30\n  \
+    maestro bench soak --minutes 10 --json soak.json\n\n\
     Build with --release for figures worth quoting: cargo run --release -- bench")]
 pub struct BenchArgs {
     /// Which figure [default: all].
@@ -77,6 +96,58 @@ pub struct BenchArgs {
     /// Also write the figures as JSON here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+    /// a1-load: load this xApp (`http://host:port`) instead of one started in-process (give it
+    /// A1 write limits above --rate: the default is 200 writes/s per client).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// a1-load with --url: bearer token for the xApp.
+    #[arg(long, env = "MAESTRO_A1_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// a1-load, soak: A1 requests per second (the start rate with --find-max).
+    #[arg(long, default_value_t = 500.0)]
+    pub rate: f64,
+    /// a1-load: step the rate up by x1.5 until p99 reaches --p99-target-ms (or a request
+    /// fails); each step runs --seconds.
+    #[arg(long)]
+    pub find_max: bool,
+    /// a1-load --find-max: the p99 a rate must stay under, ms.
+    #[arg(long, default_value_t = 10.0)]
+    pub p99_target_ms: f64,
+    /// a1-load --find-max: highest rate tried.
+    #[arg(long, default_value_t = 50_000.0)]
+    pub max_rate: f64,
+    /// a1-load, soak: share of PUTs in the A1 load (the rest are GETs).
+    #[arg(long, default_value_t = 0.5)]
+    pub put_share: f64,
+    /// a1-load, soak: distinct policies the A1 load cycles through, one per slice (SST 1,
+    /// SD 1..=N; the in-process xApp's cell gets N slices; an external xApp must serve them:
+    /// its built-in emulated gNB serves SD 1 and 2).
+    #[arg(long, default_value_t = 16)]
+    pub policies: usize,
+    /// kpi-fanout, soak: concurrent KPI stream subscribers.
+    #[arg(long, default_value_t = 100)]
+    pub subscribers: usize,
+    /// kpi-fanout, soak: E2 report period of the emulated cell, ms.
+    #[arg(long, default_value_t = 10)]
+    pub period_ms: u64,
+    /// soak: length, minutes (warm-up included).
+    #[arg(long, default_value_t = 10.0)]
+    pub minutes: f64,
+    /// soak: warm-up before the start RSS, s [default: 10% of the soak, 5..60 s].
+    #[arg(long)]
+    pub warmup_seconds: Option<f64>,
+    /// soak: RSS sampling period, s.
+    #[arg(long, default_value_t = 5.0)]
+    pub sample_seconds: f64,
+    /// soak: largest RSS growth after the warm-up still called flat, % (exit 1 above it).
+    #[arg(long, default_value_t = 10.0)]
+    pub max_drift_pct: f64,
+    /// a1-load, soak: exit 1 when the A1 p99 is above this, ms (or a request fails).
+    #[arg(long, value_name = "MS")]
+    pub assert_p99_ms: Option<f64>,
+    /// kpi-fanout, soak: exit 1 when fewer than this % of the reports reached subscribers.
+    #[arg(long, value_name = "PCT")]
+    pub assert_delivered_pct: Option<f64>,
 }
 
 /// Latency figures, milliseconds.
@@ -133,6 +204,18 @@ pub struct Figures {
     pub a1_throughput: Option<Throughput>,
     /// CQI ingest.
     pub ingest: Option<Ingest>,
+    /// Open-loop A1 load (one run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a1_load: Option<bench_a1load::A1LoadFigures>,
+    /// Open-loop A1 load, the steps of --find-max.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub a1_load_steps: Option<Vec<bench_a1load::RateStep>>,
+    /// KPI stream fan-out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kpi_fanout: Option<bench_fanout::FanoutFigures>,
+    /// Soak.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<bench_soak::SoakFigures>,
 }
 
 /// Runs the chosen benchmarks and prints their figures.
@@ -145,6 +228,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if cfg!(debug_assertions) {
         eprintln!("maestro bench: this is a debug build; quote figures from --release only");
+    }
+    if matches!(args.bench, Bench::A1Load | Bench::KpiFanout | Bench::Soak) {
+        return load(&args).await;
     }
     let mut figures = Figures::default();
     let all = args.bench == Bench::All;
@@ -182,11 +268,162 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         }
         bench.stop().await;
     }
-    if let Some(path) = &args.json {
-        let text = serde_json::to_string_pretty(&figures)?;
+    write_json(args.json.as_deref(), &figures)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_json(path: Option<&std::path::Path>, figures: &Figures) -> anyhow::Result<()> {
+    if let Some(path) = path {
+        let text = serde_json::to_string_pretty(figures)?;
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// `a1-load`, `kpi-fanout` and `soak`: the xApp in-process (or `--url`), the load, the
+/// figures, and exit 1 when an `--assert-*` limit or the soak's drift limit is exceeded.
+async fn load(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if args.subscribers == 0 || args.policies == 0 || args.period_ms == 0 {
+        bail!("--subscribers, --policies and --period-ms must be at least 1");
+    }
+    if !(args.minutes > 0.0 && args.minutes <= 24.0 * 60.0) {
+        bail!("--minutes must be in (0, 1440], got {}", args.minutes);
+    }
+    if !(args.rate > 0.0 && args.rate.is_finite()) {
+        bail!("--rate must be > 0, got {}", args.rate);
+    }
+    if !(0.0..=1.0).contains(&args.put_share) {
+        bail!("--put-share must be in [0, 1], got {}", args.put_share);
+    }
+    if args.url.is_some() && args.bench != Bench::A1Load {
+        bail!("--url works with a1-load only (kpi-fanout and soak time the in-process xApp)");
+    }
+    let cell = CellLoad {
+        ues: u32::try_from(args.ues).context("--ues is too large")?,
+        slices: u32::try_from(args.policies).context("--policies is too large")?,
+        period_ms: args.period_ms,
+    };
+    let xapp = match &args.url {
+        Some(_) => None,
+        None => Some(XappUnderLoad::start(&cell, args.data_dir.clone()).await?),
+    };
+    let outcome = load_on(args, &cell, xapp.as_ref()).await;
+    if let Some(x) = xapp {
+        x.stop().await;
+    }
+    let (figures, mut ok) = outcome?;
+    write_json(args.json.as_deref(), &figures)?;
+    if let (Some(limit), Some(f)) = (args.assert_delivered_pct, &figures.kpi_fanout) {
+        if f.delivered_pct < limit {
+            eprintln!("kpi-fanout: {:.2}% delivered < {limit}%", f.delivered_pct);
+            ok = false;
+        }
+    }
+    Ok(if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The chosen load mode's figures, and whether its limits held.
+async fn load_on(
+    args: &BenchArgs,
+    cell: &CellLoad,
+    xapp: Option<&XappUnderLoad>,
+) -> anyhow::Result<(Figures, bool)> {
+    let mut figures = Figures::default();
+    let a1 = A1Load {
+        url: match (&args.url, xapp) {
+            (Some(u), _) => u.clone(),
+            (None, Some(x)) => x.http.clone(),
+            (None, None) => bail!("no xApp to load"),
+        },
+        token: args.token.clone(),
+        slices: xapp.map_or_else(|| bench_slices(args.policies as u32), |x| x.slices.clone()),
+        rate: args.rate,
+        seconds: args.seconds,
+        put_share: args.put_share,
+        policies: args.policies,
+        max_in_flight: 512,
+    };
+    let a1_ok = |f: &bench_a1load::A1LoadFigures| match args.assert_p99_ms {
+        Some(limit) if f.all.p99_ms > limit || f.failed() > 0 => {
+            eprintln!(
+                "a1-load: p99 {:.2} ms (limit {limit} ms), {} failed",
+                f.all.p99_ms,
+                f.failed()
+            );
+            false
+        }
+        _ => true,
+    };
+    let mut ok = true;
+    match args.bench {
+        Bench::A1Load => {
+            a1.prepare().await?;
+            if args.find_max {
+                let steps =
+                    bench_a1load::find_max(&a1, args.p99_target_ms, args.max_rate, 1.5).await?;
+                match steps.iter().rev().find(|s| s.held) {
+                    Some(best) => println!(
+                        "a1-load       held {:.0} req/s with p99 {:.2} ms < {} ms (PUT p99 {:.2} ms,                          GET p99 {:.2} ms)",
+                        best.figures.achieved_rate,
+                        best.figures.all.p99_ms,
+                        args.p99_target_ms,
+                        best.figures.put.p99_ms,
+                        best.figures.get.p99_ms
+                    ),
+                    None => {
+                        println!(
+                            "a1-load       no rate held p99 < {} ms (started at {} req/s)",
+                            args.p99_target_ms, args.rate
+                        );
+                        ok = false;
+                    }
+                }
+                figures.a1_load_steps = Some(steps);
+            } else {
+                let f = a1.run().await?;
+                println!("a1-load       {}", f.line());
+                ok &= a1_ok(&f);
+                figures.a1_load = Some(f);
+            }
+        }
+        Bench::KpiFanout => {
+            let x = xapp.context("kpi-fanout needs the in-process xApp")?;
+            let f = bench_fanout::run(x, cell, args.subscribers, args.seconds).await?;
+            println!("kpi-fanout    {}", f.line());
+            figures.kpi_fanout = Some(f);
+        }
+        Bench::Soak => {
+            let x = xapp.context("soak needs the in-process xApp")?;
+            a1.prepare().await?;
+            let seconds = args.minutes * 60.0;
+            let soak = Soak {
+                seconds,
+                warmup_seconds: args
+                    .warmup_seconds
+                    .unwrap_or((seconds * 0.1).clamp(5.0, 60.0)),
+                sample_seconds: args.sample_seconds,
+                subscribers: args.subscribers,
+                max_drift_pct: args.max_drift_pct,
+            };
+            if soak.warmup_seconds >= seconds {
+                bail!("--warmup-seconds must be shorter than the soak");
+            }
+            let f = bench_soak::run(x, cell, &a1, &soak).await?;
+            println!("soak a1       {}", f.a1.line());
+            println!("soak kpi      {}", f.kpi.line());
+            println!("soak rss      {}", f.line());
+            ok &= a1_ok(&f.a1);
+            ok &= f.flat;
+            figures.kpi_fanout = Some(f.kpi.clone());
+            figures.soak = Some(f);
+        }
+        _ => bail!("not a load benchmark"),
+    }
+    Ok((figures, ok))
 }
 
 /// The `ingest` figure: `decide` + KPI report per synthetic measurement, one thread.

@@ -1,6 +1,7 @@
 //! A1-P errors and their RFC 7807 `application/problem+json` responses (O-RAN A1AP v2
 //! clause 6.2: 400 bad request, 404 not found, 409 conflict, 429 too many requests, 503 service
-//! unavailable, 507 insufficient storage; 401/403 from the bearer-token check, RFC 6750
+//! unavailable, 507 insufficient storage; 413 and 415 (RFC 9110 clauses 15.5.14, 15.5.16) for
+//! bodies too large or not JSON; 401/403 from the bearer-token check, RFC 6750
 //! clause 3).
 
 use axum::http::{header, HeaderValue, StatusCode};
@@ -36,6 +37,9 @@ pub enum A1Error {
     /// The request body is larger than an A1 policy can be.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// The request body is not `application/json`.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// The store holds as many policies as it may; nothing was stored.
     #[error("{0}")]
     InsufficientStorage(String),
@@ -59,6 +63,7 @@ impl A1Error {
             A1Error::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             A1Error::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             A1Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            A1Error::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             A1Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             A1Error::Forbidden(_) => StatusCode::FORBIDDEN,
         }
@@ -127,6 +132,7 @@ mod tests {
             (A1Error::Unavailable("store down".into()), 503),
             (A1Error::InsufficientStorage("full".into()), 507),
             (A1Error::PayloadTooLarge("big".into()), 413),
+            (A1Error::UnsupportedMediaType("text/plain".into()), 415),
             (A1Error::Unauthorized("who".into()), 401),
             (A1Error::Forbidden("read only".into()), 403),
         ];

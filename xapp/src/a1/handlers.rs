@@ -6,13 +6,14 @@ use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
-use axum::http::{header, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use maestro_api::a1::{self, EnforceReason, PolicyStatus, SliceSlaPolicy, SLICE_SLA_TARGET_TYPE};
+use maestro_api::a1::{self, EnforceReason, PolicyStatus, SliceSlaPolicy};
 use serde::Deserialize;
 
+use super::body::{parse_policy, ValidatedPolicy};
 use super::{A1Error, A1State};
 use crate::config::member_of;
 use crate::security::Denied;
@@ -182,13 +183,41 @@ fn check_policy_id(id: &str) -> Result<(), A1Error> {
     }
 }
 
+/// A PUT body must be JSON (A1AP v2 clause 6.2: `application/json`); a missing Content-Type is
+/// read as JSON, any other media type is 415 (RFC 9110 clause 15.5.16).
+fn check_content_type(headers: &HeaderMap) -> Result<(), A1Error> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let media = value
+        .to_str()
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if media == "application/json"
+        || (media.starts_with("application/") && media.ends_with("+json"))
+    {
+        Ok(())
+    } else {
+        Err(A1Error::UnsupportedMediaType(format!(
+            "a policy body must be application/json, not {:?}",
+            value.to_str().unwrap_or("(not text)")
+        )))
+    }
+}
+
 /// `PUT .../policies/{id}`: create (201 + Location) or update (200) a policy.
 pub async fn put_policy(
     State(state): State<A1State>,
     Path((type_id, policy_id)): Path<(String, String)>,
     query: Result<Query<PutParams>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, A1Error> {
+    check_content_type(&headers)?;
     let body = body.map_err(|e| match e.status() {
         axum::http::StatusCode::PAYLOAD_TOO_LARGE => A1Error::PayloadTooLarge(format!(
             "a policy body may be at most {} bytes",
@@ -211,15 +240,12 @@ pub async fn put_policy(
             )));
         }
     }
-    let statement: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| A1Error::BadRequest(format!("body is not valid JSON: {e}")))?;
-    policy_type
-        .validate(&statement)
-        .map_err(|e| A1Error::BadRequest(e.to_string()))?;
+    let ValidatedPolicy {
+        statement,
+        slice_sla,
+    } = parse_policy(policy_type, &body).map_err(|e| A1Error::BadRequest(e.to_string()))?;
     let mut write_guard = None;
-    if type_id == SLICE_SLA_TARGET_TYPE {
-        let slice = serde_json::from_value::<SliceSlaPolicy>(statement.clone())
-            .map_err(|e| A1Error::BadRequest(format!("policy statement: {e}")))?;
+    if let Some(slice) = slice_sla {
         let member = member_of(&slice.scope.slice_id).map_err(A1Error::BadRequest)?;
         write_guard = Some(state.writes.clone().lock_owned().await);
         // One policy per slice: a second one would leave its target undefined.

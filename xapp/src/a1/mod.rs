@@ -9,6 +9,7 @@
 //! Handlers are thin: they parse and validate, then call the [`PolicyStore`]; the controller
 //! picks stored policies up on its next report period.
 
+pub mod body;
 mod error;
 mod handlers;
 pub mod limit;

@@ -7,12 +7,18 @@
 //! agent before it is applied; every period's report leaves as E2SM-KPM APER indications that
 //! the xApp side decodes. A control the agent cannot read is answered as a RIC CONTROL
 //! FAILURE with the decoder's reason.
+//!
+//! Fault injection: [`EmulatedGnb::link_fault`] hands out a [`LinkFault`] that drops and
+//! restores the E2 link. While it is down the cell keeps running but no report reaches the
+//! xApp and every control fails as unreachable (E2AP v2.03 clause 8.3: a RIC CONTROL needs
+//! the E2 connection; with the SCTP association gone there is no answer).
 
 pub mod cell;
 pub mod cqi;
 pub mod scheduler;
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -173,11 +179,47 @@ struct State {
     max_ratio: Vec<Option<u8>>,
 }
 
+/// A fault-injection handle on an emulated gNB's E2 link (clones share the link).
+#[derive(Debug, Clone, Default)]
+pub struct LinkFault {
+    down: Arc<AtomicBool>,
+    dropped_reports: Arc<AtomicU64>,
+    refused_controls: Arc<AtomicU64>,
+}
+
+impl LinkFault {
+    /// Drops the link: reports stop reaching the xApp, controls fail as unreachable.
+    pub fn drop_link(&self) {
+        self.down.store(true, Ordering::SeqCst);
+    }
+
+    /// Restores the link: the next period's report reaches the xApp again.
+    pub fn restore(&self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+
+    /// Whether the link is down.
+    pub fn is_down(&self) -> bool {
+        self.down.load(Ordering::SeqCst)
+    }
+
+    /// Reports the cell produced while the link was down (never delivered).
+    pub fn dropped_reports(&self) -> u64 {
+        self.dropped_reports.load(Ordering::SeqCst)
+    }
+
+    /// Controls refused while the link was down.
+    pub fn refused_controls(&self) -> u64 {
+        self.refused_controls.load(Ordering::SeqCst)
+    }
+}
+
 /// The running emulated gNB.
 pub struct EmulatedGnb {
     config: EmulatorConfig,
     members: Vec<RrmPolicyMember>,
     state: Arc<Mutex<State>>,
+    link: LinkFault,
     reports: broadcast::Sender<Arc<CellMeasurement>>,
     task: JoinHandle<()>,
 }
@@ -197,14 +239,26 @@ impl EmulatedGnb {
             max_ratio: vec![None; members.len()],
         }));
         let (reports, _) = broadcast::channel(256);
-        let task = tokio::spawn(run_cell(cell, Arc::clone(&state), reports.clone()));
+        let link = LinkFault::default();
+        let task = tokio::spawn(run_cell(
+            cell,
+            Arc::clone(&state),
+            reports.clone(),
+            link.clone(),
+        ));
         Ok(Arc::new(Self {
             config,
             members,
             state,
+            link,
             reports,
             task,
         }))
+    }
+
+    /// The fault-injection handle on this node's E2 link.
+    pub fn link_fault(&self) -> LinkFault {
+        self.link.clone()
     }
 }
 
@@ -213,6 +267,7 @@ async fn run_cell(
     mut cell: EmulatedCell,
     state: Arc<Mutex<State>>,
     reports: broadcast::Sender<Arc<CellMeasurement>>,
+    link: LinkFault,
 ) {
     let period_ms = cell.config().period_ms;
     let wall_period = match cell.config().clock {
@@ -230,6 +285,10 @@ async fn run_cell(
             Err(poisoned) => poisoned.into_inner().max_ratio.clone(),
         };
         let report = cell.step(&max_ratio);
+        if link.is_down() {
+            link.dropped_reports.fetch_add(1, Ordering::SeqCst);
+            continue;
+        }
         // Node side encodes, xApp side decodes: the report crosses E2 as KPM bytes.
         match wire::encode_report(&report).and_then(|ind| wire::decode_report(&ind)) {
             // No subscriber is fine: the cell runs regardless.
@@ -263,6 +322,12 @@ impl E2Backend for EmulatedGnb {
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
         Box::pin(async move {
+            if self.link.is_down() {
+                self.link.refused_controls.fetch_add(1, Ordering::SeqCst);
+                return Err(E2Error::Unreachable(
+                    "E2 link to the emulated gNB is down (fault injected)".into(),
+                ));
+            }
             control
                 .validate()
                 .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
@@ -359,6 +424,45 @@ mod tests {
                 "{rc_dialect:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_link_stops_reports_and_refuses_controls_until_restored() {
+        let gnb = EmulatedGnb::start(EmulatorConfig {
+            clock: Clock::Simulated { speedup: 100.0 },
+            ..Default::default()
+        })
+        .unwrap();
+        let mut rx = gnb.subscribe();
+        let before = rx.recv().await.unwrap().sequence;
+        let link = gnb.link_fault();
+        link.drop_link();
+        let member = gnb.slices()[0].clone();
+        let control = || SlicePrbQuotaControl {
+            groups: vec![
+                maestro_e2sm::rc::RrmPolicyRatioGroup::new(member.clone(), 20, 20, 0).unwrap(),
+            ],
+        };
+        assert!(matches!(
+            gnb.control(control()).await,
+            Err(E2Error::Unreachable(_))
+        ));
+        assert_eq!(link.refused_controls(), 1);
+        // Drain what was sent before the drop, then wait for the cell to tick while down.
+        while link.dropped_reports() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        while rx.try_recv().is_ok() {}
+        link.restore();
+        let after = rx.recv().await.unwrap().sequence;
+        assert!(
+            after >= before + 1 + link.dropped_reports().min(3),
+            "the cell kept running while the link was down: {before} -> {after}"
+        );
+        assert_eq!(
+            gnb.control(control()).await.unwrap(),
+            ControlOutcome::Acknowledged
+        );
     }
 
     #[tokio::test]

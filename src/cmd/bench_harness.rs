@@ -1,0 +1,270 @@
+//! The xApp under load: started in this process on loopback, on its own tokio runtime whose
+//! threads are named [`XAPP_THREAD`] (so its CPU is told apart from the load generator's),
+//! with an emulated gNB whose every E2 report is timestamped as it leaves the node (so a KPI
+//! subscriber can measure report -> receipt).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
+use maestro_e2sm::report::CellMeasurement;
+use maestro_xapp::a1::limit::A1Limits;
+use maestro_xapp::config::{E2Config, XappConfig};
+use maestro_xapp::e2::emulator::{Clock, EmulatedGnb, EmulatedSlice, EmulatorConfig};
+use maestro_xapp::e2::{BoxFuture, E2Backend, E2Error};
+use maestro_xapp::nr::CellConfig;
+use tokio::sync::broadcast;
+
+use super::bench_stats::XAPP_THREAD;
+
+/// Reports whose send time is remembered (a subscriber later than this many periods gets no
+/// latency sample for that report).
+const STAMPS: usize = 4096;
+
+/// When each E2 report left the emulated gNB, by sequence number.
+#[derive(Debug)]
+pub struct ReportStamps {
+    ring: Mutex<Vec<(u64, Option<Instant>)>>,
+    /// Reports the gNB has sent so far.
+    pub sent: AtomicU64,
+    /// Sequence number of the last report sent.
+    pub last_sequence: AtomicU64,
+}
+
+impl Default for ReportStamps {
+    fn default() -> Self {
+        Self {
+            ring: Mutex::new(vec![(0, None); STAMPS]),
+            sent: AtomicU64::new(0),
+            last_sequence: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ReportStamps {
+    fn stamp(&self, sequence: u64, at: Instant) {
+        if let Ok(mut ring) = self.ring.lock() {
+            ring[(sequence % STAMPS as u64) as usize] = (sequence, Some(at));
+        }
+        self.last_sequence.store(sequence, Ordering::Release);
+        self.sent.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// When report `sequence` left the gNB, if still remembered.
+    pub fn sent_at(&self, sequence: u64) -> Option<Instant> {
+        let ring = self.ring.lock().ok()?;
+        match ring[(sequence % STAMPS as u64) as usize] {
+            (s, at) if s == sequence => at,
+            _ => None,
+        }
+    }
+}
+
+/// The emulated gNB with a relay that stamps each report as it is sent.
+struct StampedGnb {
+    inner: Arc<EmulatedGnb>,
+    out: broadcast::Sender<Arc<CellMeasurement>>,
+}
+
+impl E2Backend for StampedGnb {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+    fn cell(&self) -> &CellConfig {
+        self.inner.cell()
+    }
+    fn slices(&self) -> &[RrmPolicyMember] {
+        self.inner.slices()
+    }
+    fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
+        self.out.subscribe()
+    }
+    fn control(
+        &self,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        self.inner.control(control)
+    }
+}
+
+/// What the benchmark's xApp runs with.
+#[derive(Debug, Clone)]
+pub struct CellLoad {
+    /// UEs in the cell, spread evenly over its slices.
+    pub ues: u32,
+    /// Slices of the cell (S-NSSAI SST 1, SD 1..=slices, PLMN 001-01): one A1 policy each.
+    pub slices: u32,
+    /// E2 report period, ms.
+    pub period_ms: u64,
+}
+
+/// Slices SST 1, SD 1..=n of PLMN 001-01 (TS 23.003 clause 28.4.2: SD is 24 bits); the
+/// built-in emulated gNB serves SD 1 and 2.
+pub fn bench_slices(n: u32) -> Vec<RrmPolicyMember> {
+    (1..=n)
+        .map(|sd| RrmPolicyMember {
+            mcc: "001".into(),
+            mnc: "01".into(),
+            sst: 1,
+            sd: Some(sd),
+        })
+        .collect()
+}
+
+/// An xApp running in this process for a load benchmark; stopped by [`XappUnderLoad::stop`].
+pub struct XappUnderLoad {
+    runtime: Option<tokio::runtime::Runtime>,
+    xapp: Option<maestro_xapp::RunningXapp>,
+    /// `http://127.0.0.1:PORT` of A1-P.
+    pub http: String,
+    /// `http://127.0.0.1:PORT` of the KPI stream.
+    pub grpc: String,
+    /// Send times of the gNB's reports.
+    pub stamps: Arc<ReportStamps>,
+    /// The slices the A1 load's policies scope, one policy each.
+    pub slices: Vec<RrmPolicyMember>,
+    temporary: Option<PathBuf>,
+}
+
+impl XappUnderLoad {
+    /// Starts the xApp with an emulated cell of `load` (real-time clock) and A1 write limits
+    /// far above any rate the generator sends (the default 200 writes/s per client would
+    /// answer 429 to the load itself).
+    pub async fn start(load: &CellLoad, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+        let (state_dir, temporary) = match data_dir {
+            Some(d) => (d, None),
+            None => {
+                let d =
+                    std::env::temp_dir().join(format!("maestro-bench-load-{}", std::process::id()));
+                (d.clone(), Some(d))
+            }
+        };
+        let mut emulator = EmulatorConfig {
+            period_ms: load.period_ms,
+            clock: Clock::Realtime,
+            ..EmulatorConfig::default()
+        };
+        let n = load.slices.max(1);
+        let slices = bench_slices(n);
+        emulator.slices = slices
+            .iter()
+            .zip(0..)
+            .map(|(member, i)| EmulatedSlice {
+                member: member.clone(),
+                ues: load.ues / n + u32::from(i < load.ues % n),
+            })
+            .collect();
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = XappConfig {
+            http_addr: loopback,
+            grpc_addr: loopback,
+            e2: E2Config::Emulated(emulator.clone()),
+            a1: A1Limits {
+                writes_per_second: 1e9,
+                write_burst: u32::MAX,
+                ..A1Limits::default()
+            },
+            ..XappConfig::loopback_defaults(state_dir)
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .thread_name(XAPP_THREAD)
+            // Threads that end take their CPU time with them: keep them for the whole run.
+            .thread_keep_alive(Duration::from_secs(24 * 3600))
+            .build()
+            .context("cannot start the xApp's runtime")?;
+        let stamps = Arc::new(ReportStamps::default());
+        let relay_stamps = Arc::clone(&stamps);
+        let started = runtime
+            .spawn(async move {
+                let inner = EmulatedGnb::start(emulator)?;
+                let (out, _) = broadcast::channel(256);
+                let mut from_node = inner.subscribe();
+                let relay = out.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match from_node.recv().await {
+                            Ok(m) => {
+                                relay_stamps.stamp(m.sequence, Instant::now());
+                                let _ = relay.send(m);
+                            }
+                            Err(broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(broadcast::error::RecvError::Closed) => break,
+                        }
+                    }
+                });
+                let backend = Arc::new(StampedGnb { inner, out });
+                anyhow::Ok(maestro_xapp::start_with_backend(config, backend).await?)
+            })
+            .await
+            .context("the xApp's start task failed")?;
+        let xapp = match started {
+            Ok(x) => x,
+            Err(e) => {
+                runtime.shutdown_background();
+                return Err(e.context("the benchmark xApp did not start"));
+            }
+        };
+        let http = format!("http://{}", xapp.http_addr);
+        let grpc = format!("http://{}", xapp.grpc_addr);
+        let this = Self {
+            runtime: Some(runtime),
+            xapp: Some(xapp),
+            http,
+            grpc,
+            stamps,
+            slices,
+            temporary,
+        };
+        this.wait_ready().await?;
+        Ok(this)
+    }
+
+    async fn wait_ready(&self) -> anyhow::Result<()> {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ready = client
+                .get(format!("{}/ric/v1/health/ready", self.http))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+            if ready {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("the benchmark xApp did not become ready in 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Shuts the xApp down and removes its temporary store.
+    pub async fn stop(mut self) {
+        if let (Some(rt), Some(xapp)) = (&self.runtime, self.xapp.take()) {
+            let _ = rt.spawn(xapp.shutdown()).await;
+        }
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+        if let Some(d) = self.temporary.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
+
+impl Drop for XappUnderLoad {
+    fn drop(&mut self) {
+        // A runtime may not be dropped from async code; this one is let go in the background.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+        if let Some(d) = self.temporary.take() {
+            let _ = std::fs::remove_dir_all(d);
+        }
+    }
+}
