@@ -38,6 +38,10 @@ enum Command {
     Transcripts(cmd::transcripts::TranscriptArgs),
     /// Probe a health endpoint (exit 0 on 2xx): the image's HEALTHCHECK, Kubernetes exec probes.
     Health(cmd::health::HealthArgs),
+    /// The supervised child that hosts the E2 side (FlexRIC or the emulated gNB) for
+    /// `maestro xapp`; speaks newline-delimited JSON on stdin/stdout. Started by the xApp.
+    #[command(hide = true)]
+    E2Bridge(cmd::e2_bridge::E2BridgeArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +66,7 @@ fn main() -> ExitCode {
             Command::Experiment(args) => cmd::experiment::run(args).await,
             Command::Transcripts(args) => cmd::transcripts::run(args).await,
             Command::Health(args) => cmd::health::run(args).await,
+            Command::E2Bridge(args) => cmd::e2_bridge::run(args).await,
         }
     });
     match result {

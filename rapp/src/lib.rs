@@ -1,12 +1,14 @@
 //! The MAESTRO non-RT rApp.
 //!
 //! One agent per business operator negotiates the throughput SLA with the MAESTRO mediator
-//! ([`negotiation`]); the consensus leaves as standard A1 policies ([`a1_client`]); the xApp's
-//! KPI stream ([`kpi_client`]) feeds the observability unit ([`observability`]). [`run`] is one
-//! pass of that loop over a [`scenario`]; [`experiment`] runs the paper's experiments.
+//! ([`negotiation`]); the consensus leaves as standard A1 policies ([`a1`]: to an A1-P v2
+//! termination or a Non-RT RIC policy management service); the xApp's KPI stream
+//! ([`kpi_client`]) feeds the observability unit ([`observability`]). [`run`] is one pass of
+//! that loop over a [`scenario`]; [`experiment`] runs the paper's experiments.
 //! [`transcript`] keeps every negotiation's full record in an embedded database, by
-//! negotiation id. [`metrics`] exposes the last pass to Prometheus.
+//! negotiation id. [`metrics`] exposes the last pass to Prometheus; [`web`] is the live page.
 
+pub mod a1;
 pub mod a1_client;
 pub mod auth;
 pub mod experiment;
@@ -17,3 +19,4 @@ pub mod observability;
 pub mod run;
 pub mod scenario;
 pub mod transcript;
+pub mod web;

@@ -196,10 +196,20 @@ pub struct MetricsServer {
 impl MetricsServer {
     /// Binds `addr` and serves [`router`] on it.
     pub async fn start(addr: SocketAddr, metrics: Arc<RappMetrics>) -> std::io::Result<Self> {
+        Self::start_with(addr, metrics, Router::new()).await
+    }
+
+    /// Binds `addr` and serves [`router`] plus `extra` routes (e.g. the live page,
+    /// [`crate::web::router`]) on it.
+    pub async fn start_with(
+        addr: SocketAddr,
+        metrics: Arc<RappMetrics>,
+        extra: Router,
+    ) -> std::io::Result<Self> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = router(metrics);
+        let app = router(metrics).merge(extra);
         let task = tokio::spawn(async move {
             let served = axum::serve(listener, app)
                 .with_graceful_shutdown(async {

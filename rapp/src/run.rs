@@ -11,7 +11,7 @@ use maestro_api::a1::{
 };
 use serde::Serialize;
 
-use crate::a1_client::{A1Client, A1ClientError, PutResult};
+use crate::a1::{A1ClientError, A1PeerConfig, PutResult};
 use crate::auth::ClientAuth;
 use crate::kpi_client::{self, KpiClientError};
 use crate::negotiation::arbitral::BuiltinArbitral;
@@ -27,11 +27,13 @@ use crate::negotiation::{
 use crate::observability::{fair_share_mbps, Observer, TARGET_TOLERANCE};
 use crate::scenario::Scenario;
 use crate::transcript::{new_id, unix_ms, Transcript, TranscriptError, TranscriptStore};
+use crate::web::{LiveHub, LivePolicy};
 
 /// What one pass needs.
 #[derive(Debug, Clone)]
 pub struct RappJob {
-    /// A1-P v2 termination base URL, e.g. `http://127.0.0.1:8080`.
+    /// Base URL of the A1 peer, e.g. `http://127.0.0.1:8080`; its kind (A1-P v2 or a Non-RT
+    /// RIC PMS, with ric_id/service_id) comes from the scenario's `a1` block.
     pub a1_url: String,
     /// KPI stream gRPC endpoint, e.g. `http://127.0.0.1:50051`.
     pub kpi_url: String,
@@ -189,8 +191,37 @@ pub fn policy_id(operator_id: &str) -> String {
 
 /// Runs one pass.
 pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
+    run_live(job, None).await
+}
+
+/// Runs one pass, feeding the live page's `live` hub (KPI reports, the negotiation's rounds
+/// and consensus, its A1 policies) when given.
+pub async fn run_live(job: &RappJob, live: Option<&LiveHub>) -> Result<RappReport, RappError> {
+    let negotiation_id = new_id();
+    let result = run_pass(job, live, &negotiation_id).await;
+    if let (Err(e), Some(live)) = (&result, live) {
+        live.fail(&negotiation_id, &e.to_string());
+    }
+    result
+}
+
+async fn run_pass(
+    job: &RappJob,
+    live: Option<&LiveHub>,
+    live_id: &str,
+) -> Result<RappReport, RappError> {
+    let publish_kpi = |report: &maestro_api::kpi::CellReport| {
+        if let Some(live) = live {
+            live.kpi(report);
+        }
+    };
     job.scenario.validate()?;
-    let a1 = A1Client::with_auth(&job.a1_url, &job.auth)?;
+    // The peer kind (A1-P v2 or a Non-RT RIC PMS) from the scenario's "a1" block, at a1_url.
+    let a1 = A1PeerConfig {
+        url: Some(job.a1_url.clone()),
+        ..job.scenario.a1.clone().unwrap_or_default()
+    }
+    .connect(&job.auth)?;
     let mut stream =
         kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
             .await?;
@@ -203,6 +234,7 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
     let n = job.scenario.operators.len();
     let capacity_mbps = first.capacity_bps / 1e6;
     let max_mbps = fair_share_mbps(&first, n) * job.scenario.capacity_headroom;
+    publish_kpi(&first);
     let bounds = Bounds {
         min_mbps: job.scenario.min_mbps.min(max_mbps),
         max_mbps,
@@ -251,11 +283,17 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
     };
     let llm = job.llm.build()?;
     let started_unix_ms = unix_ms();
+    if let Some(live) = live {
+        live.begin(live_id, &config.topic, &agents, started_unix_ms);
+    }
     let outcome = negotiate_with(&config, &agents, llm.as_ref(), &units).await?;
+    if let Some(live) = live {
+        live.finish(live_id, &outcome);
+    }
     let negotiation_id = match &job.transcripts {
         Some(dir) => {
             let store = TranscriptStore::open(dir)?;
-            let id = new_id();
+            let id = live_id.to_owned();
             store.save(&Transcript {
                 id: id.clone(),
                 started_unix_ms,
@@ -287,16 +325,28 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
             },
         };
         let id = policy_id(&op.id);
+        let sent = serde_json::to_value(&statement).unwrap_or_default();
         let put = a1
-            .put_policy(SLICE_SLA_TARGET_TYPE, &id, &statement, None)
+            .put_policy(SLICE_SLA_TARGET_TYPE, &id, &sent, None)
             .await?;
         let stored = a1.get_policy(SLICE_SLA_TARGET_TYPE, &id).await?;
-        let sent = serde_json::to_value(&statement).unwrap_or_default();
         if stored != sent {
             return Err(RappError::PolicyMismatch(id));
         }
         tracing::info!(policy = %id, slice = %op.slice, kbps, "A1 policy in place");
         slices.push((op, id, put == PutResult::Created));
+    }
+    if let Some(live) = live {
+        let policies = slices
+            .iter()
+            .map(|(op, id, _)| LivePolicy {
+                operator: op.id.clone(),
+                slice: slice_label(&op.slice),
+                policy_id: id.clone(),
+                dl_kbps: kbps,
+            })
+            .collect();
+        live.policies(live_id, policies);
     }
 
     // Watch the cell enforce it.
@@ -307,6 +357,7 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
             .await?
             .ok_or(RappError::StreamEnded(observer.reports))?;
         let t = report.sim_time_ms;
+        publish_kpi(&report);
         observer.observe(report);
         if t >= end_ms {
             break;

@@ -4,6 +4,7 @@
 use maestro_api::a1::{PlmnId, SliceId};
 use serde::{Deserialize, Serialize};
 
+use crate::a1::A1PeerConfig;
 use crate::negotiation::regulatory::Rule;
 use crate::negotiation::{Personality, PressureMode};
 
@@ -48,6 +49,10 @@ pub struct Scenario {
     /// Regulatory rules for the topic, each citing its source.
     #[serde(default)]
     pub regulations: Vec<Rule>,
+    /// Where the consensus goes as A1 policies (adapter, url, ric_id, service_id); flags
+    /// and `MAESTRO_A1_*` variables override it, see [`crate::a1::A1PeerConfig`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub a1: Option<A1PeerConfig>,
 }
 
 fn slice(sd: &str) -> SliceId {
@@ -100,6 +105,7 @@ impl Default for Scenario {
                 source: "Shared-cell fair-use note (example), clause 2: 1..120 Mbps per slice"
                     .into(),
             }],
+            a1: None,
         }
     }
 }
@@ -190,6 +196,18 @@ mod tests {
             "/../config/scenario.json"
         ));
         assert_eq!(Scenario::from_file(path).unwrap(), s);
+    }
+
+    #[test]
+    fn an_a1_block_selects_the_peer() {
+        let mut v = serde_json::to_value(Scenario::default()).unwrap();
+        assert!(v.get("a1").is_none(), "no a1 block unless set");
+        v["a1"] = serde_json::json!({"adapter": "nonrtric_pms", "ric_id": "ric1"});
+        let s: Scenario = serde_json::from_value(v).unwrap();
+        let a1 = s.a1.unwrap();
+        assert_eq!(a1.adapter, crate::a1::A1AdapterKind::NonrtricPms);
+        assert_eq!(a1.ric_id.as_deref(), Some("ric1"));
+        assert_eq!(a1.url, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `maestro rapp`: one pass of the rApp against a running xApp (or any A1-P v2 termination
-//! with a MAESTRO KPI stream).
+//! `maestro rapp`: one pass of the rApp against a running xApp's KPI stream, its consensus
+//! going to the xApp or to any A1 peer (`--a1-adapter`: an A1-P v2 termination or a Non-RT
+//! RIC PMS; see `cmd::a1` for the settings' precedence).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -10,17 +11,23 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use maestro_rapp::metrics::{MetricsServer, RappMetrics, DEFAULT_METRICS_ADDR};
-use maestro_rapp::run::{run as run_pass, RappJob};
+use maestro_rapp::run::{run_live, RappJob};
 use maestro_rapp::scenario::Scenario;
+use maestro_rapp::web::LiveHub;
 
 use super::report;
 
 /// Options of `maestro rapp`.
 #[derive(Debug, Args)]
 pub struct RappArgs {
-    /// Base URL of the A1-P v2 termination.
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
-    pub a1_url: String,
+    /// Base URL of the A1 peer (the xApp, any A1-P v2 termination, or a Non-RT RIC PMS with
+    /// --a1-adapter nonrtric_pms); overrides the scenario's "a1" block
+    /// [default: http://127.0.0.1:8080].
+    #[arg(long, env = "MAESTRO_A1_URL")]
+    pub a1_url: Option<String>,
+    /// Which A1 peer the consensus goes to (flags > MAESTRO_A1_* > scenario "a1" block).
+    #[command(flatten)]
+    pub a1_peer: super::a1::A1PeerArgs,
     /// gRPC endpoint of the xApp's KPI stream.
     #[arg(long, default_value = "http://127.0.0.1:50051")]
     pub kpi_url: String,
@@ -53,7 +60,7 @@ pub struct RappArgs {
     /// Directory of the rApp's transcript store (`maestro transcripts list --data-dir DIR`).
     #[arg(long, value_name = "DIR", default_value = "maestro-rapp-state")]
     pub data_dir: PathBuf,
-    /// Serve Prometheus /metrics and /ric/v1/health/{alive,ready} here (figures of the last
+    /// Serve the live page (/), Prometheus /metrics and /ric/v1/health/{alive,ready} here (figures of the last
     /// completed pass). Without the option the default address is tried and skipped with a
     /// warning when taken; a given address must bind [default: 127.0.0.1:9102].
     #[arg(long, value_name = "ADDR")]
@@ -84,9 +91,15 @@ pub fn seconds(name: &str, value: f64) -> anyhow::Result<f64> {
 /// Runs one pass and reports it.
 pub async fn run(args: RappArgs) -> anyhow::Result<ExitCode> {
     super::init_logging("info");
-    let scenario = load_scenario(args.scenario.as_deref())?;
+    let mut scenario = load_scenario(args.scenario.as_deref())?;
+    let a1 = args
+        .a1_peer
+        .resolve(args.a1_url.as_deref(), scenario.a1.as_ref());
+    a1.validate()?;
+    let a1_url = a1.url_or_default().to_owned();
+    scenario.a1 = Some(a1);
     let job = RappJob {
-        a1_url: args.a1_url,
+        a1_url,
         kpi_url: args.kpi_url,
         llm: super::llm_choice_with(args.llm, scenario.seed, args.gguf.as_deref())?,
         scenario,
@@ -97,8 +110,11 @@ pub async fn run(args: RappArgs) -> anyhow::Result<ExitCode> {
         auth: args.auth.to_auth(),
     };
     let metrics = Arc::new(RappMetrics::new().context("rApp metrics")?);
-    let server = start_metrics(args.metrics_addr, Arc::clone(&metrics)).await?;
-    let result = run_pass(&job).await.context("rApp pass failed")?;
+    let live = Arc::new(LiveHub::new());
+    let server = start_metrics(args.metrics_addr, Arc::clone(&metrics), Arc::clone(&live)).await?;
+    let result = run_live(&job, Some(&live))
+        .await
+        .context("rApp pass failed")?;
     metrics.record(&result);
     report::print_table(&result);
     if let Some(path) = &args.report {
@@ -112,24 +128,27 @@ pub async fn run(args: RappArgs) -> anyhow::Result<ExitCode> {
             );
             super::xapp::shutdown_signal().await;
         }
+        live.close();
         server.shutdown().await;
     }
     Ok(report::exit_code(&result))
 }
 
-/// Starts the metrics server: on `addr` (an error when it cannot bind), or on the default
-/// address (a warning and no server when it is taken).
+/// Starts the rApp's HTTP server (metrics, health and the live page): on `addr` (an error
+/// when it cannot bind), or on the default address (a warning and no server when it is taken).
 async fn start_metrics(
     addr: Option<SocketAddr>,
     metrics: Arc<RappMetrics>,
+    live: Arc<LiveHub>,
 ) -> anyhow::Result<Option<MetricsServer>> {
+    let page = maestro_rapp::web::router(live);
     let server = match addr {
-        Some(addr) => MetricsServer::start(addr, metrics)
+        Some(addr) => MetricsServer::start_with(addr, metrics, page)
             .await
             .with_context(|| format!("--metrics-addr {addr}: cannot listen"))?,
         None => {
             let addr: SocketAddr = DEFAULT_METRICS_ADDR.parse()?;
-            match MetricsServer::start(addr, metrics).await {
+            match MetricsServer::start_with(addr, metrics, page).await {
                 Ok(server) => server,
                 Err(e) => {
                     tracing::warn!(%addr, error = %e, "rApp metrics not served (address taken)");
@@ -138,6 +157,7 @@ async fn start_metrics(
             }
         }
     };
+    println!("rApp web page: http://{}/", server.addr);
     println!("rApp metrics: http://{}/metrics", server.addr);
     println!(
         "rApp health : http://{}/ric/v1/health/alive, /ric/v1/health/ready",
