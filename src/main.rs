@@ -5,14 +5,34 @@ mod cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 /// MAESTRO: business operators negotiate a slice throughput SLA (rApp, non-RT RIC); the
 /// consensus leaves as an A1 policy that the xApp (near-RT RIC) enforces as per-slice PRB
 /// quotas over E2, from the live CQI.
 #[derive(Debug, Parser)]
 #[command(name = "maestro", version = cmd::VERSION, propagate_version = true)]
+#[command(
+    after_help = "Settings: a flag beats its environment variable (shown as [env: ...] in each\n\
+    subcommand's --help), which beats the config file (--config), which beats the built-in\n\
+    default.\n\n\
+    Examples:\n  \
+    maestro demo --report report.json\n  \
+    maestro xapp --config config/xapp.json\n  \
+    maestro a1 types\n  \
+    maestro --log-format json xapp\n  \
+    maestro completions bash > /etc/bash_completion.d/maestro"
+)]
 struct Cli {
+    /// Log lines on stderr as human-readable text or as JSON objects.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "MAESTRO_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: cmd::LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +58,16 @@ enum Command {
     Transcripts(cmd::transcripts::TranscriptArgs),
     /// Probe a health endpoint (exit 0 on 2xx): the image's HEALTHCHECK, Kubernetes exec probes.
     Health(cmd::health::HealthArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) on stdout.
+    #[command(after_help = "Examples:\n  \
+        maestro completions bash > ~/.local/share/bash-completion/completions/maestro\n  \
+        maestro completions zsh > \"${fpath[1]}/_maestro\"\n  \
+        maestro completions fish > ~/.config/fish/completions/maestro.fish")]
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// The supervised child that hosts the E2 side (FlexRIC or the emulated gNB) for
     /// `maestro xapp`; speaks newline-delimited JSON on stdin/stdout. Started by the xApp.
     #[command(hide = true)]
@@ -46,6 +76,20 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let _ = cmd::LOG_FORMAT.set(cli.log_format);
+    if let Command::Completions { shell } = cli.command {
+        // Into a buffer first: the generator panics on a write error (e.g. `| head`).
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "maestro", &mut script);
+        return match std::io::Write::write_all(&mut std::io::stdout(), &script) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("maestro: cannot write the completion script: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -67,6 +111,7 @@ fn main() -> ExitCode {
             Command::Transcripts(args) => cmd::transcripts::run(args).await,
             Command::Health(args) => cmd::health::run(args).await,
             Command::E2Bridge(args) => cmd::e2_bridge::run(args).await,
+            Command::Completions { .. } => Ok(ExitCode::SUCCESS),
         }
     });
     match result {

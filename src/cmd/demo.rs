@@ -20,6 +20,13 @@ use super::{report, ClockMode, EmulatorArgs};
 
 /// Options of `maestro demo`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    maestro demo                                   # persona negotiator, simulated clock, table\n  \
+    maestro demo --report report.json              # also the full pass as JSON\n  \
+    maestro demo --hold 600                        # keep the live page up: http://127.0.0.1:9102/\n  \
+    maestro demo --clock real --duration 60 --cqi-trace drive.csv\n  \
+    maestro demo --llm local --gguf SmolLM2-135M-Instruct.Q4_1.gguf   # build with --features local-llm\n  \
+    maestro --log-format json demo                 # logs as JSON lines on stderr")]
 pub struct DemoArgs {
     /// Seconds of gNB time the cell runs with the agreed policies in force.
     #[arg(long, default_value_t = 60.0)]

@@ -38,11 +38,28 @@ pub const VERSION: &str = concat!(
 pub fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match LOG_FORMAT.get().copied().unwrap_or_default() {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
 }
+
+/// How log lines are written on stderr (`--log-format`, `MAESTRO_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (timestamp, level, target, message and fields), for log
+    /// collectors such as Loki or Elasticsearch.
+    Json,
+}
+
+/// The log format chosen on the command line, set once by `main` before any subcommand runs.
+pub static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
 
 /// How the emulated gNB's clock runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

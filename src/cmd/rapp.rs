@@ -19,6 +19,12 @@ use super::report;
 
 /// Options of `maestro rapp`.
 #[derive(Debug, Args)]
+#[command(after_help = "Examples:\n  \
+    maestro rapp --a1-url http://127.0.0.1:8080 --kpi-url http://127.0.0.1:50051 --report r.json\n  \
+    maestro rapp --scenario config/scenario.json --regulations config/regulations\n  \
+    maestro rapp --keep-serving                    # then serve the live page and /metrics on :9102\n  \
+    maestro rapp --a1-adapter nonrtric_pms --a1-url http://pms:8081 --a1-ric-id ric1\n  \
+    MAESTRO_TOKEN=$(cat token) maestro rapp --a1-url https://xapp:8080 --tls-ca ca.pem")]
 pub struct RappArgs {
     /// Base URL of the A1 peer (the xApp, any A1-P v2 termination, or a Non-RT RIC PMS with
     /// --a1-adapter nonrtric_pms); overrides the scenario's "a1" block
