@@ -10,7 +10,9 @@ fn demo_exits_zero_and_reports_every_slice_holding_its_target() {
     let dir = tempfile::tempdir().unwrap();
     let report_path = dir.path().join("report.json");
     let out = common::maestro()
-        .args(["demo", "--duration", "30", "--speedup", "100", "--report"])
+        // x25: 1.2 s of wall time; at x100 a 10 ms scheduling hiccup on a busy CI box is a whole
+        // second of gNB time without control, and the 5% check then fails for the wrong reason.
+        .args(["demo", "--duration", "30", "--speedup", "25", "--report"])
         .arg(&report_path)
         .output()
         .expect("run maestro demo");
