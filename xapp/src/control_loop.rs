@@ -129,26 +129,37 @@ impl ControlLoop {
         if changed.is_empty() {
             return;
         }
-        let store = self.store.clone();
-        let written = tokio::task::spawn_blocking(move || {
-            changed
-                .into_iter()
-                .filter_map(|(k, s)| match store.set_status(&k, s) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot record policy status");
-                        None
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
-        .await
-        .unwrap_or_default();
-        for p in written {
-            tracing::info!(policy = %p.policy_id, status = ?p.status.enforce_status, reason = ?p.status.enforce_reason, "policy status");
-            if let Some(dest) = p.notification_destination {
-                self.notifier.notify(dest, p.policy_id, p.status);
-            }
+        write_statuses(&self.store, &self.notifier, changed).await;
+    }
+}
+
+/// Writes policy statuses to the store off the async threads, then logs each written one and
+/// notifies its owner (A1AP v2 clause 5.2.6, policy status notification). Shared by the
+/// control loop and the E2 bridge's outage follower.
+pub(crate) async fn write_statuses(
+    store: &PolicyStore,
+    notifier: &StatusNotifier,
+    changed: Vec<(PolicyKey, PolicyStatus)>,
+) {
+    let store = store.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        changed
+            .into_iter()
+            .filter_map(|(k, s)| match store.set_status(&k, s) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot record policy status");
+                    None
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap_or_default();
+    for p in written {
+        tracing::info!(policy = %p.policy_id, status = ?p.status.enforce_status, reason = ?p.status.enforce_reason, "policy status");
+        if let Some(dest) = p.notification_destination {
+            notifier.notify(dest, p.policy_id, p.status);
         }
     }
 }

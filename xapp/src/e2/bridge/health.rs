@@ -88,28 +88,14 @@ async fn mark_not_enforced(store: &PolicyStore, notifier: &StatusNotifier) {
     if enforced.is_empty() {
         return;
     }
-    let store = store.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        enforced
-            .iter()
-            .filter_map(|key| {
-                match store.set_status(key, PolicyStatus::not_enforced(EnforceReason::OtherReason))
-                {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot record policy status");
-                        None
-                    }
-                }
-            })
-            .collect::<Vec<_>>()
-    })
-    .await
-    .unwrap_or_default();
-    for p in written {
-        tracing::info!(policy = %p.policy_id, "policy NOT_ENFORCED: the E2 side is down");
-        if let Some(dest) = p.notification_destination {
-            notifier.notify(dest, p.policy_id, p.status);
-        }
-    }
+    tracing::info!(
+        policies = enforced.len(),
+        "the E2 side is down: ENFORCED policies become NOT_ENFORCED"
+    );
+    let not_enforced = PolicyStatus::not_enforced(EnforceReason::OtherReason);
+    let changed = enforced
+        .into_iter()
+        .map(|key| (key, not_enforced.clone()))
+        .collect();
+    crate::control_loop::write_statuses(store, notifier, changed).await;
 }
