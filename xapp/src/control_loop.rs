@@ -133,7 +133,7 @@ impl ControlLoop {
     }
 }
 
-/// Writes policy statuses to the store off the async threads, then logs each written one and
+/// Writes policy statuses to the store (one commit) off the async threads, then logs each written one and
 /// notifies its owner (A1AP v2 clause 5.2.6, policy status notification). Shared by the
 /// control loop and the E2 bridge's outage follower.
 pub(crate) async fn write_statuses(
@@ -142,17 +142,12 @@ pub(crate) async fn write_statuses(
     changed: Vec<(PolicyKey, PolicyStatus)>,
 ) {
     let store = store.clone();
-    let written = tokio::task::spawn_blocking(move || {
-        changed
-            .into_iter()
-            .filter_map(|(k, s)| match store.set_status(&k, s) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot record policy status");
-                    None
-                }
-            })
-            .collect::<Vec<_>>()
+    let written = tokio::task::spawn_blocking(move || match store.set_statuses(changed) {
+        Ok(written) => written,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record policy statuses");
+            Vec::new()
+        }
     })
     .await
     .unwrap_or_default();
