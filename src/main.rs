@@ -90,6 +90,14 @@ fn main() -> ExitCode {
             }
         };
     }
+    let one_shot = match &cli.command {
+        Command::A1(_) | Command::Transcripts(_) | Command::Health(_) => true,
+        Command::Xapp(args) => args.print_config,
+        _ => false,
+    };
+    if one_shot {
+        cmd::exit_quietly_when_stdout_closes();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

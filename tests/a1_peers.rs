@@ -162,23 +162,35 @@ fn check_cli(url: &str) {
     assert!(!err.contains("panicked"), "{err}");
 }
 
-/// One rApp pass whose consensus goes to `url`, with KPIs from `kpi_xapp`'s stream: each
-/// operator's policy is PUT and read back identical, then removed from the peer.
-fn check_rapp_pass(url: &str, kpi_xapp: &XappProcess) {
-    let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report.json");
+/// Runs `maestro rapp` with its policies going to `a1_url` and KPIs from `kpi_grpc`, state and
+/// report under `dir`; returns its output and the report's path.
+fn run_rapp(
+    a1_url: &str,
+    kpi_grpc: &str,
+    observe_s: &str,
+    dir: &std::path::Path,
+) -> (Output, std::path::PathBuf) {
+    let report = dir.join("report.json");
     let out = common::maestro()
-        .args(["rapp", "--a1-url", url, "--kpi-url", &kpi_xapp.grpc])
-        .args(["--observe", "2", "--connect-timeout", "60"])
+        .args(["rapp", "--a1-url", a1_url, "--kpi-url", kpi_grpc])
+        .args(["--observe", observe_s, "--connect-timeout", "60"])
         .args(["--metrics-addr", "127.0.0.1:0"])
         .arg("--data-dir")
-        .arg(dir.path().join("state"))
+        .arg(dir.join("state"))
         .arg("--report")
         .arg(&report)
         .env("RUST_LOG", "warn")
         .env_remove("MAESTRO_A1_ADAPTER")
         .output()
         .expect("run maestro rapp");
+    (out, report)
+}
+
+/// One rApp pass whose consensus goes to `url`, with KPIs from `kpi_xapp`'s stream: each
+/// operator's policy is PUT and read back identical, then removed from the peer.
+fn check_rapp_pass(url: &str, kpi_xapp: &XappProcess) {
+    let dir = tempfile::tempdir().unwrap();
+    let (out, report) = run_rapp(url, &kpi_xapp.grpc, "2", dir.path());
     // The exit code says whether the *cell* held the targets; with an external peer the xApp
     // never sees the policies, so only the A1 side is asserted here.
     let text = std::fs::read_to_string(&report)
@@ -233,4 +245,27 @@ fn external_a1_peer_passes_the_a1_peer_checks() {
     let dir = tempfile::tempdir().unwrap();
     let xapp = XappProcess::start(&dir.path().join("state"));
     check_rapp_pass(&url, &xapp);
+}
+
+#[test]
+fn policies_sent_where_the_kpi_stream_cannot_see_them_do_not_pass() {
+    // The policies go to xApp A; the KPIs come from xApp B, whose cell never carries them.
+    let dir = tempfile::tempdir().unwrap();
+    let peer_xapp = XappProcess::start(&dir.path().join("a"));
+    let kpi_xapp = XappProcess::start(&dir.path().join("b"));
+    let (out, report) = run_rapp(&peer_xapp.http, &kpi_xapp.grpc, "1", dir.path());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        stderr.matches("never appeared in the KPI reports").count(),
+        2,
+        "{stderr}"
+    );
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(report["pass"], false);
+    for s in report["slices"].as_array().unwrap() {
+        assert_eq!(s["holds_target"], false, "{s}");
+        assert_eq!(s["periods"], 0, "{s}");
+        assert_eq!(s["a1_read_back"], true, "{s}");
+    }
 }

@@ -85,3 +85,25 @@ fn unknown_log_format_is_one_readable_error() {
     assert!(err.contains("invalid value 'yaml'"), "{err}");
     assert!(err.contains("text, json"), "{err}");
 }
+
+#[test]
+fn print_config_into_a_closed_pipe_ends_quietly_without_a_panic() {
+    let mut child = maestro()
+        .args(["xapp", "--print-config"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the child writes: its write gets EPIPE (like `| head -0`).
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    // Either it wrote before the close (exit 0) or SIGPIPE ended it, as for any Unix filter.
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        out.status.success() || out.status.signal() == Some(13),
+        "{:?}: {stderr}",
+        out.status
+    );
+}

@@ -380,8 +380,11 @@ async fn run_pass(
         };
         let measured_mbps = tally.mean_achievable_bps().map(|b| b / 1e6);
         let target_mbps = kbps / 1000.0;
-        let holds_target =
-            measured_mbps.is_none_or(|m| (m - target_mbps).abs() <= TARGET_TOLERANCE * target_mbps);
+        // Held whenever achievable; a slice the KPI stream never reported (its policy went to
+        // an A1 peer whose cell this stream does not carry) was not seen to hold anything.
+        let holds_target = tally.periods > 0
+            && measured_mbps
+                .is_none_or(|m| (m - target_mbps).abs() <= TARGET_TOLERANCE * target_mbps);
         let a1_status = a1.policy_status(SLICE_SLA_TARGET_TYPE, &id).await.ok();
         outcomes.push(SliceOutcome {
             operator: op.id.clone(),

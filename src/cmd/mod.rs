@@ -188,3 +188,16 @@ pub fn llm_choice_with(
         other => llm_choice(other, seed),
     })
 }
+
+/// For commands that print a result and exit (`a1`, `transcripts`, `health`, `xapp
+/// --print-config`): a closed stdout (`maestro a1 list | head -1`) ends the process quietly,
+/// as it does for any Unix filter, instead of a panic from `println!`. Long-running servers
+/// never call this: they keep SIGPIPE ignored so a vanished peer is an error, not a death.
+pub fn exit_quietly_when_stdout_closes() {
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE before any thread writes to a pipe;
+    // `signal` with SIG_DFL has no memory-safety preconditions.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}

@@ -80,6 +80,14 @@ pub fn exit_code(r: &RappReport) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for s in r.slices.iter().filter(|s| !s.holds_target) {
+        if s.periods == 0 {
+            eprintln!(
+                "FAIL: slice {} never appeared in the KPI reports: its A1 policy is not enforced \
+                 by the cell this KPI stream reports (is the A1 peer the xApp at --kpi-url?)",
+                s.slice
+            );
+            continue;
+        }
         eprintln!(
             "FAIL: slice {} measured {:.2} Mbps against a target of {:.2} Mbps (tolerance {:.0}%)",
             s.slice,
