@@ -401,12 +401,24 @@ fn metric(text: &str, series: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
+/// An xApp on an emulated gNB at x10 whose E2 link the test can drop, with one policy `id`
+/// PUT (20 Mbps on SD 000001) and ENFORCED. Returns the xApp, the link, the HTTP client, its
+/// base URL, the policy's URL and its status URL.
+async fn xapp_with_an_enforced_policy(
+    dir: &std::path::Path,
+    tuning: maestro_xapp::controller::LoopTuning,
+    id: &str,
+) -> (
+    maestro_xapp::RunningXapp,
+    maestro_xapp::e2::emulator::LinkFault,
+    reqwest::Client,
+    String,
+    String,
+    String,
+) {
     use maestro_xapp::config::{E2Config, XappConfig};
     use maestro_xapp::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
 
-    let dir = tempfile::tempdir().unwrap();
     let emulator = EmulatorConfig {
         clock: Clock::Simulated { speedup: 10.0 },
         ..EmulatorConfig::default()
@@ -418,7 +430,8 @@ async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
         http_addr: loopback,
         grpc_addr: loopback,
         e2: E2Config::Emulated(emulator),
-        ..XappConfig::loopback_defaults(dir.path().join("state"))
+        control: tuning,
+        ..XappConfig::loopback_defaults(dir.join("state"))
     };
     let xapp = maestro_xapp::start_with_backend(config, gnb.clone())
         .await
@@ -426,14 +439,8 @@ async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
     let base = format!("http://{}", xapp.http_addr);
     let http = reqwest::Client::new();
     common::wait_ready(&http, &base).await;
-    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, "link"));
-    let status_url = format!(
-        "{base}{}",
-        policy_status_path(SLICE_SLA_TARGET_TYPE, "link")
-    );
-    let acks = |text: &str| metric(text, "maestro_xapp_e2_controls_total{outcome=\"ack\"}");
-    let errors = |text: &str| metric(text, "maestro_xapp_e2_controls_total{outcome=\"error\"}");
-
+    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, id));
+    let status_url = format!("{base}{}", policy_status_path(SLICE_SLA_TARGET_TYPE, id));
     let r = http
         .put(&url)
         .json(&statement("000001", 20000.0))
@@ -442,6 +449,16 @@ async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
         .unwrap();
     assert_eq!(r.status(), 201);
     wait_status(&http, &status_url, "ENFORCED").await;
+    (xapp, link, http, base, url, status_url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let (xapp, link, http, base, url, status_url) =
+        xapp_with_an_enforced_policy(dir.path(), Default::default(), "link").await;
+    let acks = |text: &str| metric(text, "maestro_xapp_e2_controls_total{outcome=\"ack\"}");
+    let errors = |text: &str| metric(text, "maestro_xapp_e2_controls_total{outcome=\"error\"}");
 
     // Drop the link; the next change needs a control, which cannot reach the node.
     link.drop_link();
@@ -490,6 +507,35 @@ async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
         link.refused_controls(),
         acks_before,
         acks(&after)
+    );
+    xapp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e2_reports_silent_without_any_a1_change_go_not_enforced_then_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let tuning = maestro_xapp::controller::LoopTuning {
+        report_silence_ms: 400,
+        ..Default::default()
+    };
+    let (xapp, link, http, _base, _url, status_url) =
+        xapp_with_an_enforced_policy(dir.path(), tuning, "quiet").await;
+
+    // No PUT, so no control is attempted: only the missing reports can tell.
+    let dropped_at = Instant::now();
+    link.drop_link();
+    let down = wait_status(&http, &status_url, "NOT_ENFORCED").await;
+    let noticed = dropped_at.elapsed();
+    assert_eq!(down["enforceReason"], "OTHER_REASON");
+    assert!(noticed >= Duration::from_millis(400), "{noticed:?}");
+    assert_eq!(link.refused_controls(), 0);
+    link.restore();
+    wait_status(&http, &status_url, "ENFORCED").await;
+    println!(
+        "FAULTS e2-silence: {} reports lost, no control attempted; NOT_ENFORCED after {} ms \
+         (limit 400 ms), ENFORCED again once reports resumed",
+        link.dropped_reports(),
+        noticed.as_millis()
     );
     xapp.shutdown().await;
 }

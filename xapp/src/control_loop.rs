@@ -1,9 +1,12 @@
 //! The near-RT control loop: on every E2 report (and right after an A1 change) run the
 //! controller, send the PRB quota control when it changed, record policy statuses (notifying
-//! their owners), and publish the period's KPIs.
+//! their owners), and publish the period's KPIs. With no report for `report_silence_ms`, every
+//! policy goes NOT_ENFORCED (A1AP v2 clause 5.2.6: the status says whether the policy is in
+//! force) until reports resume, and the quotas are re-sent then.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use maestro_api::a1::{EnforceReason, PolicyStatus};
 use maestro_e2sm::rc::{ControlOutcome, SlicePrbQuotaControl};
@@ -45,10 +48,18 @@ impl ControlLoop {
         let mut last_control: Option<SlicePrbQuotaControl> = None;
         let mut latest: Option<Arc<CellMeasurement>> = None;
         let mut controller = Controller::new(self.tuning.clone());
+        let silence_limit = Duration::from_millis(self.tuning.report_silence_ms.max(1));
+        let silence = tokio::time::sleep(silence_limit);
+        tokio::pin!(silence);
+        let mut silent = false;
         loop {
             tokio::select! {
                 r = reports.recv() => match r {
                     Ok(m) => {
+                        silence.as_mut().reset(tokio::time::Instant::now() + silence_limit);
+                        if std::mem::take(&mut silent) {
+                            tracing::info!(sequence = m.sequence, "E2 reports resumed");
+                        }
                         self.step(&mut controller, &m, &mut last_control, true).await;
                         latest = Some(m);
                     }
@@ -61,6 +72,23 @@ impl ControlLoop {
                     if let Some(m) = latest.clone() {
                         self.step(&mut controller, &m, &mut last_control, false).await;
                     }
+                }
+                () = &mut silence, if !silent => {
+                    silent = true;
+                    tracing::warn!(
+                        silence_ms = silence_limit.as_millis() as u64,
+                        "no E2 report: policies NOT_ENFORCED until reports resume"
+                    );
+                    // The node may come back with none of our quotas: send them again then.
+                    last_control = None;
+                    controller.forget_quotas();
+                    let statuses = self
+                        .store
+                        .all()
+                        .iter()
+                        .map(|p| (p.key(), PolicyStatus::not_enforced(EnforceReason::OtherReason)))
+                        .collect();
+                    self.record_statuses(statuses).await;
                 }
                 _ = shutdown.changed() => break,
             }

@@ -153,15 +153,24 @@ pub struct LoopTuning {
     pub dead_band: f64,
     /// The gain is kept within [1/limit, limit].
     pub gain_limit: f64,
+    /// With no E2 report for this long (wall clock, ms), every policy goes NOT_ENFORCED
+    /// until reports resume: nothing shows the quota is still in force at the node.
+    #[serde(default = "default_report_silence_ms")]
+    pub report_silence_ms: u64,
+}
+
+fn default_report_silence_ms() -> u64 {
+    5_000
 }
 
 impl Default for LoopTuning {
-    /// Smoothing 0.5, dead band 1.5 %, gain within [0.5, 2].
+    /// Smoothing 0.5, dead band 1.5 %, gain within [0.5, 2], silence after 5 s.
     fn default() -> Self {
         Self {
             gain_smoothing: 0.5,
             dead_band: 0.015,
             gain_limit: 2.0,
+            report_silence_ms: default_report_silence_ms(),
         }
     }
 }
