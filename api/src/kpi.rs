@@ -6,3 +6,7 @@
 #![allow(clippy::all, missing_docs)]
 
 tonic::include_proto!("maestro.kpi.v1");
+
+/// The prost these messages are built with, for a server that encodes a report once and sends
+/// the bytes to many subscribers (the xApp's KPI fan-out) without depending on prost itself.
+pub use prost;

@@ -24,7 +24,6 @@ use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
-use maestro_api::kpi::kpi_stream_server::KpiStreamServer;
 use maestro_api::policy_type::PolicyTypeRegistry;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
@@ -277,7 +276,9 @@ async fn start_inner(
             }
         };
         let served = builder
-            .add_service(KpiStreamServer::with_interceptor(grpc_hub, check))
+            .add_service(kpi::service::KpiStreamService::with_interceptor(
+                grpc_hub, check,
+            ))
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = stop.changed().await;
             })

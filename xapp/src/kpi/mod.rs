@@ -1,8 +1,11 @@
 //! Near-RT KPIs out of the xApp: Prometheus metrics ([`metrics`]) and the gRPC KPI stream
-//! ([`stream`]), both fed from each report period's measurement and controller decision.
+//! ([`stream`] fans reports out, [`wire`] encodes each once, [`service`] serves them), both fed
+//! from each report period's measurement and controller decision.
 
 pub mod metrics;
+pub mod service;
 pub mod stream;
+pub mod wire;
 
 use maestro_api::kpi as pb;
 use maestro_e2sm::report::CellMeasurement;
