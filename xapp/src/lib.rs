@@ -241,12 +241,10 @@ async fn start_inner(
         }
         None => metrics.set_e2_connected(true),
     }
-    let stop = shutdown_rx.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = serve::serve_http(http, router, tls, stop).await {
-            tracing::error!(error = %e, "A1 server stopped");
-        }
-    }));
+    tasks.push(
+        serve::serve_http_on_own_thread(http, router, tls, shutdown_rx.clone())
+            .map_err(|e| XappError::Setup(format!("cannot start the A1 server thread: {e}")))?,
+    );
     let mut stop = shutdown_rx.clone();
     let grpc_hub = hub.clone();
     let grpc_security = config.security.clone();

@@ -13,6 +13,36 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
+/// Serves `router` on `listener` until `stop` changes, on a runtime of its own: a
+/// single-threaded tokio runtime on a dedicated thread (from the caller's blocking pool). A1,
+/// `/metrics` and the probes then never wait in the same task queue as the KPI fan-out and
+/// the control loop; the kernel schedules the thread like any other, so an A1 request is
+/// answered as soon as it gets a CPU, not after the fan-out's queued work.
+pub fn serve_http_on_own_thread(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    stop: watch::Receiver<bool>,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    // A tokio listener belongs to the runtime that made it: hand it over as a std one.
+    let listener = listener.into_std()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .thread_name("maestro-xapp-a1")
+        .build()?;
+    Ok(tokio::task::spawn_blocking(move || {
+        runtime.block_on(async move {
+            let served = match TcpListener::from_std(listener) {
+                Ok(listener) => serve_http(listener, router, tls, stop).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = served {
+                tracing::error!(error = %e, "A1 server stopped");
+            }
+        });
+    }))
+}
+
 /// Serves `router` on `listener` until `stop` changes.
 pub async fn serve_http(
     listener: TcpListener,
