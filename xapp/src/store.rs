@@ -403,11 +403,7 @@ fn commit_batch(db: &Database, mirror: &Mirror, batch: Vec<Request>) -> bool {
         }
     }
     let wrote = !rows.is_empty();
-    let committed = if rows.is_empty() {
-        Ok(())
-    } else {
-        write_rows(db, &rows)
-    };
+    let committed = if wrote { write_rows(db, &rows) } else { Ok(()) };
     match committed {
         Ok(()) => {
             {
