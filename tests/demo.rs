@@ -103,3 +103,100 @@ fn bad_options_fail_with_one_readable_line() {
         "{stderr}"
     );
 }
+
+/// A chat-completions server standing in for a slow real LLM (the paper's GPT-4o took 7-40 s
+/// per negotiation): every answer comes after `delay`, and states the optimizer's directive
+/// when the prompt has one, else the agent's own target, as a compliant agent would.
+async fn slow_llm(delay: std::time::Duration) -> std::net::SocketAddr {
+    use axum::routing::post;
+    use axum::Json;
+    use serde_json::{json, Value};
+
+    fn number_after(text: &str, marker: &str) -> Option<f64> {
+        let rest = &text[text.find(marker)? + marker.len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        rest[..end].trim_end_matches('.').parse().ok()
+    }
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |Json(request): Json<Value>| async move {
+            tokio::time::sleep(delay).await;
+            let user = request["messages"]
+                .as_array()
+                .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+                .and_then(|m| m["content"].as_str())
+                .unwrap_or_default()
+                .to_owned();
+            let value = number_after(&user, "state exactly ")
+                .or_else(|| number_after(&user, "Your own target: "))
+                .unwrap_or(50.0);
+            let content = json!({"value": value, "reasoning": "We follow MAESTRO's advice."});
+            Json(json!({
+                "id": "chatcmpl-slow",
+                "object": "chat.completion",
+                "choices": [{"index": 0, "finish_reason": "stop",
+                             "message": {"role": "assistant", "content": content.to_string()}}],
+                "usage": {"prompt_tokens": 100, "completion_tokens": 12, "total_tokens": 112}
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+/// Issue 22: the judged window starts when the policies are enforced, not when the cell
+/// starts. The LLM answers after 2 s; the cell's whole window is 1.2 s of wall time (30 s of
+/// gNB time at x25), so a window counted from the cell's start is long over before the
+/// negotiation ends and no KPI period follows the policies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_passes_when_the_llm_is_slower_than_the_cells_whole_window() {
+    let addr = slow_llm(std::time::Duration::from_secs(2)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("report.json");
+    let mut cmd = common::maestro();
+    cmd.args([
+        "demo",
+        "--llm",
+        "openai",
+        "--duration",
+        "30",
+        "--speedup",
+        "25",
+    ])
+    .arg("--report")
+    .arg(&report_path)
+    .env("MAESTRO_LLM_BASE_URL", format!("http://{addr}/v1"))
+    .env("MAESTRO_LLM_MODEL", "slow-double");
+    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run maestro demo"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let wall = report["negotiation_wall_s"].as_f64().unwrap();
+    assert!(
+        wall >= 2.0,
+        "the double answers after 2 s, yet wall {wall} s"
+    );
+    let enforced = report["enforced_at_gnb_s"].as_f64().expect("enforced");
+    // The cell ran on while the agents negotiated: enforcement came well after its first
+    // 30 s, and the judged window starts there.
+    assert!(enforced > 30.0, "enforced at gNB time {enforced} s");
+    assert_eq!(report["window_start_gnb_s"].as_f64(), Some(enforced));
+    assert!(report["observed_s"].as_f64().unwrap() >= 30.0);
+    for s in report["slices"].as_array().unwrap() {
+        assert!(s["periods"].as_u64().unwrap() > 0, "{s}");
+        assert!(s["measured_mbps"].as_f64().is_some(), "{s}");
+        assert_eq!(s["seen_enforced"], true);
+    }
+    assert!(stdout.contains("s of wall time"), "{stdout}");
+}

@@ -563,7 +563,9 @@ fn completion(content: &str) -> Reply {
 }
 
 /// An HTTP/1.1 server speaking the OpenAI chat-completions protocol on 127.0.0.1:0; `reply`
-/// decides from the user message. Returns its address and a log of (user message, time).
+/// decides from the user message's first line (the agent's own intent: the rest quotes other
+/// agents, whose markers must not steer the double). Returns its address and a log of (user
+/// message, time).
 async fn llm_server(reply: fn(&str) -> Reply) -> (SocketAddr, Arc<Mutex<Vec<(String, Instant)>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -612,7 +614,7 @@ async fn llm_server(reply: fn(&str) -> Reply) -> (SocketAddr, Arc<Mutex<Vec<(Str
                     .unwrap_or_default()
                     .to_owned();
                 seen.lock().unwrap().push((user.clone(), Instant::now()));
-                let r = reply(&user);
+                let r = reply(user.lines().next().unwrap_or_default());
                 tokio::time::sleep(r.delay).await;
                 let mut out = format!(
                     "HTTP/1.1 {} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n",
@@ -643,6 +645,7 @@ fn llm_config(base_url: String) -> maestro_rapp::negotiation::openai::OpenAiConf
         max_concurrency: 8,
         temperature: 0.2,
         max_tokens: 128,
+        ..Default::default()
     }
 }
 
@@ -654,6 +657,7 @@ fn agent(id: &str, intent: &str, target: f64) -> maestro_rapp::negotiation::Agen
         weight: 1.0,
         personality: maestro_rapp::negotiation::Personality::Normal,
         weight_above: None,
+        utility: None,
     }
 }
 
@@ -728,7 +732,11 @@ async fn llm_slow_429_storm_and_garbage_fall_back_to_the_optimizer_and_say_so() 
         .lock()
         .unwrap()
         .iter()
-        .filter(|(u, _)| u.contains("STORM-OPERATOR"))
+        .filter(|(u, _)| {
+            u.lines()
+                .next()
+                .is_some_and(|l| l.contains("STORM-OPERATOR"))
+        })
         .map(|(_, t)| *t)
         .collect();
     assert!(storm.len() >= 4, "{} storm requests", storm.len());

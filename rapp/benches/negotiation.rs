@@ -31,6 +31,7 @@ fn agents(n: usize) -> Vec<AgentSpec> {
                 weight: 0.5 + 1.5 * ((i * 7919) % n) as f64 / denom,
                 personality: Personality::Normal,
                 weight_above: None,
+                utility: None,
             }
         })
         .collect()

@@ -14,11 +14,11 @@ use serde::Serialize;
 use crate::a1::{A1ClientError, A1PeerConfig, PutResult};
 use crate::auth::ClientAuth;
 use crate::kpi_client::{self, KpiClientError};
-use crate::negotiation::arbitral::BuiltinArbitral;
+use crate::negotiation::arbitral::{Arbitral, BuiltinArbitral, LlmArbitral};
 use crate::negotiation::capacity::LiveCapacity;
 use crate::negotiation::local::LocalConfig;
 use crate::negotiation::openai::{OpenAiBackend, OpenAiConfig};
-use crate::negotiation::regulatory::{Chain, Regulatory, RuleBook};
+use crate::negotiation::regulatory::{Chain, RuleBook};
 use crate::negotiation::retrieval::{RegulationLibrary, RetrievalError};
 use crate::negotiation::{
     negotiate_with, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig,
@@ -47,7 +47,8 @@ pub struct RappJob {
     pub llm: LlmChoice,
     /// Where to keep negotiation transcripts (`None`: not kept).
     pub transcripts: Option<PathBuf>,
-    /// Directory of regulatory notes to retrieve rules from (`config/regulations/`), on top
+    /// Directory of regulatory notes (`*.md`, the layout of `config/regulations/`) that replace
+    /// (same file name) or add to the bundled notes the regulatory unit retrieves from, on top
     /// of the scenario's own rules.
     pub regulations: Option<PathBuf>,
     /// Credentials for A1 and the KPI stream (bearer token, TLS).
@@ -149,6 +150,9 @@ pub struct SliceOutcome {
     pub achievable_periods: u64,
     /// Of those, periods whose own throughput was within tolerance.
     pub periods_within_tolerance: u64,
+    /// Some KPI report after the A1 PUT carried the slice with its new target (false: the
+    /// stream never showed the policy enforced; it went to another cell's A1 peer).
+    pub seen_enforced: bool,
     /// `measured_mbps` is within tolerance of the target (or the target was never achievable).
     pub holds_target: bool,
 }
@@ -174,6 +178,13 @@ pub struct RappReport {
     pub kpi_reports: u64,
     /// Emulated seconds observed after enforcement.
     pub observed_s: f64,
+    /// Wall-clock seconds the negotiation took (the LLM's time), beside the gNB time below.
+    pub negotiation_wall_s: f64,
+    /// gNB time of the first KPI report that carried every agreed target, s (`None`: no
+    /// report did; the judged window then starts at the first report after the A1 PUTs).
+    pub enforced_at_gnb_s: Option<f64>,
+    /// gNB time at which the judged window starts, s.
+    pub window_start_gnb_s: f64,
     /// Tolerance used for `holds_target`.
     pub tolerance: f64,
     /// Per slice.
@@ -253,6 +264,7 @@ async fn run_pass(
             weight: o.weight,
             personality: o.personality,
             weight_above: None,
+            utility: o.utility,
         })
         .collect();
     let config = NegotiationConfig {
@@ -266,22 +278,33 @@ async fn run_pass(
     let rules = RuleBook {
         rules: job.scenario.regulations.clone(),
     };
+    // Regulatory retrieval is always on: the bundled notes, with --regulations DIR's notes
+    // replacing (same file name) or adding to them.
     let library = match &job.regulations {
-        Some(dir) => Some(RegulationLibrary::load(dir)?),
-        None => None,
+        Some(dir) => RegulationLibrary::bundled_with(dir)?,
+        None => RegulationLibrary::bundled()?,
     };
-    let mut regulators: Vec<&dyn Regulatory> = vec![&rules];
-    if let Some(lib) = &library {
-        regulators.push(lib);
-    }
-    let regulatory = Chain(regulators);
+    let regulatory = Chain(vec![&rules, &library]);
     let cell = LiveCapacity::new(max_mbps);
+    let llm = job.llm.build()?;
+    // With a real LLM, MAESTRO speaks through it too; the persona simulator keeps the template.
+    // With a real LLM the arbitral unit is an LLM judge too (the lexicon pre-filters and stands
+    // in when its answer is unusable); the persona simulator gets the lexicon alone.
+    let llm_backed = !matches!(job.llm, LlmChoice::Persona { .. });
+    let arbitral: Box<dyn Arbitral> = if llm_backed {
+        Box::new(LlmArbitral::new(
+            Arc::clone(&llm),
+            BuiltinArbitral::default(),
+        ))
+    } else {
+        Box::new(BuiltinArbitral::default())
+    };
     let units = Units {
         regulatory: &regulatory,
         observability: &cell,
-        arbitral: &BuiltinArbitral::default(),
+        arbitral: arbitral.as_ref(),
+        mediator: llm_backed.then_some(llm.as_ref()),
     };
-    let llm = job.llm.build()?;
     let started_unix_ms = unix_ms();
     if let Some(live) = live {
         live.begin(live_id, &config.topic, &agents, started_unix_ms);
@@ -349,20 +372,32 @@ async fn run_pass(
         live.policies(live_id, policies);
     }
 
-    // Watch the cell enforce it.
-    let start_ms = observer.latest.as_ref().map_or(0, |r| r.sim_time_ms);
-    let end_ms = start_ms + (job.observe_s * 1000.0) as u64;
-    loop {
-        let report = kpi_client::next_report(&job.kpi_url, &mut stream)
-            .await?
-            .ok_or(RappError::StreamEnded(observer.reports))?;
-        let t = report.sim_time_ms;
-        publish_kpi(&report);
-        observer.observe(report);
-        if t >= end_ms {
-            break;
-        }
+    // Watch the cell enforce it. The judged window is `observe_s` of gNB time from the first
+    // report that carries every new target, however long the negotiation took: on a simulated
+    // clock a slow LLM lets the cell run far past the first report meanwhile.
+    // A fresh subscription: the first one still holds the reports the cell produced while the
+    // agents negotiated, all of them older than the policies.
+    drop(stream);
+    let mut stream =
+        kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
+            .await?;
+    let targets: Vec<String> = slices
+        .iter()
+        .map(|(op, _, _)| slice_label(&op.slice))
+        .collect();
+    let window = watch_enforcement(
+        job,
+        &mut stream,
+        &mut observer,
+        &targets,
+        kbps * 1000.0,
+        live,
+    )
+    .await?;
+    if let (Some(live), Some(at)) = (live, window.enforced_at_ms) {
+        live.enforced(live_id, at as f64 / 1000.0);
     }
+    let start_ms = window.start_ms;
     let observed_s = observer.latest.as_ref().map_or(0.0, |r| {
         (r.sim_time_ms.saturating_sub(start_ms)) as f64 / 1000.0
     });
@@ -402,6 +437,7 @@ async fn run_pass(
             periods: tally.periods,
             achievable_periods: tally.achievable_periods,
             periods_within_tolerance: tally.periods_within_tolerance,
+            seen_enforced: (tally.target_bps - kbps * 1000.0).abs() < 0.5,
             holds_target,
         });
     }
@@ -416,6 +452,9 @@ async fn run_pass(
         bounds_mbps: (bounds.min_mbps, bounds.max_mbps),
         kpi_reports: observer.reports,
         observed_s,
+        negotiation_wall_s: outcome.wall_ms / 1000.0,
+        enforced_at_gnb_s: window.enforced_at_ms.map(|t| t as f64 / 1000.0),
+        window_start_gnb_s: start_ms as f64 / 1000.0,
         tolerance: TARGET_TOLERANCE,
         slices: outcomes,
         negotiation: outcome,
@@ -437,5 +476,60 @@ fn slice_label(slice: &maestro_api::a1::SliceId) -> String {
             "{}-{}/sst{}",
             slice.plmn_id.mcc, slice.plmn_id.mnc, slice.sst
         ),
+    }
+}
+
+/// Where the observation window fell on the gNB's clock.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// Start of the judged window, ms of the gNB clock.
+    start_ms: u64,
+    /// The first report carrying every new target, ms of the gNB clock (`None`: none did).
+    enforced_at_ms: Option<u64>,
+}
+
+/// Reads the KPI stream after the policies were PUT: first until a report carries every slice
+/// of `labels` at `target_bps` (the xApp enforces them), then `job.observe_s` of gNB time from
+/// that report. When no report carries them within `observe_s` of gNB time after the first
+/// report read, the window is that wait (the slices are not in this stream: wrong peer).
+async fn watch_enforcement(
+    job: &RappJob,
+    stream: &mut tonic::Streaming<maestro_api::kpi::CellReport>,
+    observer: &mut Observer,
+    labels: &[String],
+    target_bps: f64,
+    live: Option<&LiveHub>,
+) -> Result<Window, RappError> {
+    let observe_ms = (job.observe_s * 1000.0) as u64;
+    let mut first_ms = None;
+    let carries = |report: &maestro_api::kpi::CellReport| {
+        labels.iter().all(|label| {
+            report
+                .slices
+                .iter()
+                .any(|s| &s.label == label && (s.target_bps - target_bps).abs() < 0.5)
+        })
+    };
+    let mut enforced_at_ms = None;
+    loop {
+        let report = kpi_client::next_report(&job.kpi_url, stream)
+            .await?
+            .ok_or(RappError::StreamEnded(observer.reports))?;
+        let t = report.sim_time_ms;
+        let first = *first_ms.get_or_insert(t);
+        if enforced_at_ms.is_none() && carries(&report) {
+            enforced_at_ms = Some(t);
+        }
+        if let Some(live) = live {
+            live.kpi(&report);
+        }
+        observer.observe(report);
+        let start_ms = enforced_at_ms.unwrap_or(first);
+        if t >= start_ms + observe_ms {
+            return Ok(Window {
+                start_ms,
+                enforced_at_ms,
+            });
+        }
     }
 }

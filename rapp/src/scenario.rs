@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::a1::A1PeerConfig;
 use crate::negotiation::regulatory::Rule;
+use crate::negotiation::utility::Utility;
 use crate::negotiation::{Personality, PressureMode};
 
 /// One business operator and its slice.
@@ -17,12 +18,18 @@ pub struct Operator {
     pub business_intent: String,
     /// Throughput the operator would like per slice, Mbps.
     pub target_mbps: f64,
-    /// Weight of its own utility (U_i) in the optimizer.
+    /// Weight of its own utility (U_i) in the optimizer: the curvature of the quadratic
+    /// `weight/2 (x - target_mbps)^2` (unused when `utility` is given).
     pub weight: f64,
     /// Negotiation behaviour of its agent.
     pub personality: Personality,
     /// The slice it operates.
     pub slice: SliceId,
+    /// Its own utility when not the quadratic one, e.g.
+    /// `{"kind": "logarithmic", "a": 1.0, "target": 80.0}` (see [`Utility`]); its target (a
+    /// linear cost's floor) must equal `target_mbps`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub utility: Option<Utility>,
 }
 
 /// The whole scenario.
@@ -81,6 +88,7 @@ impl Default for Scenario {
                     weight: 1.0,
                     personality: Personality::Normal,
                     slice: slice("000001"),
+                    utility: None,
                 },
                 Operator {
                     id: "bo-qos".into(),
@@ -90,6 +98,7 @@ impl Default for Scenario {
                     weight: 1.0,
                     personality: Personality::Normal,
                     slice: slice("000002"),
+                    utility: None,
                 },
             ],
             epsilon_mbps: 1.0,
@@ -168,6 +177,14 @@ impl Scenario {
             if !(a.target_mbps.is_finite() && a.target_mbps >= 0.0) {
                 return bad(format!("operator '{}': target_mbps must be >= 0", a.id));
             }
+            let utility = match a.utility {
+                Some(u) => u.check_stated(a.target_mbps),
+                None if a.weight.is_finite() && a.weight > 0.0 => Ok(()),
+                None => Err(format!("weight must be a number > 0, got {}", a.weight)),
+            };
+            if let Err(e) = utility {
+                return bad(format!("operator '{}': {e}", a.id));
+            }
             if !a
                 .id
                 .chars()
@@ -227,5 +244,102 @@ mod tests {
         let mut s = Scenario::default();
         s.operators[0].id = "bad id/1".into();
         assert!(s.validate().is_err());
+    }
+
+    fn mixed_path() -> std::path::PathBuf {
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../config/scenarios/mixed-utilities.json"
+        ))
+        .to_path_buf()
+    }
+
+    /// The shipped mix (quadratic, asymmetric, logarithmic, linear cost) loads, and agents
+    /// that obey the optimizer's directives agree on the theory's optimum of the mix.
+    #[tokio::test]
+    async fn the_mixed_utilities_scenario_loads_and_reaches_the_optimum_of_the_mix() {
+        use crate::negotiation::theory::optimal_consensus;
+        use crate::negotiation::{
+            negotiate, AgentSpec, Bounds, NegotiationConfig, PersonaNegotiator,
+        };
+        let s = Scenario::from_file(&mixed_path()).unwrap();
+        let kinds: Vec<&str> = s
+            .operators
+            .iter()
+            .map(|o| o.utility.map_or("quadratic", |u| u.kind()))
+            .collect();
+        assert_eq!(
+            kinds,
+            ["quadratic", "asymmetric", "logarithmic", "linear_cost"]
+        );
+        let agents: Vec<AgentSpec> = s
+            .operators
+            .iter()
+            .map(|o| AgentSpec {
+                id: o.id.clone(),
+                business_intent: o.business_intent.clone(),
+                target_mbps: o.target_mbps,
+                weight: o.weight,
+                personality: o.personality,
+                weight_above: None,
+                utility: o.utility,
+            })
+            .collect();
+        let cfg = NegotiationConfig {
+            epsilon_mbps: s.epsilon_mbps,
+            max_rounds: s.max_rounds,
+            pressure: s.pressure,
+            bounds: Bounds {
+                min_mbps: s.min_mbps,
+                max_mbps: 120.0,
+            },
+            ..NegotiationConfig::default()
+        };
+        let utilities: Vec<_> = agents.iter().map(AgentSpec::utility).collect();
+        let theory = optimal_consensus(&utilities, &cfg.bounds).unwrap();
+        // Not the plain mean of the targets (51.25): the QoS operator's steep side and the
+        // asymmetric one's pull it up, the linear cost's constant price down.
+        assert!((theory - 63.6).abs() < 0.1, "{theory}");
+        let out = negotiate(&cfg, &agents, &PersonaNegotiator::new(s.seed))
+            .await
+            .unwrap();
+        assert!(out.converged, "{:?}", out.stop);
+        assert_eq!(out.theoretical_mbps, Some(theory));
+        assert!(
+            (out.consensus_mbps - theory).abs() < s.epsilon_mbps,
+            "{} vs {theory}",
+            out.consensus_mbps
+        );
+    }
+
+    #[test]
+    fn a_bad_utility_says_which_operator_and_which_field() {
+        let text = std::fs::read_to_string(mixed_path()).unwrap();
+        let error = |edit: &dyn Fn(&mut serde_json::Value)| {
+            let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            edit(&mut v);
+            let s: Scenario = serde_json::from_value(v).unwrap();
+            s.validate().unwrap_err().to_string()
+        };
+        assert_eq!(
+            error(&|v| v["operators"][2]["utility"]["a"] = 0.into()),
+            "scenario: operator 'bo-qos': utility.a of a logarithmic utility must be a number \
+             > 0, got 0"
+        );
+        assert_eq!(
+            error(&|v| v["operators"][3]["target_mbps"] = 20.into()),
+            "scenario: operator 'bo-cost': utility.floor (15) must equal target_mbps (20), the \
+             value the agent opens with"
+        );
+        assert_eq!(
+            error(&|v| v["operators"][0]["weight"] = (-1).into()),
+            "scenario: operator 'bo-iot': weight must be a number > 0, got -1"
+        );
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v["operators"][1]["utility"]["kind"] = "cubic".into();
+        let e = serde_json::from_value::<Scenario>(v)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown variant `cubic`"), "{e}");
     }
 }

@@ -250,6 +250,7 @@ mod tests {
                 weight: 1.0 + i as f64 * 0.5,
                 personality: Personality::Normal,
                 weight_above: None,
+                utility: None,
             })
             .collect()
     }

@@ -1,10 +1,18 @@
-//! The arbitral unit's text classifier measured on a labelled corpus of reasoning texts:
-//! the built-in persona negotiator's outputs for all five personalities (Toxic = malicious)
-//! plus hand-written messages — manipulation, prompt injection, threats, insults, deception on
-//! one side; firm, technical, or blunt but good-faith negotiation on the other. Prints
-//! precision, recall and F1 of the "malicious" class; the target is F1 >= 0.9.
+//! The arbitral unit's lexicon measured on its IN-SAMPLE corpus: the built-in persona
+//! negotiator's outputs for all five personalities (Toxic = malicious) plus hand-written
+//! messages — manipulation, prompt injection, threats, insults, deception on one side; firm,
+//! technical, or blunt but good-faith negotiation on the other. In-sample: the lexicon's cues
+//! were written while looking at these texts, so its score here says little about unseen
+//! messages (for that, see the held-out corpus: `arbitral_heldout.rs`). Prints precision,
+//! recall and F1 of the "malicious" class; the bar is F1 >= 0.9 (a regression check).
+//!
+//! With `--features local-llm` and `MAESTRO_GGUF`, an ignored test runs the LLM judge on the
+//! hand-written in-sample messages (what the judge was developed on, before the held-out run):
+//! `cargo test -p maestro-rapp --features local-llm --test arbitral_corpus -- --ignored --nocapture`
 
 use std::sync::Arc;
+
+mod arbitral_eval;
 
 use maestro_rapp::negotiation::arbitral::{Arbitral, BuiltinArbitral, Class, Observation};
 use maestro_rapp::negotiation::extraction::extract;
@@ -131,6 +139,9 @@ fn persona_turn(p: Personality, seed: u64, round: u32, target: f64) -> (String, 
             warning: None,
             citations: Vec::new(),
             correction: None,
+            peers: Vec::new(),
+            mediator_message: None,
+            passages: Vec::new(),
         },
     );
     let answer = PersonaNegotiator::new(seed).answer(&prompt);
@@ -162,7 +173,7 @@ fn classify(arbitral: &dyn Arbitral, item: &Item) -> Class {
 }
 
 #[test]
-fn builtin_classifier_f1_on_the_labelled_corpus() {
+fn lexicon_f1_on_the_in_sample_corpus() {
     let mut corpus: Vec<Item> = Vec::new();
     for (k, p) in [
         Personality::Normal,
@@ -222,7 +233,7 @@ fn builtin_classifier_f1_on_the_labelled_corpus() {
     let recall = f64::from(tp) / f64::from(tp + fn_).max(1.0);
     let f1 = 2.0 * precision * recall / (precision + recall).max(1e-12);
     eprintln!(
-        "arbitral corpus: {} texts ({} malicious); tp {tp} fp {fp} fn {fn_} tn {tn}; \
+        "arbitral IN-SAMPLE corpus, lexicon: {} texts ({} malicious); tp {tp} fp {fp} fn {fn_} tn {tn}; \
          precision {precision:.3} recall {recall:.3} F1 {f1:.3}",
         corpus.len(),
         tp + fn_
@@ -230,5 +241,62 @@ fn builtin_classifier_f1_on_the_labelled_corpus() {
     for m in &mistakes {
         eprintln!("  {m}");
     }
-    assert!(f1 >= 0.9, "F1 {f1:.3} below 0.9");
+    assert!(f1 >= 0.9, "in-sample F1 {f1:.3} below 0.9");
+}
+
+/// The LLM judge alone and combined with the lexicon on the hand-written in-sample messages
+/// (neutral numbers). Development aid, not a measurement of generalisation.
+#[cfg(feature = "local-llm")]
+#[ignore = "needs MAESTRO_GGUF; a development aid"]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn llm_judge_on_the_in_sample_messages() {
+    use arbitral_eval::{smollm2, table, Labelled, Row, Scores};
+
+    let items: Vec<Labelled> = MALICIOUS
+        .iter()
+        .map(|t| (t, Class::Malicious))
+        .chain(BENIGN.iter().map(|t| (t, Class::Benign)))
+        .enumerate()
+        .map(|(k, (t, label))| Labelled {
+            id: format!("in{k}"),
+            text: (*t).to_owned(),
+            label,
+        })
+        .collect();
+    let backend = smollm2::backend();
+    let every = smollm2::judge(&backend, false);
+    let refs: Vec<&Labelled> = items.iter().collect();
+    let (verdicts, wall) = smollm2::judge_all(&every, &refs).await;
+    let rule = every.config().clone();
+    let alone: Vec<Class> = verdicts
+        .iter()
+        .map(|v| match &v.basis.judge {
+            Some(a) if rule.flags(a) => Class::Malicious,
+            _ => Class::Benign,
+        })
+        .collect();
+    let combined: Vec<Class> = verdicts.iter().map(|v| v.class).collect();
+    let lexicon = BuiltinArbitral::default();
+    let lex: Vec<Class> = items
+        .iter()
+        .map(|i| lexicon.judge(&arbitral_eval::neutral(&i.text)).class)
+        .collect();
+    let row = |name: &str, got: &[Class]| Row {
+        name: name.into(),
+        scores: Scores::of(&items, got),
+        fallbacks: 0,
+        wall,
+    };
+    println!(
+        "arbitral IN-SAMPLE hand-written messages:\n{}",
+        table(&[
+            row("lexicon alone", &lex),
+            row("LLM judge alone", &alone),
+            row("combination", &combined)
+        ])
+    );
+    println!("{:?}", backend.stats());
+    for (item, v) in items.iter().zip(&verdicts) {
+        println!("{:?} {:?} | {}", item.label, v.basis.judge, item.text);
+    }
 }

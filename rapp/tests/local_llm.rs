@@ -35,6 +35,7 @@ fn agents() -> Vec<AgentSpec> {
             weight: 1.0,
             personality: Personality::Agreeable,
             weight_above: None,
+            utility: None,
         },
         AgentSpec {
             id: "qos".into(),
@@ -43,6 +44,7 @@ fn agents() -> Vec<AgentSpec> {
             weight: 1.0,
             personality: Personality::Disagreeable,
             weight_above: None,
+            utility: None,
         },
     ]
 }

@@ -147,7 +147,9 @@ pub enum LlmKind {
     /// The built-in persona negotiator (offline, deterministic per seed).
     Persona,
     /// An OpenAI-compatible chat-completions endpoint: MAESTRO_LLM_BASE_URL,
-    /// MAESTRO_LLM_MODEL, MAESTRO_LLM_API_KEY (or OPENAI_API_KEY).
+    /// MAESTRO_LLM_MODEL, MAESTRO_LLM_API_KEY (or OPENAI_API_KEY); MAESTRO_LLM_TIMEOUT_MS,
+    /// MAESTRO_LLM_MAX_CONCURRENCY, MAESTRO_LLM_STRUCTURED (auto|json_schema|json_object|off)
+    /// tune it.
     Openai,
     /// A GGUF chat model run in-process (--gguf PATH or MAESTRO_GGUF; builds with
     /// `--features local-llm` only). MAESTRO_LOCAL_THREADS, MAESTRO_LOCAL_CONTEXT,
@@ -157,12 +159,12 @@ pub enum LlmKind {
 
 /// The backend choice for `kind`: the persona negotiator seeded with `seed`, or the
 /// OpenAI-compatible endpoint configured by the environment.
-pub fn llm_choice(kind: LlmKind, seed: u64) -> LlmChoice {
-    match kind {
+pub fn llm_choice(kind: LlmKind, seed: u64) -> anyhow::Result<LlmChoice> {
+    Ok(match kind {
         LlmKind::Persona => LlmChoice::Persona { seed },
-        LlmKind::Openai => LlmChoice::OpenAi(OpenAiConfig::from_env(OpenAiConfig::default())),
+        LlmKind::Openai => LlmChoice::OpenAi(OpenAiConfig::from_env(OpenAiConfig::default())?),
         LlmKind::Local => LlmChoice::Local(LocalConfig::default()),
-    }
+    })
 }
 
 /// [`llm_choice`], with the local backend configured from `gguf` (the `--gguf` option) and
@@ -185,7 +187,7 @@ pub fn llm_choice_with(
             }
             LlmChoice::Local(cfg)
         }
-        other => llm_choice(other, seed),
+        other => llm_choice(other, seed)?,
     })
 }
 

@@ -59,8 +59,9 @@ pub struct RappArgs {
     /// GGUF chat model for `--llm local` (e.g. the path `.ci/fetch-smollm2` prints).
     #[arg(long, value_name = "PATH", env = "MAESTRO_GGUF")]
     pub gguf: Option<PathBuf>,
-    /// Retrieve regulatory rules from the notes in this directory (e.g. config/regulations),
-    /// on top of the scenario's rules; citations go into the prompts and the transcript.
+    /// Regulatory notes (`*.md`) that replace (same file name) or add to the bundled ones
+    /// (config/regulations); retrieved passages and their citations go into the prompts and the
+    /// transcript, their `Constraint:` lines bound the negotiation. Retrieval is always on.
     #[arg(long, value_name = "DIR")]
     pub regulations: Option<PathBuf>,
     /// Directory of the rApp's transcript store (`maestro transcripts list --data-dir DIR`).

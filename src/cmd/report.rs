@@ -25,8 +25,16 @@ pub fn print_table(r: &RappReport) {
         r.bounds_mbps.1,
     );
     println!(
-        "KPI reports received over gRPC: {} ({:.1} s of gNB time observed)\n",
-        r.kpi_reports, r.observed_s
+        "negotiation: {:.1} s of wall time; policies enforced at gNB time {}",
+        r.negotiation_wall_s,
+        r.enforced_at_gnb_s.map_or_else(
+            || "- (never seen in the KPI stream)".to_owned(),
+            |t| format!("{t:.1} s")
+        )
+    );
+    println!(
+        "KPI reports received over gRPC: {} ({:.1} s of gNB time observed from {:.1} s)\n",
+        r.kpi_reports, r.observed_s, r.window_start_gnb_s
     );
     println!(
         "{:<22} {:<9} {:>11} {:>5} {:>5} {:>14} {:>11} {:<13}",
@@ -80,11 +88,20 @@ pub fn exit_code(r: &RappReport) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     for s in r.slices.iter().filter(|s| !s.holds_target) {
+        if s.periods == 0 && s.seen_enforced {
+            eprintln!(
+                "FAIL: slice {}: no KPI period after the policy was enforced ({:.1} s of gNB time \
+                 observed; the negotiation took {:.1} s of wall time)",
+                s.slice, r.observed_s, r.negotiation_wall_s
+            );
+            continue;
+        }
         if s.periods == 0 {
             eprintln!(
-                "FAIL: slice {} never appeared in the KPI reports: its A1 policy is not enforced \
-                 by the cell this KPI stream reports (is the A1 peer the xApp at --kpi-url?)",
-                s.slice
+                "FAIL: slice {} never appeared in the KPI reports with its new target ({:.1} s of \
+                 gNB time watched after the A1 PUT): its A1 policy is not enforced by the cell \
+                 this KPI stream reports (is the A1 peer the xApp at --kpi-url?)",
+                s.slice, r.observed_s
             );
             continue;
         }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use maestro_rapp::negotiation::voice::Spoken;
 use maestro_rapp::transcript::TranscriptStore;
 
 /// What to do.
@@ -99,28 +100,79 @@ pub async fn run(args: TranscriptArgs) -> anyhow::Result<ExitCode> {
                     r.feedback.mean_mbps,
                     r.feedback.spread_mbps
                 );
-                for (k, intent) in r.intents.iter().enumerate() {
-                    let unit_notes = r.turns.get(k).map_or_else(String::new, |turn| {
-                        let mut notes = vec![format!("advice {:.2}", turn.advice_mbps)];
-                        notes.extend(turn.validation.iter().cloned());
-                        if turn.verdict.incentive
-                            != maestro_rapp::negotiation::arbitral::Incentive::None
-                        {
-                            notes.push(format!(
-                                "arbitral {:?}: {}",
-                                turn.verdict.incentive,
-                                turn.verdict.evidence.join("; ")
-                            ));
-                        }
-                        format!(" [{}]", notes.join(" | "))
-                    });
-                    println!(
-                        "  {:<10} {:>9.3}  {}{}",
-                        intent.agent_id, intent.value_mbps, intent.reasoning, unit_notes
-                    );
+                for p in &r.passages {
+                    println!("  retrieved [{}] \"{}\"", p.citation, clip(&p.text, 160));
                 }
+                for (k, intent) in r.intents.iter().enumerate() {
+                    println!(
+                        "  {:<10} {:>9.3}  {}",
+                        intent.agent_id, intent.value_mbps, intent.reasoning
+                    );
+                    let Some(turn) = r.turns.get(k) else {
+                        continue;
+                    };
+                    for h in &turn.heard {
+                        println!(
+                            "      heard {} at {:.2} Mbps: \"{}\"",
+                            h.agent_id,
+                            h.value_mbps,
+                            clip(&h.reasoning, 200)
+                        );
+                    }
+                    match &turn.mediator {
+                        Some(Spoken {
+                            message: Some(m), ..
+                        }) => println!("      MAESTRO (LLM) to it: {m}"),
+                        Some(Spoken {
+                            fallback: Some(why),
+                            ..
+                        }) => {
+                            println!("      MAESTRO's LLM message unusable ({why}): template used")
+                        }
+                        _ => {}
+                    }
+                    println!(
+                        "      advice {:.2} Mbps; verdict {:?} ({:?}, score {:.2}){}{}",
+                        turn.advice_mbps,
+                        turn.verdict.class,
+                        turn.verdict.basis,
+                        turn.verdict.score,
+                        if turn.verdict.evidence.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", turn.verdict.evidence.join("; "))
+                        },
+                        if turn.verdict.incentive
+                            == maestro_rapp::negotiation::arbitral::Incentive::None
+                        {
+                            String::new()
+                        } else {
+                            format!(" -> {:?}", turn.verdict.incentive)
+                        }
+                    );
+                    for note in &turn.validation {
+                        println!("      validation: {note}");
+                    }
+                    for flag in &turn.flags {
+                        println!("      flagged: {flag}");
+                    }
+                    for failure in &turn.failures {
+                        println!("      failed: {failure}");
+                    }
+                }
+                println!("  MAESTRO: {}", r.feedback.summary);
             }
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `text` cut to `max` characters (with an ellipsis when cut).
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

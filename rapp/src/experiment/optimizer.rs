@@ -121,6 +121,7 @@ fn team(n: usize, rng: &mut StdRng) -> Vec<AgentSpec> {
             weight: rng.random_range(0.5..2.0),
             personality: Personality::Normal,
             weight_above: None,
+            utility: None,
         })
         .collect()
 }

@@ -151,6 +151,7 @@ fn agents(cost: Personality, qos: Personality) -> Vec<AgentSpec> {
             weight: 1.0,
             personality: cost,
             weight_above: None,
+            utility: None,
         },
         AgentSpec {
             id: "qos".into(),
@@ -159,6 +160,7 @@ fn agents(cost: Personality, qos: Personality) -> Vec<AgentSpec> {
             weight: 1.0,
             personality: qos,
             weight_above: None,
+            utility: None,
         },
     ]
 }

@@ -215,6 +215,7 @@ impl TimelineScenario {
                     weight: o.weight,
                     personality: i.personality,
                     weight_above: None,
+                    utility: None,
                 })
             })
             .collect()
@@ -671,6 +672,7 @@ pub async fn run(job: &TimelineJob, cqi_source: &str) -> Result<TimelineReport, 
             regulatory: &rules,
             observability: &live,
             arbitral: arbitral.as_ref(),
+            mediator: None,
         };
         let index = negotiations.len() + 1;
         events.push(Event {

@@ -11,10 +11,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::engine::Bounds;
 use super::mediator::Feedback;
-use super::persona::Personality;
-use super::validation::PressureMode;
+use super::peers::{self, PeerQuote};
+use super::regulatory::{self, QuotedPassage};
+use super::vocabulary::Bounds;
+use super::vocabulary::Personality;
+use super::vocabulary::PressureMode;
 
 /// What an agent knows when it speaks, in structured form.
 #[derive(Debug, Clone, Serialize)]
@@ -46,6 +48,15 @@ pub struct AgentContext {
     pub citations: Vec<String>,
     /// Why the agent's previous answer this round could not be used.
     pub correction: Option<String>,
+    /// What the agent hears of the other agents' last positions (quoted as data; see
+    /// [`super::peers`]).
+    pub peers: Vec<PeerQuote>,
+    /// MAESTRO's message to this agent this round, when an LLM mediator wrote it (its numbers
+    /// filled in by code; see [`super::mediator`]); `None`: the feedback's summary is used.
+    pub mediator_message: Option<String>,
+    /// Regulatory passages retrieved for the topic, quoted as data (see
+    /// [`super::regulatory::QuotedPassage`]).
+    pub passages: Vec<QuotedPassage>,
 }
 
 /// The prompt templates (`config/prompts/`): `{name}` placeholders filled per agent.
@@ -54,7 +65,8 @@ pub struct PromptTemplates {
     /// System message: `{topic}`, `{style}`, `{example}`.
     pub system: String,
     /// User message: `{round}`, `{intent}`, `{target}`, `{min}`, `{max}`, `{citations}`,
-    /// `{previous}`, `{feedback}`, `{warning}`, `{optimizer}`, `{correction}`.
+    /// `{passages}`, `{previous}`, `{peers}`, `{feedback}`, `{warning}`, `{optimizer}`,
+    /// `{correction}`.
     pub user: String,
     /// The optimizer line under soft pressure: `{advice}`.
     pub optimizer_soft: String,
@@ -136,11 +148,81 @@ impl PromptTemplates {
     }
 }
 
-/// Fills `{name}` placeholders.
+/// Fills `{name}` placeholders in one pass over `template` (a brace pair naming no value is
+/// kept as it is). One pass, not one `replace` per value: a round renders a prompt per agent,
+/// 10,000 of them in the benchmark.
 fn fill(template: &str, values: &[(&str, String)]) -> String {
-    values.iter().fold(template.to_owned(), |text, (k, v)| {
-        text.replace(&format!("{{{k}}}"), v)
-    })
+    let extra: usize = values.iter().map(|(_, v)| v.len()).sum();
+    let mut out = String::with_capacity(template.len() + extra);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let value = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            values
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (v, close))
+        });
+        match value {
+            Some((v, close)) => {
+                out.push_str(v);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The shape an answer must take. Backends that can constrain decoding use it (a GBNF grammar
+/// in the local backend, `response_format` on OpenAI-compatible servers that support it); the
+/// prompt text says it too, for those that cannot.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum AnswerFormat {
+    /// An agent's intent: `{"value": <number within the context's bounds>, "reasoning": "..."}`.
+    #[default]
+    Intent,
+    /// One JSON object matching `schema` (JSON Schema), named `name` for `response_format`;
+    /// `grammar` is the same shape as GBNF for grammar-constrained local decoding.
+    Json {
+        /// Schema name (`[a-zA-Z0-9_-]`, as OpenAI's `json_schema.name` requires).
+        name: String,
+        /// The JSON Schema of the answer.
+        schema: serde_json::Value,
+        /// The same shape as a GBNF grammar (root rule `root`).
+        grammar: String,
+    },
+    /// Free text.
+    Text,
+    /// Free text within a GBNF grammar for local decoding (MAESTRO's message to an agent:
+    /// prose without digits, so the numbers can only come from the placeholders code fills);
+    /// servers without grammars get the instruction in the prompt only.
+    Prose {
+        /// The grammar (root rule `root`).
+        grammar: String,
+    },
+}
+
+impl AnswerFormat {
+    /// The JSON Schema of an intent answer.
+    pub fn intent_schema() -> serde_json::Value {
+        serde_json::json!({
+            "type": "object",
+            "properties": {
+                "value": {"type": "number"},
+                "reasoning": {"type": "string"}
+            },
+            "required": ["value", "reasoning"],
+            "additionalProperties": false
+        })
+    }
 }
 
 /// A prompt: chat text for real LLMs plus the structured context it was rendered from.
@@ -152,6 +234,8 @@ pub struct Prompt {
     pub user: String,
     /// Structured context (the built-in negotiator reads this instead of the text).
     pub context: AgentContext,
+    /// The shape the answer must take.
+    pub format: AnswerFormat,
 }
 
 impl Prompt {
@@ -214,14 +298,17 @@ impl Prompt {
                             .map(|p| format!("Your last demand: {p:.2} Mbps.")),
                     ),
                 ),
+                ("passages", regulatory::render_passages(&context.passages)),
+                ("peers", peers::render(&context.peers)),
                 (
                     "feedback",
-                    line(
-                        context
+                    line(match &context.mediator_message {
+                        Some(message) => Some(format!("MAESTRO to you: {message}")),
+                        None => context
                             .feedback
                             .as_ref()
                             .map(|f| format!("MAESTRO's feedback: {}", f.summary)),
-                    ),
+                    }),
                 ),
                 (
                     "warning",
@@ -243,6 +330,7 @@ impl Prompt {
             system,
             user,
             context,
+            format: AnswerFormat::Intent,
         }
     }
 
@@ -306,6 +394,10 @@ pub struct LlmUsage {
     pub prompt_tokens: u64,
     /// Completion tokens, as the server counted them.
     pub completion_tokens: u64,
+    /// Times the backend stepped its structured-output form down because the server refused
+    /// it (the OpenAI-compatible backend: `json_schema` -> `json_object` -> none).
+    #[serde(default)]
+    pub structured_downgrades: u64,
 }
 
 impl LlmUsage {
@@ -319,6 +411,22 @@ impl LlmUsage {
             completion_tokens: self
                 .completion_tokens
                 .saturating_sub(earlier.completion_tokens),
+            structured_downgrades: self
+                .structured_downgrades
+                .saturating_sub(earlier.structured_downgrades),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fill;
+
+    #[test]
+    fn placeholders_are_filled_once_and_values_are_not_rescanned() {
+        let values = [("a", "x{b}y".to_owned()), ("b", "B".to_owned())];
+        assert_eq!(fill("<{a}|{b}|{c}|{>", &values), "<x{b}y|B|{c}|{>");
+        assert_eq!(fill("{\"value\": 1}", &values), "{\"value\": 1}");
+        assert_eq!(fill("", &values), "");
     }
 }

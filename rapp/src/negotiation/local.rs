@@ -24,8 +24,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::engine::Bounds;
 use super::llm::LlmError;
+use super::vocabulary::Bounds;
 
 /// Env var naming the GGUF model file ([`LocalConfig::model_path`]).
 pub const ENV_GGUF: &str = "MAESTRO_GGUF";
@@ -356,7 +356,7 @@ mod backend {
     use serde::Serialize;
     use tokio::sync::oneshot;
 
-    use super::super::llm::{LanguageModel, LlmError, LlmFuture, LlmUsage, Prompt};
+    use super::super::llm::{AnswerFormat, LanguageModel, LlmError, LlmFuture, LlmUsage, Prompt};
     use super::{intent_grammar, LocalConfig, BACKEND};
 
     /// llama.cpp may be initialised once per process; every backend shares it.
@@ -435,7 +435,10 @@ mod backend {
     struct Request {
         system: String,
         user: String,
-        grammar: String,
+        /// GBNF constraining the answer (`None`: free text).
+        grammar: Option<String>,
+        /// An intent answer cut at the length cap gets its JSON object closed.
+        closes_intent: bool,
         reply: oneshot::Sender<Result<String, LlmError>>,
     }
 
@@ -547,7 +550,14 @@ mod backend {
                 Request {
                     system: prompt.system.clone(),
                     user: prompt.user.clone(),
-                    grammar: intent_grammar(&prompt.context.bounds),
+                    grammar: match &prompt.format {
+                        AnswerFormat::Intent => Some(intent_grammar(&prompt.context.bounds)),
+                        AnswerFormat::Json { grammar, .. } | AnswerFormat::Prose { grammar } => {
+                            Some(grammar.clone())
+                        }
+                        AnswerFormat::Text => None,
+                    },
+                    closes_intent: prompt.format == AnswerFormat::Intent,
                     reply,
                 },
                 rx,
@@ -599,6 +609,7 @@ mod backend {
                 failures: s.failures,
                 prompt_tokens: s.prompt_tokens,
                 completion_tokens: s.completion_tokens,
+                structured_downgrades: 0,
             })
         }
     }
@@ -668,6 +679,8 @@ mod backend {
         done: bool,
         /// Stopped at a length cap, not by the grammar.
         cut: bool,
+        /// See [`Request::closes_intent`].
+        closes_intent: bool,
     }
 
     /// The worker thread's state.
@@ -757,22 +770,23 @@ mod backend {
                 ));
                 return Err((r.reply, e));
             }
-            let grammar = match LlamaSampler::grammar(&self.loaded.model, &r.grammar, "root") {
-                Ok(g) => g,
-                Err(e) => return Err((r.reply, fail(format!("bad grammar: {e}")))),
-            };
+            let mut chain = Vec::new();
+            if let Some(grammar) = &r.grammar {
+                match LlamaSampler::grammar(&self.loaded.model, grammar, "root") {
+                    Ok(g) => chain.push(g),
+                    Err(e) => return Err((r.reply, fail(format!("bad grammar: {e}")))),
+                }
+            }
             let seed = self.next_seed;
             self.next_seed = self.next_seed.wrapping_add(1);
-            let sampler = if self.config.temperature > 0.0 {
-                LlamaSampler::chain_simple([
-                    grammar,
-                    LlamaSampler::top_k(40),
-                    LlamaSampler::temp(self.config.temperature),
-                    LlamaSampler::dist(seed),
-                ])
+            if self.config.temperature > 0.0 {
+                chain.push(LlamaSampler::top_k(40));
+                chain.push(LlamaSampler::temp(self.config.temperature));
+                chain.push(LlamaSampler::dist(seed));
             } else {
-                LlamaSampler::chain_simple([grammar, LlamaSampler::greedy()])
-            };
+                chain.push(LlamaSampler::greedy());
+            }
+            let sampler = LlamaSampler::chain_simple(chain);
             Ok(Sequence {
                 reply: Some(r.reply),
                 sampler,
@@ -783,6 +797,7 @@ mod backend {
                 generated: 0,
                 done: false,
                 cut: false,
+                closes_intent: r.closes_intent,
             })
         }
 
@@ -896,7 +911,7 @@ mod backend {
             for s in seqs.iter_mut() {
                 if let Some(reply) = s.reply.take() {
                     let mut text = String::from_utf8_lossy(&s.text).into_owned();
-                    if s.cut && !text.ends_with('}') {
+                    if s.cut && s.closes_intent && !text.ends_with('}') {
                         // Cut off inside the reasoning text: close the object the grammar
                         // was writing (the extraction unit judges the rest).
                         text.push_str("\"}");

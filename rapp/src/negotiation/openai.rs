@@ -8,7 +8,7 @@
 //!
 //! Robustness:
 //! - every attempt has its own timeout ([`OpenAiConfig::timeout_ms`], covering connect, send
-//!   and reading the body);
+//!   and reading the body, not the wait for a slot under the concurrency cap);
 //! - transport errors, timeouts, HTTP 429/500/502/503/504 and 200 answers that are not a chat
 //!   completion ("malformed completion") are retried up to [`OpenAiConfig::max_retries`] times
 //!   with exponential backoff ([`OpenAiConfig::backoff_ms`], doubling, capped at 8 s); a
@@ -16,18 +16,49 @@
 //! - other 4xx answers are not retried (the error names the status and the start of the body);
 //! - a semaphore caps the requests in flight at [`OpenAiConfig::max_concurrency`] (the
 //!   negotiation engine asks all agents of a round at once);
-//! - counters of requests, retries, failures and tokens are kept ([`OpenAiBackend::usage`]).
+//! - counters of requests, retries, failures, tokens and structured-output downgrades are kept
+//!   ([`OpenAiBackend::usage`]).
+//!
+//! # Structured output
+//!
+//! A prompt whose [`AnswerFormat`] is [`AnswerFormat::Intent`] or [`AnswerFormat::Json`] is sent
+//! with a `response_format` carrying its JSON Schema, so servers that constrain decoding return
+//! the object the prompt asks for. Three wire forms exist ([`WireFormat`]), richest first:
+//!
+//! ```text
+//! json_schema  "response_format": {"type": "json_schema",
+//!                                  "json_schema": {"name": "intent", "schema": {...}, "strict": true}}
+//! json_object  "response_format": {"type": "json_object", "schema": {...}}
+//! none         no response_format: the prompt's own instruction is all there is
+//! ```
+//!
+//! `json_schema` is OpenAI's form (vLLM, Ollama, llama.cpp's `llama-server` accept it);
+//! `json_object` with a `schema` is llama-cpp-python's extension (other servers read it as
+//! "any JSON object"). [`AnswerFormat::Text`] and [`AnswerFormat::Prose`] never carry one.
+//!
+//! Nothing on these servers advertises which forms they take, so under
+//! [`StructuredOutput::Auto`] the backend finds out by asking: it starts with `json_schema`,
+//! and when the server refuses it (HTTP 400, 422 or 500 whose body names `response_format`,
+//! `json_schema` or `json_object`: a capability error, not a fault) it re-sends that request
+//! at once in the next form down, without backoff and without spending a retry. The form that
+//! works is kept for the backend's lifetime; each step down is counted
+//! ([`UsageSnapshot::structured_downgrades`]) and logged once at info level. Until a structured
+//! request has succeeded, structured requests go out one at a time, so a round of concurrent
+//! prompts costs one refused request per step down, not one per prompt. The other settings
+//! pin one form ([`OpenAiConfig::structured_output`]); a refusal is then an error.
 //!
 //! `https://` endpoints use rustls (reqwest's `rustls` feature) with the platform's trust store.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use serde_json::Value;
+use tokio::sync::{Mutex, Semaphore};
 
-use super::llm::{LanguageModel, LlmError, LlmFuture, Prompt};
+use super::llm::{AnswerFormat, LanguageModel, LlmError, LlmFuture, LlmUsage, Prompt};
 
 /// Env var overriding [`OpenAiConfig::base_url`].
 pub const ENV_BASE_URL: &str = "MAESTRO_LLM_BASE_URL";
@@ -37,6 +68,13 @@ pub const ENV_MODEL: &str = "MAESTRO_LLM_MODEL";
 pub const ENV_API_KEY: &str = "MAESTRO_LLM_API_KEY";
 /// Fallback env var for the API key.
 pub const ENV_OPENAI_API_KEY: &str = "OPENAI_API_KEY";
+/// Env var overriding [`OpenAiConfig::timeout_ms`].
+pub const ENV_TIMEOUT_MS: &str = "MAESTRO_LLM_TIMEOUT_MS";
+/// Env var overriding [`OpenAiConfig::max_concurrency`].
+pub const ENV_MAX_CONCURRENCY: &str = "MAESTRO_LLM_MAX_CONCURRENCY";
+/// Env var overriding [`OpenAiConfig::structured_output`] (`auto`, `json_schema`,
+/// `json_object`, `off`).
+pub const ENV_STRUCTURED: &str = "MAESTRO_LLM_STRUCTURED";
 
 /// Backend name used in errors.
 const BACKEND: &str = "openai";
@@ -60,18 +98,105 @@ pub struct OpenAiConfig {
     /// Bearer token sent as `Authorization: Bearer <key>` when set.
     #[serde(skip_serializing)]
     pub api_key: Option<String>,
-    /// Timeout of one attempt, ms.
+    /// Timeout of one attempt once it holds a concurrency slot, ms.
     pub timeout_ms: u64,
     /// Retries after the first attempt.
     pub max_retries: u32,
     /// First backoff, ms; doubles per retry, capped at 8000 ms.
     pub backoff_ms: u64,
-    /// Requests in flight at most.
+    /// Requests in flight at most. Against a server that answers one request at a time, 1
+    /// keeps the queue on this side, where [`Self::timeout_ms`] does not run.
     pub max_concurrency: usize,
     /// Sampling temperature.
     pub temperature: f64,
     /// Completion length cap, tokens.
     pub max_tokens: u32,
+    /// How structured answers are asked for (see the module doc).
+    pub structured_output: StructuredOutput,
+}
+
+/// Which `response_format` structured prompts carry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StructuredOutput {
+    /// Start with `json_schema`, step down to `json_object` then none when refused.
+    #[default]
+    Auto,
+    /// Always `json_schema` (OpenAI, vLLM, Ollama, llama-server).
+    JsonSchema,
+    /// Always `json_object` with the schema (llama-cpp-python).
+    JsonObject,
+    /// Never a `response_format`.
+    Off,
+}
+
+impl FromStr for StructuredOutput {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "auto" => Ok(Self::Auto),
+            "json_schema" => Ok(Self::JsonSchema),
+            "json_object" => Ok(Self::JsonObject),
+            "off" | "none" => Ok(Self::Off),
+            _ => Err(format!(
+                "{s:?} is not one of auto, json_schema, json_object, off"
+            )),
+        }
+    }
+}
+
+/// The `response_format` form a structured request goes out with (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[repr(u8)]
+pub enum WireFormat {
+    /// `{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}`.
+    JsonSchema = 0,
+    /// `{"type": "json_object", "schema": ...}`.
+    JsonObject = 1,
+    /// No `response_format`.
+    None = 2,
+}
+
+impl WireFormat {
+    fn from_u8(v: u8) -> Self {
+        match v {
+            0 => Self::JsonSchema,
+            1 => Self::JsonObject,
+            _ => Self::None,
+        }
+    }
+
+    /// The next form down, if any.
+    fn lower(self) -> Option<Self> {
+        match self {
+            Self::JsonSchema => Some(Self::JsonObject),
+            Self::JsonObject => Some(Self::None),
+            Self::None => None,
+        }
+    }
+
+    /// The form's name as in [`ENV_STRUCTURED`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::JsonSchema => "json_schema",
+            Self::JsonObject => "json_object",
+            Self::None => "off",
+        }
+    }
+
+    /// The `response_format` value for a schema named `name`.
+    fn response_format(self, name: &str, schema: &Value) -> Option<Value> {
+        match self {
+            Self::JsonSchema => Some(serde_json::json!({
+                "type": "json_schema",
+                "json_schema": {"name": name, "schema": schema, "strict": true}
+            })),
+            Self::JsonObject => Some(serde_json::json!({"type": "json_object", "schema": schema})),
+            Self::None => None,
+        }
+    }
 }
 
 impl Default for OpenAiConfig {
@@ -86,6 +211,7 @@ impl Default for OpenAiConfig {
             max_concurrency: 8,
             temperature: 0.2,
             max_tokens: 256,
+            structured_output: StructuredOutput::Auto,
         }
     }
 }
@@ -102,6 +228,7 @@ impl fmt::Debug for OpenAiConfig {
             .field("max_concurrency", &self.max_concurrency)
             .field("temperature", &self.temperature)
             .field("max_tokens", &self.max_tokens)
+            .field("structured_output", &self.structured_output)
             .finish()
     }
 }
@@ -114,20 +241,32 @@ fn config_error(reason: String) -> LlmError {
 }
 
 impl OpenAiConfig {
-    /// `base` with `MAESTRO_LLM_BASE_URL`, `MAESTRO_LLM_MODEL` and `MAESTRO_LLM_API_KEY`
-    /// (falling back to `OPENAI_API_KEY`) applied; unset or empty variables leave the field
-    /// alone.
-    pub fn from_env(base: Self) -> Self {
+    /// `base` with the environment applied: `MAESTRO_LLM_BASE_URL`, `MAESTRO_LLM_MODEL`,
+    /// `MAESTRO_LLM_API_KEY` (falling back to `OPENAI_API_KEY`), `MAESTRO_LLM_TIMEOUT_MS`,
+    /// `MAESTRO_LLM_MAX_CONCURRENCY` and `MAESTRO_LLM_STRUCTURED`. Unset or empty variables
+    /// leave the field alone; a value that does not parse is an error naming the variable.
+    pub fn from_env(base: Self) -> Result<Self, LlmError> {
         Self::from_lookup(base, |name| std::env::var(name).ok())
     }
 
     /// [`Self::from_env`] with a custom variable lookup (for tests and embedding).
-    pub fn from_lookup(base: Self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+    pub fn from_lookup(
+        base: Self,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, LlmError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
+        fn parse<T: FromStr>(name: &str, value: &str) -> Result<T, LlmError>
+        where
+            T::Err: fmt::Display,
+        {
+            value
+                .parse()
+                .map_err(|e| config_error(format!("{name}={value:?}: {e}")))
+        }
         let mut cfg = base;
         if let Some(url) = get(ENV_BASE_URL) {
             cfg.base_url = url;
@@ -138,7 +277,16 @@ impl OpenAiConfig {
         if let Some(key) = get(ENV_API_KEY).or_else(|| get(ENV_OPENAI_API_KEY)) {
             cfg.api_key = Some(key);
         }
-        cfg
+        if let Some(v) = get(ENV_TIMEOUT_MS) {
+            cfg.timeout_ms = parse(ENV_TIMEOUT_MS, &v)?;
+        }
+        if let Some(v) = get(ENV_MAX_CONCURRENCY) {
+            cfg.max_concurrency = parse(ENV_MAX_CONCURRENCY, &v)?;
+        }
+        if let Some(v) = get(ENV_STRUCTURED) {
+            cfg.structured_output = parse(ENV_STRUCTURED, &v)?;
+        }
+        Ok(cfg)
     }
 
     /// Checks the settings; the error says which one is wrong.
@@ -206,6 +354,8 @@ pub struct UsageSnapshot {
     pub prompt_tokens: u64,
     /// Completion tokens reported by the server's `usage`.
     pub completion_tokens: u64,
+    /// Steps down of the structured-output form after a refusal (0 to 2).
+    pub structured_downgrades: u64,
 }
 
 #[derive(Debug, Default)]
@@ -215,6 +365,7 @@ struct Counters {
     failures: AtomicU64,
     prompt_tokens: AtomicU64,
     completion_tokens: AtomicU64,
+    structured_downgrades: AtomicU64,
 }
 
 /// An OpenAI-compatible chat-completions backend.
@@ -226,6 +377,12 @@ pub struct OpenAiBackend {
     client: reqwest::Client,
     permits: Semaphore,
     counters: Counters,
+    /// The [`WireFormat`] structured requests go out with, as its `u8`.
+    wire: AtomicU8,
+    /// A structured request has succeeded in the current form (auto mode stops probing).
+    wire_confirmed: AtomicBool,
+    /// Held around a structured attempt while the form is not confirmed.
+    probe: Mutex<()>,
 }
 
 #[derive(Serialize)]
@@ -234,6 +391,11 @@ struct ChatRequest<'a> {
     messages: [ChatMessage<'a>; 2],
     temperature: f64,
     max_tokens: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    response_format: Option<Value>,
+    /// What the answer is (`intent`, the JSON schema's name, `prose`, `text`), for the logs.
+    #[serde(skip)]
+    answer: &'a str,
 }
 
 #[derive(Serialize)]
@@ -275,8 +437,34 @@ enum AttemptError {
         cause: String,
         retry_after: Option<Duration>,
     },
+    /// The server refused the request's `response_format` (a capability, not a fault).
+    Refused(String),
     /// Retrying will not help.
     Fatal(String),
+}
+
+/// Whether an error answer is a refusal of the request's `response_format`: a 400, 422 or 500
+/// whose body names it (llama-cpp-python 0.3.36 answers `json_schema` with a 500 carrying a
+/// pydantic error on `('body', 'response_format', 'type')`).
+fn refuses_response_format(status: u16, body: &str) -> bool {
+    matches!(status, 400 | 422 | 500) && {
+        let body = body.to_ascii_lowercase();
+        ["response_format", "json_schema", "json_object"]
+            .iter()
+            .any(|word| body.contains(word))
+    }
+}
+
+/// The schema name and schema a structured prompt constrains its answer to; `None` for text.
+fn answer_schema(format: &AnswerFormat) -> Option<(&str, std::borrow::Cow<'_, Value>)> {
+    match format {
+        AnswerFormat::Intent => Some((
+            "intent",
+            std::borrow::Cow::Owned(AnswerFormat::intent_schema()),
+        )),
+        AnswerFormat::Json { name, schema, .. } => Some((name, std::borrow::Cow::Borrowed(schema))),
+        AnswerFormat::Text | AnswerFormat::Prose { .. } => None,
+    }
 }
 
 fn snippet(body: &str) -> String {
@@ -327,10 +515,18 @@ impl OpenAiBackend {
                 backend: BACKEND.into(),
                 reason: format!("cannot build the HTTP client: {}", chain(&e)),
             })?;
+        let wire = match config.structured_output {
+            StructuredOutput::Auto | StructuredOutput::JsonSchema => WireFormat::JsonSchema,
+            StructuredOutput::JsonObject => WireFormat::JsonObject,
+            StructuredOutput::Off => WireFormat::None,
+        };
         Ok(Self {
             name: format!("openai:{}", config.model),
             endpoint: config.endpoint(),
             permits: Semaphore::new(config.max_concurrency),
+            wire: AtomicU8::new(wire as u8),
+            wire_confirmed: AtomicBool::new(config.structured_output != StructuredOutput::Auto),
+            probe: Mutex::new(()),
             client,
             config,
             counters: Counters::default(),
@@ -342,6 +538,11 @@ impl OpenAiBackend {
         &self.config
     }
 
+    /// The form structured requests go out with now.
+    pub fn wire_format(&self) -> WireFormat {
+        WireFormat::from_u8(self.wire.load(Ordering::Acquire))
+    }
+
     /// Counters so far.
     pub fn usage(&self) -> UsageSnapshot {
         let c = &self.counters;
@@ -351,12 +552,26 @@ impl OpenAiBackend {
             failures: c.failures.load(Ordering::Relaxed),
             prompt_tokens: c.prompt_tokens.load(Ordering::Relaxed),
             completion_tokens: c.completion_tokens.load(Ordering::Relaxed),
+            structured_downgrades: c.structured_downgrades.load(Ordering::Relaxed),
         }
     }
 
-    /// Sends one system + user exchange, with retries; returns the assistant's text.
+    /// Sends one system + user exchange for free text, with retries; returns the assistant's
+    /// text.
     pub async fn chat(&self, system: &str, user: &str) -> Result<String, LlmError> {
-        let request = ChatRequest {
+        self.chat_as(system, user, &AnswerFormat::Text).await
+    }
+
+    /// Sends one system + user exchange whose answer takes `format` (a `response_format` for
+    /// structured formats, see the module doc), with retries; returns the assistant's text.
+    pub async fn chat_as(
+        &self,
+        system: &str,
+        user: &str,
+        format: &AnswerFormat,
+    ) -> Result<String, LlmError> {
+        let schema = answer_schema(format);
+        let mut request = ChatRequest {
             model: &self.config.model,
             messages: [
                 ChatMessage {
@@ -370,12 +585,54 @@ impl OpenAiBackend {
             ],
             temperature: self.config.temperature,
             max_tokens: self.config.max_tokens,
+            response_format: None,
+            answer: match format {
+                AnswerFormat::Intent => "intent",
+                AnswerFormat::Json { name, .. } => name,
+                AnswerFormat::Prose { .. } => "prose",
+                AnswerFormat::Text => "text",
+            },
         };
         let attempts = self.config.max_retries.saturating_add(1);
         let mut attempt = 1;
         loop {
-            let (cause, retry_after) = match self.attempt(&request).await {
-                Ok(text) => return Ok(text),
+            let wire = self.wire_format();
+            request.response_format = schema
+                .as_ref()
+                .and_then(|(name, schema)| wire.response_format(name, schema));
+            let probing =
+                request.response_format.is_some() && !self.wire_confirmed.load(Ordering::Acquire);
+            let outcome = if probing {
+                let probe = self.probe.lock().await;
+                if self.wire_format() != wire {
+                    // Another request stepped the form down while this one waited.
+                    continue;
+                }
+                if self.wire_confirmed.load(Ordering::Acquire) {
+                    // Another request found the form that works: no need to go one by one.
+                    drop(probe);
+                }
+                self.attempt(&request).await
+            } else {
+                self.attempt(&request).await
+            };
+            let (cause, retry_after) = match outcome {
+                Ok(text) => {
+                    if request.response_format.is_some() {
+                        self.wire_confirmed.store(true, Ordering::Release);
+                    }
+                    return Ok(text);
+                }
+                Err(AttemptError::Refused(detail)) => {
+                    if self.step_down(wire, &detail) {
+                        continue;
+                    }
+                    return Err(self.fail(format!(
+                        "{detail} (the server refuses response_format {}; set {ENV_STRUCTURED} \
+                         to auto or off)",
+                        wire.as_str()
+                    )));
+                }
                 Err(AttemptError::Fatal(reason)) => return Err(self.fail(reason)),
                 Err(AttemptError::Retryable { cause, retry_after }) => (cause, retry_after),
             };
@@ -401,6 +658,40 @@ impl OpenAiBackend {
         }
     }
 
+    /// After the server refused `from`: moves to the next form down (auto mode only) and
+    /// says whether the request should be re-sent. `false` when the form is pinned or there
+    /// is nothing below.
+    fn step_down(&self, from: WireFormat, detail: &str) -> bool {
+        if self.config.structured_output != StructuredOutput::Auto {
+            return false;
+        }
+        let Some(to) = from.lower() else {
+            return false;
+        };
+        match self
+            .wire
+            .compare_exchange(from as u8, to as u8, Ordering::AcqRel, Ordering::Acquire)
+        {
+            Ok(_) => {
+                self.counters
+                    .structured_downgrades
+                    .fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    backend = %self.name,
+                    endpoint = %self.endpoint,
+                    from = from.as_str(),
+                    to = to.as_str(),
+                    refusal = %detail,
+                    "the LLM server refuses this response_format; using the next form down \
+                     from now on"
+                );
+                true
+            }
+            // Another request already stepped down: re-send in the current form.
+            Err(_) => true,
+        }
+    }
+
     fn fail(&self, reason: String) -> LlmError {
         self.counters.failures.fetch_add(1, Ordering::Relaxed);
         LlmError::Backend {
@@ -418,8 +709,23 @@ impl OpenAiBackend {
             .map_err(|_| AttemptError::Fatal("backend is shut down".into()))?;
         self.counters.requests.fetch_add(1, Ordering::Relaxed);
         let timeout = Duration::from_millis(self.config.timeout_ms);
+        let started = std::time::Instant::now();
         match tokio::time::timeout(timeout, self.exchange(request)).await {
-            Ok(result) => result,
+            Ok(Ok((text, (prompt_tokens, completion_tokens)))) => {
+                tracing::debug!(
+                    backend = %self.name,
+                    answer = request.answer,
+                    response_format = request.response_format.as_ref().map_or("none", |rf| {
+                        rf["type"].as_str().unwrap_or("?")
+                    }),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    prompt_tokens,
+                    completion_tokens,
+                    "LLM request answered"
+                );
+                Ok(text)
+            }
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(AttemptError::Retryable {
                 cause: format!("timed out after {} ms", self.config.timeout_ms),
                 retry_after: None,
@@ -427,7 +733,11 @@ impl OpenAiBackend {
         }
     }
 
-    async fn exchange(&self, request: &ChatRequest<'_>) -> Result<String, AttemptError> {
+    /// One POST; the answer's text and its `(prompt, completion)` tokens.
+    async fn exchange(
+        &self,
+        request: &ChatRequest<'_>,
+    ) -> Result<(String, (u64, u64)), AttemptError> {
         let mut builder = self.client.post(&self.endpoint).json(request);
         if let Some(key) = &self.config.api_key {
             builder = builder.bearer_auth(key);
@@ -451,6 +761,9 @@ impl OpenAiBackend {
         }
         let code = status.as_u16();
         let detail = format!("HTTP {status} from {}: {}", self.endpoint, snippet(&body));
+        if request.response_format.is_some() && refuses_response_format(code, &body) {
+            return Err(AttemptError::Refused(detail));
+        }
         match code {
             429 | 500 | 502 | 503 | 504 => Err(AttemptError::Retryable {
                 cause: detail,
@@ -464,7 +777,9 @@ impl OpenAiBackend {
         }
     }
 
-    fn parse(&self, body: &str) -> Result<String, AttemptError> {
+    /// The answer's text and its `(prompt, completion)` tokens (0 when not reported), which
+    /// are added to the counters.
+    fn parse(&self, body: &str) -> Result<(String, (u64, u64)), AttemptError> {
         let malformed = |why: String| AttemptError::Retryable {
             cause: format!("malformed completion: {why}; body: {}", snippet(body)),
             retry_after: None,
@@ -478,14 +793,16 @@ impl OpenAiBackend {
             .and_then(|c| c.message)
             .and_then(|m| m.content)
             .ok_or_else(|| malformed("no choices[0].message.content".into()))?;
-        if let Some(usage) = response.usage {
-            let c = &self.counters;
-            c.prompt_tokens
-                .fetch_add(usage.prompt_tokens.unwrap_or(0), Ordering::Relaxed);
-            c.completion_tokens
-                .fetch_add(usage.completion_tokens.unwrap_or(0), Ordering::Relaxed);
-        }
-        Ok(content)
+        let tokens = response.usage.map_or((0, 0), |u| {
+            (
+                u.prompt_tokens.unwrap_or(0),
+                u.completion_tokens.unwrap_or(0),
+            )
+        });
+        let c = &self.counters;
+        c.prompt_tokens.fetch_add(tokens.0, Ordering::Relaxed);
+        c.completion_tokens.fetch_add(tokens.1, Ordering::Relaxed);
+        Ok((content, tokens))
     }
 }
 
@@ -495,17 +812,18 @@ impl LanguageModel for OpenAiBackend {
     }
 
     fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a> {
-        Box::pin(self.chat(&prompt.system, &prompt.user))
+        Box::pin(self.chat_as(&prompt.system, &prompt.user, &prompt.format))
     }
 
-    fn usage(&self) -> Option<crate::negotiation::llm::LlmUsage> {
+    fn usage(&self) -> Option<LlmUsage> {
         let u = OpenAiBackend::usage(self);
-        Some(crate::negotiation::llm::LlmUsage {
+        Some(LlmUsage {
             requests: u.requests,
             retries: u.retries,
             failures: u.failures,
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
+            structured_downgrades: u.structured_downgrades,
         })
     }
 }
@@ -649,23 +967,102 @@ mod tests {
                 (ENV_MODEL, "meta-llama/Llama-3.1-8B-Instruct"),
                 (ENV_API_KEY, "maestro-key"),
                 (ENV_OPENAI_API_KEY, "openai-key"),
+                (ENV_TIMEOUT_MS, " 120000 "),
+                (ENV_MAX_CONCURRENCY, "1"),
+                (ENV_STRUCTURED, "json-object"),
             ]),
-        );
+        )
+        .unwrap();
         assert_eq!(cfg.base_url, "http://gpu-box:8000/v1");
         assert_eq!(cfg.model, "meta-llama/Llama-3.1-8B-Instruct");
         assert_eq!(cfg.api_key.as_deref(), Some("maestro-key"));
+        assert_eq!(cfg.timeout_ms, 120_000);
+        assert_eq!(cfg.max_concurrency, 1);
+        assert_eq!(cfg.structured_output, StructuredOutput::JsonObject);
         assert_eq!(cfg.max_retries, 7, "other fields kept");
 
         let cfg = OpenAiConfig::from_lookup(
             base.clone(),
             vars(&[(ENV_API_KEY, " "), (ENV_OPENAI_API_KEY, "openai-key")]),
-        );
+        )
+        .unwrap();
         assert_eq!(cfg.api_key.as_deref(), Some("openai-key"));
         assert_eq!(cfg.base_url, base.base_url);
         assert_eq!(cfg.model, base.model);
 
-        let cfg = OpenAiConfig::from_lookup(base.clone(), vars(&[]));
+        let cfg = OpenAiConfig::from_lookup(base.clone(), vars(&[])).unwrap();
         assert_eq!(cfg, base);
+
+        for (name, value) in [
+            (ENV_TIMEOUT_MS, "30s"),
+            (ENV_MAX_CONCURRENCY, "-1"),
+            (ENV_STRUCTURED, "grammar"),
+        ] {
+            let why = reason(
+                OpenAiConfig::from_lookup(base.clone(), vars(&[(name, value)])).unwrap_err(),
+            );
+            assert!(why.contains(name) && why.contains(value), "{why}");
+        }
+    }
+
+    #[test]
+    fn structured_output_settings_and_wire_forms() {
+        for (text, want) in [
+            ("auto", StructuredOutput::Auto),
+            ("JSON_SCHEMA", StructuredOutput::JsonSchema),
+            ("json_object", StructuredOutput::JsonObject),
+            ("off", StructuredOutput::Off),
+        ] {
+            assert_eq!(text.parse::<StructuredOutput>(), Ok(want));
+        }
+        let cfg: OpenAiConfig = serde_json::from_str(r#"{"structured_output": "off"}"#).unwrap();
+        assert_eq!(cfg.structured_output, StructuredOutput::Off);
+        assert_eq!(
+            OpenAiConfig::default().structured_output,
+            StructuredOutput::Auto
+        );
+
+        let schema = AnswerFormat::intent_schema();
+        let rf = WireFormat::JsonSchema
+            .response_format("intent", &schema)
+            .unwrap();
+        assert_eq!(rf["type"], "json_schema");
+        assert_eq!(rf["json_schema"]["name"], "intent");
+        assert_eq!(rf["json_schema"]["strict"], true);
+        assert_eq!(rf["json_schema"]["schema"], schema);
+        let rf = WireFormat::JsonObject
+            .response_format("intent", &schema)
+            .unwrap();
+        assert_eq!(
+            rf,
+            serde_json::json!({"type": "json_object", "schema": schema})
+        );
+        assert_eq!(WireFormat::None.response_format("intent", &schema), None);
+        assert_eq!(WireFormat::JsonSchema.lower(), Some(WireFormat::JsonObject));
+        assert_eq!(WireFormat::JsonObject.lower(), Some(WireFormat::None));
+        assert_eq!(WireFormat::None.lower(), None);
+
+        assert!(answer_schema(&AnswerFormat::Text).is_none());
+        assert!(answer_schema(&AnswerFormat::Prose {
+            grammar: "root ::= \"a\"".into()
+        })
+        .is_none());
+        let (name, _) = answer_schema(&AnswerFormat::Intent).unwrap();
+        assert_eq!(name, "intent");
+    }
+
+    #[test]
+    fn refusals_of_response_format_are_told_from_faults() {
+        let llama_cpp_python = r#"{"error":{"message":"1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), 'msg': \"Input should be 'text' or 'json_object'\"}","type":"internal_server_error"}}"#;
+        assert!(refuses_response_format(500, llama_cpp_python));
+        assert!(refuses_response_format(
+            400,
+            "Unknown parameter: 'response_format.json_schema'"
+        ));
+        assert!(refuses_response_format(422, "JSON_OBJECT is not supported"));
+        assert!(!refuses_response_format(500, "boom"));
+        assert!(!refuses_response_format(503, "response_format overloaded"));
+        assert!(!refuses_response_format(400, "context_length_exceeded"));
     }
 
     #[test]

@@ -11,26 +11,11 @@
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use serde::{Deserialize, Serialize};
 
 use super::llm::{LanguageModel, LlmFuture, Prompt};
-use super::validation::PressureMode;
+use super::vocabulary::PressureMode;
 
-/// Negotiation behaviour of an agent (paper: Normal, Agreeable, Disagreeable, Vulnerable,
-/// Toxic), as a concession strategy.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Personality {
-    /// Follows the optimizer.
-    Normal,
-    /// Concedes a little more than the optimizer asks.
-    Agreeable,
-    /// Concedes less than the optimizer asks.
-    Disagreeable,
-    /// Concedes a lot, toward the others' mean.
-    Vulnerable,
-    /// Barely moves and argues aggressively.
-    Toxic,
-}
+pub use super::vocabulary::Personality;
 
 /// The built-in negotiator; each agent is played with the personality in its context.
 #[derive(Debug, Clone)]
@@ -116,7 +101,7 @@ impl PersonaNegotiator {
                 &[
                     "We balance our business goal against the group's.",
                     "We take MAESTRO's summary into account.",
-                    "We follow our optimizer's advice.",
+                    "We weigh our optimizer's advice.",
                 ],
             ),
         };
@@ -183,6 +168,9 @@ mod tests {
                 warning: warned.then(|| "flagged".to_owned()),
                 citations: Vec::new(),
                 correction: None,
+                peers: Vec::new(),
+                mediator_message: None,
+                passages: Vec::new(),
             },
         )
     }

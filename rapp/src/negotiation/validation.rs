@@ -3,34 +3,19 @@
 //! "hard" pressure, agreement with the optimizer's directive. It clamps what is merely out of
 //! range, substitutes the optimizer's value for what is unusable or defies a directive, and
 //! says so in notes that go into the transcript.
+//!
+//! It also reads the reasoning ([`contradiction`]): an answer whose words contradict its value
+//! (it states a demand of 40 Mbps but its value is 70; it accepts the directive but does not
+//! state it) is flagged, and the engine asks the agent once more with the contradiction named.
 
-use serde::{Deserialize, Serialize};
+use std::sync::LazyLock;
 
-use super::engine::Bounds;
+use regex::Regex;
+
 use super::extraction::Extracted;
+use super::vocabulary::Bounds;
 
-/// How strongly the optimizer's advice is put to the agents (the paper's designs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PressureMode {
-    /// No optimizer: agents negotiate on their own.
-    None,
-    /// The optimizer's value is advice in the prompt.
-    Soft,
-    /// The optimizer's value is a directive; validation enforces it.
-    #[default]
-    Hard,
-}
-
-impl std::fmt::Display for PressureMode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::None => "none",
-            Self::Soft => "soft",
-            Self::Hard => "hard",
-        })
-    }
-}
+pub use super::vocabulary::PressureMode;
 
 /// A message that passed validation, possibly corrected.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,9 +74,122 @@ pub fn validate(
     }
 }
 
+/// A figure the reasoning states as its own demand: a demand verb, then within the same
+/// clause a number of Mbps.
+static DEMAND_FIGURE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:(?:we|i)\s+(?:[a-z']+\s+){0,3}?(ask|request|demand|propose|want|need|accept|settle|offer|state|choose|take|go)(?:s|ing|ed)?\b|our\s+(demand|request|offer|value|position|ask)\b)[^.;!?\d]{0,40}?(\d+(?:\.\d+)?)\s*(?:mbps|mbit/s|mb/s)",
+    )
+    .ok()
+});
+
+/// The reasoning accepts the optimizer's value or MAESTRO's directive.
+static ACCEPTS_DIRECTIVE: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(accept|follow|agree (?:to|with)|comply with|adopt|go with)\b[^.;!?]{0,40}?\b(directive|advice|optimi[sz]er|suggest(?:ed|ion)|recommend(?:ed|ation)|maestro)",
+    )
+    .ok()
+});
+
+/// Whether a negation ("not", "n't", "never", "refuse", "cannot", "won't", "no") ends the text
+/// just before position `at`.
+fn negated(text: &str, at: usize) -> bool {
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .nth(24)
+        .map_or(0, |(i, _)| i);
+    let before = text[start..at].to_lowercase();
+    [
+        " not ", "n't ", "never ", "refuse", "cannot ", " no ", "won't ",
+    ]
+    .iter()
+    .any(|n| before.contains(n))
+        || before.starts_with("not ")
+        || before.starts_with("no ")
+}
+
+/// How far (Mbps) a stated figure may be from the value and still agree with it.
+fn agrees(stated: f64, value: f64) -> bool {
+    (stated - value).abs() <= 0.5_f64.max(0.01 * value.abs())
+}
+
+/// Where an answer's reasoning contradicts its value, said so it can be put to the agent:
+/// the reasoning states its own demand as figures none of which is the value, or (under
+/// advice or a directive) accepts the optimizer's value while the value is another.
+pub fn contradiction(
+    reasoning: &str,
+    value_mbps: f64,
+    advice_mbps: f64,
+    mode: PressureMode,
+) -> Option<String> {
+    let stated: Vec<f64> = DEMAND_FIGURE
+        .as_ref()
+        .map(|re| {
+            re.captures_iter(reasoning)
+                .filter(|c| {
+                    c.get(1)
+                        .or_else(|| c.get(2))
+                        .is_some_and(|verb| !negated(reasoning, verb.start()))
+                })
+                .filter_map(|c| c.get(3)?.as_str().parse::<f64>().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !stated.is_empty() && !stated.iter().any(|&s| agrees(s, value_mbps)) {
+        let figures: Vec<String> = stated.iter().map(|s| format!("{s} Mbps")).collect();
+        return Some(format!(
+            "the reasoning states a demand of {} but the value is {value_mbps:.2} Mbps",
+            figures.join(" / ")
+        ));
+    }
+    if mode != PressureMode::None && !agrees(advice_mbps, value_mbps) {
+        let accepts = ACCEPTS_DIRECTIVE.as_ref().and_then(|re| {
+            re.captures_iter(reasoning)
+                .filter_map(|c| c.get(1))
+                .find(|verb| !negated(reasoning, verb.start()))
+        });
+        if let Some(verb) = accepts {
+            return Some(format!(
+                "the reasoning says it will \"{}\" the optimizer's {advice_mbps:.2} Mbps but the \
+                 value is {value_mbps:.2} Mbps",
+                verb.as_str().to_lowercase()
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reasoning_that_contradicts_its_value_is_flagged() {
+        let c = |r: &str, v: f64| contradiction(r, v, 40.0, PressureMode::Soft);
+        // Stated demand differs from the value.
+        let why = c("We ask for 40 Mbps to keep our video customers.", 70.0).unwrap();
+        assert!(why.contains("40 Mbps") && why.contains("70.00"), "{why}");
+        assert!(c("Our demand is 55.5 Mbps this round.", 30.0).is_some());
+        // Agrees (within half a Mbps or 1%).
+        assert!(c("We ask for 40 Mbps to keep our video customers.", 40.2).is_none());
+        // Other operators' figures and rejected figures are not the agent's demand.
+        assert!(c("bo-qos asks 80 Mbps; we need 35 Mbps.", 35.0).is_none());
+        assert!(c("We cannot accept 20 Mbps; 60 is our floor.", 60.0).is_none());
+        // Accepting the optimizer's value while stating another.
+        let why = c("We accept the optimizer's suggestion.", 70.0).unwrap();
+        assert!(why.contains("accept"), "{why}");
+        assert!(c("We accept the optimizer's suggestion.", 40.0).is_none());
+        assert!(c(
+            "We do not accept the directive; our customers need more.",
+            70.0
+        )
+        .is_none());
+        // Without an optimizer there is no directive to accept.
+        assert!(contradiction("We follow the advice.", 70.0, 40.0, PressureMode::None).is_none());
+        // No figures, no acceptance: nothing to contradict.
+        assert!(c("Premium video needs headroom.", 99.0).is_none());
+    }
 
     const B: Bounds = Bounds {
         min_mbps: 1.0,

@@ -73,7 +73,11 @@ function renderNegotiation(n, newest) {
     ? el("span", { class: "muted" }, "negotiating…")
     : el("span", {}, "consensus ",
       el("b", { class: "consensus", "data-consensus-mbps": n.consensus_mbps },
-        fmt(n.consensus_mbps, 2)), " Mbps per slice after " + Math.max(0, n.rounds.length - 1) + " rounds");
+        fmt(n.consensus_mbps, 2)), " Mbps per slice after " + Math.max(0, n.rounds.length - 1) + " rounds",
+      el("span", { class: "timing" },
+        " · negotiation " + fmt(n.negotiation_wall_s, 1) + " s wall time" +
+        (n.enforced_at_gnb_s === null || n.enforced_at_gnb_s === undefined
+          ? "" : " · enforced at gNB time " + fmt(n.enforced_at_gnb_s, 1) + " s")));
   const policies = n.policies.length
     ? el("p", { class: "policies" }, "A1 policies: ",
       ...n.policies.map((p, i) => el("span", { class: "policy" },
@@ -142,6 +146,12 @@ function connect() {
   es.addEventListener("policy", (e) => {
     const p = JSON.parse(e.data);
     log(p.negotiation_id + ": A1 policies " + p.policies.map((x) => x.policy_id).join(", "));
+    scheduleRefresh();
+  });
+  es.addEventListener("enforced", (e) => {
+    const x = JSON.parse(e.data);
+    log(x.negotiation_id + ": policies enforced at gNB time " + fmt(x.gnb_time_s, 1) +
+      " s (negotiation took " + fmt(x.negotiation_wall_s, 1) + " s wall time)");
     scheduleRefresh();
   });
   es.addEventListener("dropped", (e) => {

@@ -146,6 +146,10 @@ pub struct LiveNegotiation {
     pub citations: Vec<String>,
     /// The A1 policies it produced.
     pub policies: Vec<LivePolicy>,
+    /// Wall-clock seconds the negotiation took (the LLM's time), once finished.
+    pub negotiation_wall_s: Option<f64>,
+    /// gNB time at which the KPI stream first showed every policy enforced, s.
+    pub enforced_at_gnb_s: Option<f64>,
     /// Why it failed, when it did.
     pub error: Option<String>,
 }
@@ -244,6 +248,17 @@ pub struct PolicyEvent {
     pub policies: Vec<LivePolicy>,
 }
 
+/// The KPI stream showed a negotiation's policies enforced.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnforcedEvent {
+    /// Negotiation id.
+    pub negotiation_id: String,
+    /// gNB time of the first report carrying every agreed target, s.
+    pub gnb_time_s: f64,
+    /// Wall-clock seconds the negotiation took.
+    pub negotiation_wall_s: Option<f64>,
+}
+
 /// What the events stream carries.
 #[derive(Debug, Clone)]
 pub enum LiveEvent {
@@ -255,6 +270,8 @@ pub enum LiveEvent {
     Consensus(ConsensusEvent),
     /// Its A1 policies are in place.
     Policy(PolicyEvent),
+    /// The cell enforces them (the judged window starts).
+    Enforced(EnforcedEvent),
 }
 
 impl LiveEvent {
@@ -265,6 +282,7 @@ impl LiveEvent {
             Self::Round(_) => "round",
             Self::Consensus(_) => "consensus",
             Self::Policy(_) => "policy",
+            Self::Enforced(_) => "enforced",
         }
     }
 
@@ -275,6 +293,7 @@ impl LiveEvent {
             Self::Round(r) => serde_json::to_value(r),
             Self::Consensus(c) => serde_json::to_value(c),
             Self::Policy(p) => serde_json::to_value(p),
+            Self::Enforced(e) => serde_json::to_value(e),
         };
         value.unwrap_or(serde_json::Value::Null)
     }
@@ -355,6 +374,8 @@ impl LiveHub {
             incentives: Vec::new(),
             citations: Vec::new(),
             policies: Vec::new(),
+            negotiation_wall_s: None,
+            enforced_at_gnb_s: None,
             error: None,
         };
         let mut all = match self.negotiations.write() {
@@ -418,6 +439,7 @@ impl LiveHub {
             n.converged = outcome.converged;
             n.incentives = outcome.arbitral_log.clone();
             n.citations = outcome.citations.clone();
+            n.negotiation_wall_s = Some(outcome.wall_ms / 1000.0);
         });
         self.publish(LiveEvent::Consensus(ConsensusEvent {
             negotiation_id: id.to_owned(),
@@ -433,6 +455,20 @@ impl LiveHub {
         self.publish(LiveEvent::Policy(PolicyEvent {
             negotiation_id: id.to_owned(),
             policies,
+        }));
+    }
+
+    /// The KPI stream first showed the negotiation's policies enforced at `gnb_time_s`.
+    pub fn enforced(&self, id: &str, gnb_time_s: f64) {
+        let mut wall = None;
+        self.update(id, |n| {
+            n.enforced_at_gnb_s = Some(gnb_time_s);
+            wall = n.negotiation_wall_s;
+        });
+        self.publish(LiveEvent::Enforced(EnforcedEvent {
+            negotiation_id: id.to_owned(),
+            gnb_time_s,
+            negotiation_wall_s: wall,
         }));
     }
 
@@ -502,6 +538,7 @@ mod tests {
                 weight: 1.0,
                 personality: Personality::Normal,
                 weight_above: None,
+                utility: None,
             })
             .collect()
     }

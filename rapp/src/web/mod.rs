@@ -173,6 +173,7 @@ mod tests {
                 weight: 1.0,
                 personality: crate::negotiation::Personality::Normal,
                 weight_above: None,
+                utility: None,
             })
             .collect();
         let cfg = NegotiationConfig::default();
