@@ -691,6 +691,7 @@ fn prose_prompt() -> Prompt {
     Prompt {
         format: AnswerFormat::Prose {
             grammar: "root ::= [a-z ]+".into(),
+            max_tokens: 64,
         },
         ..prompt("You are MAESTRO.", "Write to the agent.")
     }

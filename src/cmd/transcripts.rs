@@ -132,23 +132,9 @@ pub async fn run(args: TranscriptArgs) -> anyhow::Result<ExitCode> {
                         _ => {}
                     }
                     println!(
-                        "      advice {:.2} Mbps; verdict {:?} ({:?}, score {:.2}){}{}",
+                        "      advice {:.2} Mbps; arbitral: {}",
                         turn.advice_mbps,
-                        turn.verdict.class,
-                        turn.verdict.basis,
-                        turn.verdict.score,
-                        if turn.verdict.evidence.is_empty() {
-                            String::new()
-                        } else {
-                            format!(": {}", turn.verdict.evidence.join("; "))
-                        },
-                        if turn.verdict.incentive
-                            == maestro_rapp::negotiation::arbitral::Incentive::None
-                        {
-                            String::new()
-                        } else {
-                            format!(" -> {:?}", turn.verdict.incentive)
-                        }
+                        verdict_line(&turn.verdict)
                     );
                     for note in &turn.validation {
                         println!("      validation: {note}");
@@ -175,4 +161,41 @@ fn clip(text: &str, max: usize) -> String {
     let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
     cut.push('…');
     cut
+}
+
+/// One line for an arbitral verdict: class, who decided, the judge's answer and evidence,
+/// a fallback's reason, the incentive.
+fn verdict_line(v: &maestro_rapp::negotiation::arbitral::Verdict) -> String {
+    use maestro_rapp::negotiation::arbitral::Incentive;
+    let mut line = format!(
+        "{:?} by {:?} (score {:.2})",
+        v.class, v.basis.decided_by, v.score
+    )
+    .to_lowercase();
+    if let Some(j) = &v.basis.judge {
+        line.push_str(&format!(
+            "; judge said {:?} at confidence {:.2}",
+            j.class, j.confidence
+        ));
+        if !j.evidence.is_empty() {
+            line.push_str(&format!(", quoting \"{}\"", j.evidence.join("\", \"")));
+        }
+        if !j.dropped.is_empty() {
+            line.push_str(&format!(", {} invented quote(s) dropped", j.dropped.len()));
+        }
+    }
+    if let Some(f) = &v.basis.fallback {
+        line.push_str(&format!(
+            "; judge unusable ({:?}: {})",
+            f.reason,
+            clip(&f.detail, 120)
+        ));
+    }
+    if !v.evidence.is_empty() {
+        line.push_str(&format!("; evidence: {}", v.evidence.join("; ")));
+    }
+    if v.incentive != Incentive::None {
+        line.push_str(&format!(" -> {:?}", v.incentive));
+    }
+    line
 }

@@ -150,6 +150,25 @@ pub struct Basis {
     pub judge: Option<JudgeAnswer>,
 }
 
+/// One arbitral decision with an incentive, as logged in the transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ArbitralDecision {
+    /// Round of the message judged.
+    pub round: u32,
+    /// The agent.
+    pub agent_id: String,
+    /// What was done.
+    pub incentive: Incentive,
+    /// The classifier's score.
+    pub score: f64,
+    /// The cues and behaviours that scored.
+    pub evidence: Vec<String>,
+    /// The message judged.
+    pub reasoning: String,
+    /// The agent's stake factor after the decision (0 once excluded).
+    pub stake_after: f64,
+}
+
 /// What the arbitral unit sees of one message.
 #[derive(Debug, Clone)]
 pub struct Observation<'a> {

@@ -45,6 +45,7 @@ use super::utility::Utility;
 use super::validation::{contradiction, validate, PressureMode};
 use super::voice::{self, Numbers, Spoken};
 
+pub use super::arbitral::ArbitralDecision;
 pub use super::vocabulary::Bounds;
 
 /// One negotiating agent.
@@ -298,25 +299,6 @@ impl Default for Standing {
             excluded: false,
         }
     }
-}
-
-/// One arbitral decision with an incentive, as logged in the transcript.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ArbitralDecision {
-    /// Round of the message judged.
-    pub round: u32,
-    /// The agent.
-    pub agent_id: String,
-    /// What was done.
-    pub incentive: Incentive,
-    /// The classifier's score.
-    pub score: f64,
-    /// The cues and behaviours that scored.
-    pub evidence: Vec<String>,
-    /// The message judged.
-    pub reasoning: String,
-    /// The agent's stake factor after the decision (0 once excluded).
-    pub stake_after: f64,
 }
 
 /// Why a negotiation could not run.
@@ -624,8 +606,8 @@ async fn play_round(
                 voice,
                 cfg,
                 agents,
-                &states,
-                &last,
+                states,
+                last,
                 &suggestions,
                 &bounds,
                 deadline,
@@ -827,7 +809,7 @@ async fn play_round(
             mediator: spoken,
         });
     }
-    let stakes = round_stakes(&states, &bounds, cfg.pressure);
+    let stakes = round_stakes(states, &bounds, cfg.pressure);
     *last = active_feedback(round, &intents, &stakes, states, cfg.epsilon_mbps)?;
     let record = RoundRecord {
         round,

@@ -207,6 +207,8 @@ pub enum AnswerFormat {
     Prose {
         /// The grammar (root rule `root`).
         grammar: String,
+        /// Tokens the answer may have at most (below the backend's own cap).
+        max_tokens: u32,
     },
 }
 

@@ -439,6 +439,8 @@ mod backend {
         grammar: Option<String>,
         /// An intent answer cut at the length cap gets its JSON object closed.
         closes_intent: bool,
+        /// Tokens this answer may have (`None`: the backend's cap).
+        max_tokens: Option<u32>,
         reply: oneshot::Sender<Result<String, LlmError>>,
     }
 
@@ -552,12 +554,15 @@ mod backend {
                     user: prompt.user.clone(),
                     grammar: match &prompt.format {
                         AnswerFormat::Intent => Some(intent_grammar(&prompt.context.bounds)),
-                        AnswerFormat::Json { grammar, .. } | AnswerFormat::Prose { grammar } => {
-                            Some(grammar.clone())
-                        }
+                        AnswerFormat::Json { grammar, .. }
+                        | AnswerFormat::Prose { grammar, .. } => Some(grammar.clone()),
                         AnswerFormat::Text => None,
                     },
                     closes_intent: prompt.format == AnswerFormat::Intent,
+                    max_tokens: match &prompt.format {
+                        AnswerFormat::Prose { max_tokens, .. } => Some(*max_tokens),
+                        _ => None,
+                    },
                     reply,
                 },
                 rx,
@@ -681,6 +686,8 @@ mod backend {
         cut: bool,
         /// See [`Request::closes_intent`].
         closes_intent: bool,
+        /// See [`Request::max_tokens`].
+        max_tokens: Option<u32>,
     }
 
     /// The worker thread's state.
@@ -798,6 +805,7 @@ mod backend {
                 done: false,
                 cut: false,
                 closes_intent: r.closes_intent,
+                max_tokens: r.max_tokens,
             })
         }
 
@@ -889,7 +897,8 @@ mod backend {
                         .extend_from_slice(&vocab.token_to_piece(token, false, None));
                     s.generated += 1;
                     counters.completion_tokens.fetch_add(1, Ordering::Relaxed);
-                    if s.generated >= max_tokens || s.text.len() > text_cap {
+                    let cap = s.max_tokens.map_or(max_tokens, |m| m.min(max_tokens));
+                    if s.generated >= cap || s.text.len() > text_cap {
                         s.cut = true;
                         s.done = true;
                         continue;

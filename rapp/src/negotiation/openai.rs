@@ -584,7 +584,10 @@ impl OpenAiBackend {
                 },
             ],
             temperature: self.config.temperature,
-            max_tokens: self.config.max_tokens,
+            max_tokens: match format {
+                AnswerFormat::Prose { max_tokens, .. } => (*max_tokens).min(self.config.max_tokens),
+                _ => self.config.max_tokens,
+            },
             response_format: None,
             answer: match format {
                 AnswerFormat::Intent => "intent",
@@ -1044,7 +1047,8 @@ mod tests {
 
         assert!(answer_schema(&AnswerFormat::Text).is_none());
         assert!(answer_schema(&AnswerFormat::Prose {
-            grammar: "root ::= \"a\"".into()
+            grammar: "root ::= \"a\"".into(),
+            max_tokens: 64,
         })
         .is_none());
         let (name, _) = answer_schema(&AnswerFormat::Intent).unwrap();

@@ -141,7 +141,7 @@ impl<'a> Heard<'a> {
 }
 
 fn quote(intent: &ServiceIntent, budget: usize) -> PeerQuote {
-    let clean = sanitise(&intent.reasoning);
+    let clean = sanitise(&without_engine_notes(&intent.reasoning));
     let truncated = clean.chars().count() > budget;
     let reasoning = if truncated {
         let mut cut: String = clean.chars().take(budget.saturating_sub(1)).collect();
@@ -156,6 +156,27 @@ fn quote(intent: &ServiceIntent, budget: usize) -> PeerQuote {
         reasoning,
         truncated,
     }
+}
+
+/// The agent's own words: the engine's `[validation: ...]` and `[excluded ...]` notes removed
+/// (they are MAESTRO's, and a model that sees them quoted copies them into its reasoning).
+fn without_engine_notes(reasoning: &str) -> String {
+    let mut out = String::with_capacity(reasoning.len());
+    let mut rest = reasoning;
+    while let Some(at) = rest
+        .find("[validation:")
+        .or_else(|| rest.find("[excluded "))
+    {
+        out.push_str(&rest[..at]);
+        match rest[at..].find(']') {
+            Some(close) => rest = &rest[at + close + 1..],
+            None => {
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out.trim().to_owned()
 }
 
 /// Untrusted text made safe to quote: control characters and runs of whitespace become one
@@ -265,6 +286,19 @@ mod tests {
             "{quoted}"
         );
         assert_eq!(quoted.matches('"').count(), 2, "{quoted}");
+    }
+
+    #[test]
+    fn the_engines_notes_are_not_quoted_as_the_agents_words() {
+        let last = [
+            intent("a", 1.0, "x"),
+            intent(
+                "b",
+                30.0,
+                "We need more. [validation: substituted the optimizer's 30.00 Mbps]",
+            ),
+        ];
+        assert_eq!(quotes_for("a", &last)[0].reasoning, "We need more.");
     }
 
     #[test]

@@ -134,10 +134,10 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::negotiation::engine::Bounds;
     use crate::negotiation::extraction::extract;
     use crate::negotiation::llm::AgentContext;
     use crate::negotiation::mediator::Feedback;
+    use crate::negotiation::vocabulary::Bounds;
 
     /// An agent at 100 Mbps whose group mean is 60 and whose optimizer advises 70.
     fn prompt(personality: Personality, pressure: PressureMode, warned: bool) -> Prompt {

@@ -27,6 +27,10 @@ pub const PLACEHOLDERS: [&str; 6] = ["mean", "target", "min", "max", "spread", "
 /// Characters a message may have (after filling).
 pub const MAX_MESSAGE_CHARS: usize = 600;
 
+/// Tokens the LLM may write for a message (about 400 characters of English; a longer message
+/// would be refused anyway).
+pub const MAX_MESSAGE_TOKENS: u32 = 96;
+
 /// The numbers a message is about, Mbps; code fills them into the LLM's placeholders.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Numbers {
@@ -125,6 +129,7 @@ pub fn prompt(
         },
         format: AnswerFormat::Prose {
             grammar: PROSE_GRAMMAR.to_owned(),
+            max_tokens: MAX_MESSAGE_TOKENS,
         },
     }
 }

@@ -12,8 +12,8 @@ use maestro_api::kpi::CellReport;
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 
+use crate::negotiation::arbitral::ArbitralDecision;
 use crate::negotiation::arbitral::Verdict;
-use crate::negotiation::engine::ArbitralDecision;
 use crate::negotiation::{AgentSpec, NegotiationOutcome, StopReason};
 
 /// Negotiations kept in memory; older ones are forgotten (the transcript store keeps them).

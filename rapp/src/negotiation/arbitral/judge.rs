@@ -65,11 +65,11 @@ use super::{
     ladder, Arbitral, Basis, BuiltinArbitral, Class, DecidedBy, Fallback, FallbackReason,
     JudgeAnswer, Observation, Verdict, VerdictFuture, VerdictsFuture,
 };
-use crate::negotiation::engine::Bounds;
 use crate::negotiation::llm::{AgentContext, AnswerFormat, LanguageModel, Prompt};
 use crate::negotiation::peers::sanitise;
-use crate::negotiation::persona::Personality;
-use crate::negotiation::validation::PressureMode;
+use crate::negotiation::vocabulary::Bounds;
+use crate::negotiation::vocabulary::Personality;
+use crate::negotiation::vocabulary::PressureMode;
 
 /// Characters of the judged message quoted in the prompt at most.
 pub const MESSAGE_BUDGET_CHARS: usize = 1_200;
@@ -963,6 +963,23 @@ mod tests {
         assert!(bare.evidence.is_empty());
         assert!(parse_judge_answer("{\"class\": 3}", msg).is_err());
         assert!(parse_judge_answer("{\"clas", msg).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever a model writes, reading it never panics, and a usable answer only keeps
+        /// quotes that occur in the message.
+        #[test]
+        fn any_answer_is_read_without_panicking(
+            answer in "(\\{|\\}|\\[|\\]|\"|:|,|class|malicious|benign|confidence|evidence|0\\.[0-9]|%|é|<think>| |x){0,40}",
+            message in ".{0,80}",
+        ) {
+            if let Ok(a) = parse_judge_answer(&answer, &message) {
+                proptest::prop_assert!(a.evidence.iter().all(|q| occurs(q, &message)));
+                proptest::prop_assert!((0.0..=1.0).contains(&a.confidence));
+            }
+        }
     }
 
     #[test]
