@@ -1467,6 +1467,63 @@ mod tests {
         }
     }
 
+    /// MAESTRO's voice that never answers, or answers garbage.
+    struct BadVoice {
+        hang: bool,
+    }
+    impl LanguageModel for BadVoice {
+        fn name(&self) -> &str {
+            "bad-voice"
+        }
+        fn complete<'a>(&'a self, _: &'a Prompt) -> LlmFuture<'a> {
+            let hang = self.hang;
+            Box::pin(async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                Ok("{\"value\": 12, \"reasoning\": \"not a message\"}".to_owned())
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_hung_or_garbage_voice_falls_back_to_the_template_within_the_deadline() {
+        for hang in [true, false] {
+            let voice = BadVoice { hang };
+            let units = Units {
+                regulatory: &RuleBook::default(),
+                observability: &Unbounded,
+                arbitral: &NeverFlags,
+                mediator: Some(&voice),
+            };
+            let cfg = NegotiationConfig {
+                max_rounds: 2,
+                round_deadline_ms: 200,
+                ..Default::default()
+            };
+            let out = negotiate_with(
+                &cfg,
+                &agents(&[20.0, 80.0]),
+                &PersonaNegotiator::new(3),
+                &units,
+            )
+            .await
+            .unwrap();
+            assert_eq!(out.rounds, 2, "the negotiation went on (hang: {hang})");
+            for turn in &out.history[1].turns {
+                let spoken = turn.mediator.as_ref().expect("the voice was asked");
+                assert_eq!(spoken.message, None);
+                let why = spoken.fallback.as_deref().unwrap_or_default();
+                let expected = if hang {
+                    "no answer within 200 ms"
+                } else {
+                    "number of its own"
+                };
+                assert!(why.contains(expected), "hang {hang}: {why}");
+            }
+        }
+    }
+
     /// An arbitral unit that never flags anyone (so only the text under test differs).
     struct NeverFlags;
     impl Arbitral for NeverFlags {
