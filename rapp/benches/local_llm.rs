@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use maestro_rapp::negotiation::arbitral::{BuiltinArbitral, LlmArbitral};
+use maestro_rapp::negotiation::arbitral::{BuiltinArbitral, JudgeConfig, LlmArbitral};
 use maestro_rapp::negotiation::capacity::Unbounded;
 use maestro_rapp::negotiation::llm::LlmFuture;
 use maestro_rapp::negotiation::local::{LocalBackend, LocalConfig, ENV_GGUF};
@@ -135,14 +135,24 @@ impl LanguageModel for Metered {
 /// One round (the opening plus round 1) with every LLM unit on; the batches it sent.
 async fn one_round(model: &Arc<Metered>, n: usize, library: &RegulationLibrary) -> Vec<Batch> {
     model.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    // A deadline far beyond any round: the bench measures what each unit costs, not what the
+    // engine's default 60 s deadline lets through (on SmolLM2 with 1-2 busy threads a round of
+    // ten agents with every unit on can exceed it; its answers would then be substituted).
     let cfg = NegotiationConfig {
         max_rounds: 1,
+        round_deadline_ms: 3_600_000,
         ..NegotiationConfig::default()
     };
     let judge = LlmArbitral::new(
         Arc::clone(model) as Arc<dyn LanguageModel>,
         BuiltinArbitral::default(),
-    );
+    )
+    .with_config(JudgeConfig {
+        deadline_ms: 3_600_000,
+        // Every message goes to the judge (no lexicon pre-filter), so its cost is all there.
+        prefilter: false,
+        ..JudgeConfig::default()
+    });
     let units = Units {
         regulatory: library,
         observability: &Unbounded,
