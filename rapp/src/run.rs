@@ -253,20 +253,7 @@ async fn run_pass(
     observer.observe(first);
     tracing::info!(capacity_mbps, max_mbps, "observability: cell capacity");
 
-    let agents: Vec<AgentSpec> = job
-        .scenario
-        .operators
-        .iter()
-        .map(|o| AgentSpec {
-            id: o.id.clone(),
-            business_intent: o.business_intent.clone(),
-            target_mbps: o.target_mbps,
-            weight: o.weight,
-            personality: o.personality,
-            weight_above: None,
-            utility: o.utility,
-        })
-        .collect();
+    let agents: Vec<AgentSpec> = job.scenario.operators.iter().map(|o| o.agent()).collect();
     let config = NegotiationConfig {
         topic: job.scenario.topic.clone(),
         epsilon_mbps: job.scenario.epsilon_mbps,

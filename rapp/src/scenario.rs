@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::a1::A1PeerConfig;
 use crate::negotiation::regulatory::Rule;
 use crate::negotiation::utility::Utility;
-use crate::negotiation::{Personality, PressureMode};
+use crate::negotiation::{AgentSpec, Personality, PressureMode};
 
 /// One business operator and its slice.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +30,21 @@ pub struct Operator {
     /// linear cost's floor) must equal `target_mbps`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub utility: Option<Utility>,
+}
+
+impl Operator {
+    /// The negotiating agent that plays this operator.
+    pub fn agent(&self) -> AgentSpec {
+        AgentSpec {
+            id: self.id.clone(),
+            business_intent: self.business_intent.clone(),
+            target_mbps: self.target_mbps,
+            weight: self.weight,
+            personality: self.personality,
+            weight_above: None,
+            utility: self.utility,
+        }
+    }
 }
 
 /// The whole scenario.
@@ -259,9 +274,7 @@ mod tests {
     #[tokio::test]
     async fn the_mixed_utilities_scenario_loads_and_reaches_the_optimum_of_the_mix() {
         use crate::negotiation::theory::optimal_consensus;
-        use crate::negotiation::{
-            negotiate, AgentSpec, Bounds, NegotiationConfig, PersonaNegotiator,
-        };
+        use crate::negotiation::{negotiate, Bounds, NegotiationConfig, PersonaNegotiator};
         let s = Scenario::from_file(&mixed_path()).unwrap();
         let kinds: Vec<&str> = s
             .operators
@@ -272,19 +285,7 @@ mod tests {
             kinds,
             ["quadratic", "asymmetric", "logarithmic", "linear_cost"]
         );
-        let agents: Vec<AgentSpec> = s
-            .operators
-            .iter()
-            .map(|o| AgentSpec {
-                id: o.id.clone(),
-                business_intent: o.business_intent.clone(),
-                target_mbps: o.target_mbps,
-                weight: o.weight,
-                personality: o.personality,
-                weight_above: None,
-                utility: o.utility,
-            })
-            .collect();
+        let agents: Vec<AgentSpec> = s.operators.iter().map(Operator::agent).collect();
         let cfg = NegotiationConfig {
             epsilon_mbps: s.epsilon_mbps,
             max_rounds: s.max_rounds,

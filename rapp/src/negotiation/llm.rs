@@ -59,6 +59,32 @@ pub struct AgentContext {
     pub passages: Vec<QuotedPassage>,
 }
 
+impl AgentContext {
+    /// The context of a prompt that is not an agent's (the arbitral judge's, MAESTRO's voice):
+    /// `unit` names it, `task` says what it does; no feedback, warning, peers or passages.
+    /// Set the fields that matter with struct update syntax.
+    pub fn unit(unit: &str, task: &str, bounds: Bounds) -> Self {
+        Self {
+            agent_id: unit.to_owned(),
+            business_intent: task.to_owned(),
+            personality: Personality::Normal,
+            round: 0,
+            own_target_mbps: 0.0,
+            previous_value_mbps: None,
+            optimizer_suggestion_mbps: 0.0,
+            pressure: PressureMode::None,
+            bounds,
+            feedback: None,
+            warning: None,
+            citations: Vec::new(),
+            correction: None,
+            peers: Vec::new(),
+            mediator_message: None,
+            passages: Vec::new(),
+        }
+    }
+}
+
 /// The prompt templates (`config/prompts/`): `{name}` placeholders filled per agent.
 #[derive(Debug, Clone)]
 pub struct PromptTemplates {

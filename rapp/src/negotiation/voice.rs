@@ -18,7 +18,6 @@ use super::llm::{AgentContext, AnswerFormat, Prompt};
 use super::mediator::{Direction, Feedback};
 use super::peers::sanitise;
 use super::vocabulary::Bounds;
-use super::vocabulary::Personality;
 use super::vocabulary::PressureMode;
 
 /// The placeholders a message may use, in the order [`Numbers`] lists them.
@@ -110,22 +109,11 @@ pub fn prompt(
         system: VOICE_SYSTEM.to_owned(),
         user,
         context: AgentContext {
-            agent_id: "maestro".into(),
-            business_intent: "Mediate the negotiation.".into(),
-            personality: Personality::Normal,
             round: feedback.round,
             own_target_mbps: feedback.mean_mbps,
-            previous_value_mbps: None,
             optimizer_suggestion_mbps: feedback.mean_mbps,
             pressure,
-            bounds: bounds.clone(),
-            feedback: None,
-            warning: None,
-            citations: Vec::new(),
-            correction: None,
-            peers: Vec::new(),
-            mediator_message: None,
-            passages: Vec::new(),
+            ..AgentContext::unit("maestro", "Mediate the negotiation.", bounds.clone())
         },
         format: AnswerFormat::Prose {
             grammar: PROSE_GRAMMAR.to_owned(),

@@ -68,8 +68,6 @@ use super::{
 use crate::negotiation::llm::{AgentContext, AnswerFormat, LanguageModel, Prompt};
 use crate::negotiation::peers::sanitise;
 use crate::negotiation::vocabulary::Bounds;
-use crate::negotiation::vocabulary::Personality;
-use crate::negotiation::vocabulary::PressureMode;
 
 /// Characters of the judged message quoted in the prompt at most.
 pub const MESSAGE_BUDGET_CHARS: usize = 1_200;
@@ -221,25 +219,17 @@ impl LlmArbitral {
             system: JUDGE_SYSTEM.to_owned(),
             user,
             context: AgentContext {
-                agent_id: "arbitral".into(),
-                business_intent: "Judge the message.".into(),
-                personality: Personality::Normal,
-                round: 0,
                 own_target_mbps: seen.value_mbps,
                 previous_value_mbps: Some(seen.previous_mbps),
                 optimizer_suggestion_mbps: seen.advice_mbps,
-                pressure: PressureMode::None,
-                bounds: Bounds {
-                    min_mbps: 0.0,
-                    max_mbps: seen.range_mbps.max(0.0),
-                },
-                feedback: None,
-                warning: None,
-                citations: Vec::new(),
-                correction: None,
-                peers: Vec::new(),
-                mediator_message: None,
-                passages: Vec::new(),
+                ..AgentContext::unit(
+                    "arbitral",
+                    "Judge the message.",
+                    Bounds {
+                        min_mbps: 0.0,
+                        max_mbps: seen.range_mbps.max(0.0),
+                    },
+                )
             },
             format: AnswerFormat::Json {
                 name: "arbitral_verdict".into(),
