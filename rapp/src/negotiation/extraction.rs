@@ -75,7 +75,7 @@ pub fn extract(text: &str) -> Result<Extracted, ExtractionError> {
 }
 
 /// The text without `<think>...</think>` blocks (an unterminated block runs to the end).
-fn strip_think_blocks(text: &str) -> String {
+pub(crate) fn strip_think_blocks(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(start) = rest.find("<think>") {

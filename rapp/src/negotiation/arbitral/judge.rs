@@ -66,6 +66,7 @@ use super::{
     JudgeAnswer, Observation, Verdict, VerdictFuture, VerdictsFuture,
 };
 use crate::negotiation::llm::{AgentContext, AnswerFormat, LanguageModel, Prompt};
+use crate::negotiation::extraction::strip_think_blocks;
 use crate::negotiation::peers::sanitise;
 use crate::negotiation::vocabulary::Bounds;
 
@@ -474,21 +475,6 @@ fn head(text: &str) -> String {
     if text.chars().count() > DETAIL_CHARS {
         out.push('…');
     }
-    out
-}
-
-/// The text without `<think>...</think>` blocks (an unterminated block runs to the end).
-fn strip_think_blocks(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("<think>") {
-        out.push_str(&rest[..start]);
-        match rest[start..].find("</think>") {
-            Some(end) => rest = &rest[start + end + "</think>".len()..],
-            None => return out,
-        }
-    }
-    out.push_str(rest);
     out
 }
 
