@@ -65,8 +65,8 @@ use super::{
     ladder, Arbitral, Basis, BuiltinArbitral, Class, DecidedBy, Fallback, FallbackReason,
     JudgeAnswer, Observation, Verdict, VerdictFuture, VerdictsFuture,
 };
-use crate::negotiation::llm::{AgentContext, AnswerFormat, LanguageModel, Prompt};
 use crate::negotiation::extraction::strip_think_blocks;
+use crate::negotiation::llm::{AgentContext, AnswerFormat, LanguageModel, Prompt};
 use crate::negotiation::peers::sanitise;
 use crate::negotiation::vocabulary::Bounds;
 
