@@ -251,6 +251,10 @@ async fn run_pass(
         max_mbps,
     };
     observer.observe(first);
+    // Only this first report grounds the negotiation. The enforcement is watched on a fresh
+    // subscription after the A1 PUTs; kept open, this one would buffer everything the cell
+    // reports while the agents negotiate, all of it older than the policies.
+    drop(stream);
     tracing::info!(capacity_mbps, max_mbps, "observability: cell capacity");
 
     let agents: Vec<AgentSpec> = job.scenario.operators.iter().map(|o| o.agent()).collect();
@@ -274,9 +278,9 @@ async fn run_pass(
     let regulatory = Chain(vec![&rules, &library]);
     let cell = LiveCapacity::new(max_mbps);
     let llm = job.llm.build()?;
-    // With a real LLM, MAESTRO speaks through it too; the persona simulator keeps the template.
-    // With a real LLM the arbitral unit is an LLM judge too (the lexicon pre-filters and stands
-    // in when its answer is unusable); the persona simulator gets the lexicon alone.
+    // With a real LLM, MAESTRO speaks through it and the arbitral unit is an LLM judge (the
+    // lexicon pre-filters and stands in when its answer is unusable); the persona simulator
+    // keeps the template and the lexicon alone.
     let llm_backed = !matches!(job.llm, LlmChoice::Persona { .. });
     let arbitral: Box<dyn Arbitral> = if llm_backed {
         Box::new(LlmArbitral::new(
@@ -362,9 +366,6 @@ async fn run_pass(
     // Watch the cell enforce it. The judged window is `observe_s` of gNB time from the first
     // report that carries every new target, however long the negotiation took: on a simulated
     // clock a slow LLM lets the cell run far past the first report meanwhile.
-    // A fresh subscription: the first one still holds the reports the cell produced while the
-    // agents negotiated, all of them older than the policies.
-    drop(stream);
     let mut stream =
         kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
             .await?;
@@ -424,7 +425,7 @@ async fn run_pass(
             periods: tally.periods,
             achievable_periods: tally.achievable_periods,
             periods_within_tolerance: tally.periods_within_tolerance,
-            seen_enforced: (tally.target_bps - kbps * 1000.0).abs() < 0.5,
+            seen_enforced: carries_target(tally.target_bps, kbps * 1000.0),
             holds_target,
         });
     }
@@ -466,6 +467,11 @@ fn slice_label(slice: &maestro_api::a1::SliceId) -> String {
     }
 }
 
+/// Whether a slice's reported target is the one sent (kbps in the policy, bits/s here).
+fn carries_target(reported_bps: f64, sent_bps: f64) -> bool {
+    (reported_bps - sent_bps).abs() < 0.5
+}
+
 /// Where the observation window fell on the gNB's clock.
 #[derive(Debug, Clone, Copy)]
 struct Window {
@@ -494,7 +500,7 @@ async fn watch_enforcement(
             report
                 .slices
                 .iter()
-                .any(|s| &s.label == label && (s.target_bps - target_bps).abs() < 0.5)
+                .any(|s| &s.label == label && carries_target(s.target_bps, target_bps))
         })
     };
     let mut enforced_at_ms = None;
