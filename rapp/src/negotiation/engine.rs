@@ -473,6 +473,7 @@ pub async fn negotiate_session(
         states,
         last,
         arbitral_log: Vec::new(),
+        passages: units.regulatory.passages(&cfg.topic),
     };
     loop {
         if session.last.spread_mbps < cfg.epsilon_mbps {
@@ -553,6 +554,9 @@ struct Session<'s, 'u> {
     /// MAESTRO's feedback on the previous round.
     last: Feedback,
     arbitral_log: Vec<ArbitralDecision>,
+    /// The regulatory passages quoted in every prompt (they depend on the topic only, so they
+    /// are retrieved once per negotiation).
+    passages: Vec<QuotedPassage>,
 }
 
 /// The round's bounds (regulatory constraints, capped by the live capacity) and citations.
@@ -616,7 +620,7 @@ async fn play_round(
         }
         None => vec![None; agents.len()],
     };
-    let passages = units.regulatory.passages(&cfg.topic);
+    let passages = &session.passages;
     // What each agent hears of the others: their last demands and reasoning, excluded
     // agents left out, bounded per agent (see `peers`).
     let heard_from: Vec<ServiceIntent> = previous
@@ -631,12 +635,14 @@ async fn play_round(
         .iter()
         .map(|a| heard_round.quotes_for(&a.id))
         .collect();
+    // Only the agents still in the session are asked (an excluded one's demand stays frozen).
     let prompts: Vec<Prompt> = agents
         .iter()
         .zip(states.iter())
         .zip(&suggestions)
         .zip(&heard)
         .zip(&spoken)
+        .filter(|((((_, s), _), _), _)| !s.excluded)
         .map(|((((a, s), &advice), heard), spoken)| {
             Prompt::render(
                 &cfg.topic,
@@ -661,14 +667,15 @@ async fn play_round(
             )
         })
         .collect();
-    let answers = ask_round(llm, &prompts, deadline, cfg.pressure).await;
     // Validation, then the arbitral unit judges every active agent's message in one call
-    // (one batch for an LLM judge), then the incentives are applied agent by agent.
-    let mut answers = answers;
+    // (one batch for an LLM judge), then the incentives are applied agent by agent. `answers`,
+    // `checked` and the verdicts are the active agents', in order.
+    let mut answers = ask_round(llm, &prompts, deadline, cfg.pressure).await;
+    let active_states = || states.iter().zip(&suggestions).filter(|(s, _)| !s.excluded);
     let checked: Vec<_> = answers
         .iter_mut()
-        .zip(&suggestions)
-        .map(|(asked, &advice)| {
+        .zip(active_states())
+        .map(|(asked, (_, &advice))| {
             validate(
                 std::mem::replace(&mut asked.answer, Err(String::new())),
                 advice,
@@ -680,10 +687,8 @@ async fn play_round(
         .collect();
     let observations: Vec<Observation<'_>> = checked
         .iter()
-        .zip(states.iter())
-        .zip(&suggestions)
-        .filter(|((_, s), _)| !s.excluded)
-        .map(|((c, s), &advice)| Observation {
+        .zip(active_states())
+        .map(|(c, (s, &advice))| Observation {
             reasoning: &c.reasoning,
             value_mbps: c.value_mbps,
             previous_mbps: s.value,
@@ -695,17 +700,17 @@ async fn play_round(
         .collect();
     let mut verdicts = units.arbitral.judge_round(&observations).await.into_iter();
     drop(observations);
+    let mut answers = answers.into_iter();
+    let mut checked = checked.into_iter();
     let mut intents = Vec::with_capacity(agents.len());
     let mut turns = Vec::with_capacity(agents.len());
     let mut active = states.iter().filter(|s| !s.excluded).count();
-    for ((((((a, s), &advice), asked), heard), spoken), checked) in agents
+    for ((((a, s), &advice), heard), spoken) in agents
         .iter()
         .zip(states.iter_mut())
         .zip(&suggestions)
-        .zip(answers)
         .zip(heard)
         .zip(spoken)
-        .zip(checked)
     {
         if s.excluded {
             // Excluded for the session: heard no more, its last demand frozen, not counted.
@@ -737,6 +742,13 @@ async fn play_round(
             });
             continue;
         }
+        let (Some(asked), Some(checked)) = (answers.next(), checked.next()) else {
+            // One answer and one validation per active agent: not reached.
+            return Err(NegotiationError::Config(format!(
+                "no answer was kept for agent {}",
+                a.id
+            )));
+        };
         let mut verdict = verdicts.next().unwrap_or_else(|| {
             // An arbitral unit that answered fewer verdicts than messages: benign.
             tracing::warn!(agent = %a.id, "arbitral unit gave no verdict; taken as benign");
@@ -818,7 +830,7 @@ async fn play_round(
         turns,
         bounds: bounds.clone(),
         feedback: last.clone(),
-        passages,
+        passages: passages.clone(),
         elapsed_ms: t0.elapsed().as_secs_f64() * 1e3,
     };
     Ok((record, citations))
@@ -1522,6 +1534,47 @@ mod tests {
                 assert!(why.contains(expected), "hang {hang}: {why}");
             }
         }
+    }
+
+    #[tokio::test]
+    async fn an_excluded_agent_is_not_asked() {
+        let llm = Speaker {
+            reasoning: "We need more.",
+            prompts: Default::default(),
+        };
+        let units = Units {
+            regulatory: &RuleBook::default(),
+            observability: &Unbounded,
+            arbitral: &NeverFlags,
+            mediator: None,
+        };
+        let standing = BTreeMap::from([(
+            "bo1".to_owned(),
+            Standing {
+                strikes: 4,
+                stake_factor: 0.0,
+                excluded: true,
+            },
+        )]);
+        let cfg = NegotiationConfig {
+            max_rounds: 2,
+            epsilon_mbps: 0.01,
+            ..Default::default()
+        };
+        let out = negotiate_session(&cfg, &agents(&[20.0, 80.0, 50.0]), &llm, &units, &standing)
+            .await
+            .unwrap();
+        assert_eq!(out.rounds, 2);
+        let asked: Vec<String> = llm
+            .prompts
+            .into_inner()
+            .unwrap()
+            .into_iter()
+            .map(|p| p.context.agent_id)
+            .collect();
+        assert_eq!(asked.len(), 4, "{asked:?}");
+        assert!(!asked.iter().any(|id| id == "bo1"), "{asked:?}");
+        assert!(out.history[1].turns[1].validation[0].contains("excluded"));
     }
 
     /// An arbitral unit that never flags anyone (so only the text under test differs).
