@@ -21,7 +21,7 @@ use std::time::Instant;
 use maestro_rapp::negotiation::arbitral::{Arbitral, BuiltinArbitral, Class};
 use serde::Deserialize;
 
-use arbitral_eval::{neutral, Labelled, Row, Scores};
+use arbitral_eval::{neutral, table, Labelled, Row, Scores};
 
 /// One line of `arbitral_heldout.jsonl`.
 #[derive(Deserialize)]
@@ -98,17 +98,9 @@ fn lexicon_on_the_held_out_corpus() {
     let row = lexicon_row(&items);
     let s = row.scores;
     println!(
-        "arbitral HELD-OUT corpus, lexicon alone: {} messages ({} malicious); tp {} fp {} fn {} \
-         tn {}; precision {:.3} recall {:.3} F1 {:.3}",
-        s.n(),
+        "arbitral HELD-OUT corpus, lexicon alone ({} malicious):\n{}",
         s.tp + s.fn_,
-        s.tp,
-        s.fp,
-        s.fn_,
-        s.tn,
-        s.precision(),
-        s.recall(),
-        s.f1()
+        table(std::slice::from_ref(&row))
     );
     assert_eq!(s.n() as usize, items.len());
 }
@@ -125,7 +117,7 @@ async fn llm_judge_and_combination_on_the_held_out_corpus() {
     use maestro_rapp::negotiation::arbitral::{DecidedBy, JudgeAnswer, Verdict};
     use maestro_rapp::negotiation::LanguageModel;
 
-    use arbitral_eval::{smollm2, table};
+    use arbitral_eval::smollm2;
 
     let items = sample(corpus());
     let lexicon = lexicon_row(&items);
