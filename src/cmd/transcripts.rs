@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use maestro_rapp::negotiation::peers::clip;
 use maestro_rapp::negotiation::voice::Spoken;
 use maestro_rapp::transcript::TranscriptStore;
 
@@ -151,16 +152,6 @@ pub async fn run(args: TranscriptArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// `text` cut to `max` characters (with an ellipsis when cut).
-fn clip(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// One line for an arbitral verdict: class, who decided, the judge's answer and evidence,

@@ -14,9 +14,7 @@ use serde::Serialize;
 use super::mediator::Feedback;
 use super::peers::{self, PeerQuote};
 use super::regulatory::{self, QuotedPassage};
-use super::vocabulary::Bounds;
-use super::vocabulary::Personality;
-use super::vocabulary::PressureMode;
+use super::vocabulary::{Bounds, Personality, PressureMode};
 
 /// What an agent knows when it speaks, in structured form.
 #[derive(Debug, Clone, Serialize)]
@@ -51,8 +49,8 @@ pub struct AgentContext {
     /// What the agent hears of the other agents' last positions (quoted as data; see
     /// [`super::peers`]).
     pub peers: Vec<PeerQuote>,
-    /// MAESTRO's message to this agent this round, when an LLM mediator wrote it (its numbers
-    /// filled in by code; see [`super::mediator`]); `None`: the feedback's summary is used.
+    /// MAESTRO's message to this agent this round, when an LLM wrote it (its numbers filled in
+    /// by code; see [`super::voice`]); `None`: the feedback's summary is used.
     pub mediator_message: Option<String>,
     /// Regulatory passages retrieved for the topic, quoted as data (see
     /// [`super::regulatory::QuotedPassage`]).

@@ -142,20 +142,22 @@ impl<'a> Heard<'a> {
 
 fn quote(intent: &ServiceIntent, budget: usize) -> PeerQuote {
     let clean = sanitise(&without_engine_notes(&intent.reasoning));
-    let truncated = clean.chars().count() > budget;
-    let reasoning = if truncated {
-        let mut cut: String = clean.chars().take(budget.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    } else {
-        clean
-    };
     PeerQuote {
         agent_id: sanitise(&intent.agent_id),
         value_mbps: intent.value_mbps,
-        reasoning,
-        truncated,
+        truncated: clean.chars().count() > budget,
+        reasoning: clip(&clean, budget),
     }
+}
+
+/// `text` cut to at most `max` characters, the last of them an ellipsis when it was cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }
 
 /// The agent's own words: the engine's `[validation: ...]` and `[excluded ...]` notes removed

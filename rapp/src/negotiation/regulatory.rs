@@ -60,17 +60,9 @@ pub const PASSAGE_BUDGET_CHARS: usize = 320;
 impl QuotedPassage {
     /// A passage made safe to quote (see [`super::peers::sanitise`]) and cut to the budget.
     pub fn new(citation: &str, text: &str) -> Self {
-        let clean = super::peers::sanitise(text);
-        let text = if clean.chars().count() > PASSAGE_BUDGET_CHARS {
-            let mut cut: String = clean.chars().take(PASSAGE_BUDGET_CHARS - 1).collect();
-            cut.push('…');
-            cut
-        } else {
-            clean
-        };
         Self {
             citation: super::peers::sanitise(citation),
-            text,
+            text: super::peers::clip(&super::peers::sanitise(text), PASSAGE_BUDGET_CHARS),
         }
     }
 }

@@ -20,9 +20,6 @@ use super::peers::sanitise;
 use super::vocabulary::Bounds;
 use super::vocabulary::PressureMode;
 
-/// The placeholders a message may use, in the order [`Numbers`] lists them.
-pub const PLACEHOLDERS: [&str; 6] = ["mean", "target", "min", "max", "spread", "last"];
-
 /// Characters a message may have (after filling).
 pub const MAX_MESSAGE_CHARS: usize = 600;
 

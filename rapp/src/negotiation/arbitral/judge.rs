@@ -67,7 +67,7 @@ use super::{
 };
 use crate::negotiation::extraction::strip_think_blocks;
 use crate::negotiation::llm::{AgentContext, AnswerFormat, LanguageModel, Prompt};
-use crate::negotiation::peers::sanitise;
+use crate::negotiation::peers::{clip, sanitise};
 use crate::negotiation::vocabulary::Bounds;
 
 /// Characters of the judged message quoted in the prompt at most.
@@ -206,14 +206,7 @@ impl LlmArbitral {
 
     /// The judge prompt for one message.
     pub fn prompt(seen: &Observation<'_>) -> Prompt {
-        let clean = sanitise(seen.reasoning);
-        let quoted = if clean.chars().count() > MESSAGE_BUDGET_CHARS {
-            let mut cut: String = clean.chars().take(MESSAGE_BUDGET_CHARS - 1).collect();
-            cut.push('…');
-            cut
-        } else {
-            clean
-        };
+        let quoted = clip(&sanitise(seen.reasoning), MESSAGE_BUDGET_CHARS);
         // Only the words: the demand's numbers are judged by the lexicon's behaviour rules.
         let user = format!("{BLOCK_OPEN}\n{quoted}\n{BLOCK_CLOSE}\nYour JSON verdict:");
         Prompt {
