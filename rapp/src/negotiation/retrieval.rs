@@ -164,6 +164,14 @@ pub const BUNDLED_NOTES: [(&str, &str); 4] = [
     ),
 ];
 
+/// [`BUNDLED_NOTES`] as owned (file name, text) pairs.
+fn bundled_notes() -> Vec<(String, String)> {
+    BUNDLED_NOTES
+        .iter()
+        .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
+        .collect()
+}
+
 /// Every `*.md` note in `dir` as (file name, text), sorted by file name.
 fn read_notes(dir: &Path) -> Result<Vec<(String, String)>, RetrievalError> {
     let read_err = |reason: String| RetrievalError::Read {
@@ -198,22 +206,13 @@ impl RegulationLibrary {
 
     /// The bundled notes ([`BUNDLED_NOTES`]), indexed: the regulatory unit's default.
     pub fn bundled() -> Result<Self, RetrievalError> {
-        Self::from_notes(
-            "(bundled)",
-            BUNDLED_NOTES
-                .iter()
-                .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-                .collect(),
-        )
+        Self::from_notes("(bundled)", bundled_notes())
     }
 
     /// The bundled notes with the `*.md` notes of `dir` on top: a note with a bundled note's
     /// file name replaces it, any other is added (`--regulations DIR`).
     pub fn bundled_with(dir: &Path) -> Result<Self, RetrievalError> {
-        let mut notes: Vec<(String, String)> = BUNDLED_NOTES
-            .iter()
-            .map(|(n, t)| ((*n).to_owned(), (*t).to_owned()))
-            .collect();
+        let mut notes = bundled_notes();
         for (name, text) in read_notes(dir)? {
             match notes.iter_mut().find(|(n, _)| *n == name) {
                 Some(slot) => slot.1 = text,
