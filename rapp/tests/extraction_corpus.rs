@@ -1,8 +1,21 @@
 //! A corpus of messy, LLM-style answers run through the extraction unit
 //! (`maestro_rapp::negotiation::extraction::extract`).
 //!
-//! Each case states what `extract` does today: `Ok(value, reasoning substring)` or the error
-//! variant. Each case records the behaviour the extraction unit documents.
+//! Each case's expectation is what a careful reader takes from the text, not what `extract`
+//! happens to do: the 85 inputs (without expectations or code) were given to a separate
+//! session that had not seen the extraction unit, with the question "what throughput demand
+//! does this answer commit to, and what is its reasoning — or must the agent be asked again
+//! (no JSON answer / no value / not a number)?". Its answers, with a confidence and a note per
+//! case, are in `tests/data/extraction_review.json` (2026-12-05). Where the code disagreed:
+//! - fixed in the code: a hedge ("about 50"), a `"Value"` key, JSON5-style objects (single
+//!   quotes, bare keys, comments; `NaN`/`Infinity`/1e400 are then not a number);
+//! - kept, listed in [`KNOWN_MISSES`] with the reason: all of them cases the reviewer marked
+//!   ambiguous. The test counts them and fails if a known miss starts to agree with the
+//!   reader (take it off the list) or a case outside the list disagrees.
+//!
+//! One review answer is not a judgement of the text: the reviewer's copy of "very long prose
+//! before" was shortened to its first 326 characters, which hold no answer; its note says an
+//! answer object later in the full text should be used, so the expectation is that object.
 
 use maestro_rapp::negotiation::extraction::{extract, ExtractionError};
 
@@ -78,8 +91,8 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
             r#"{"value": 18446744073709551616}"#.into(),
             O(18_446_744_073_709_551_616.0, ""),
         ),
-        // serde_json refuses numbers beyond f64 range, so the object does not parse at all.
-        ("out of f64 range", r#"{"value": 1e400}"#.into(), E(NoJson)),
+        // Beyond f64 range: JSON refuses the object, JSON5 reads it as infinite, not a number.
+        ("out of f64 range", r#"{"value": 1e400}"#.into(), E(NotANumber)),
         // --- Numbers as strings -------------------------------------------------------------
         ("string int", r#"{"value": "55", "reasoning": "s"}"#.into(), O(55.0, "s")),
         ("string with unit", r#"{"value": "55.5 Mbps"}"#.into(), O(55.5, "")),
@@ -89,9 +102,9 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         ("string leading dot", r#"{"value": ".5"}"#.into(), O(0.5, "")),
         ("string negative", r#"{"value": "-12.5 Mbps"}"#.into(), O(-12.5, "")),
         ("string with note", r#"{"value": "55 Mbps (min 40)"}"#.into(), O(55.0, "")),
-        // A range is read as its midpoint.
-        ("string range", r#"{"value": "40-60 Mbps"}"#.into(), Exact(50.0, "")),
-        ("string range with to", r#"{"value": "40 to 60"}"#.into(), Exact(50.0, "")),
+        // A range commits to no single number: the reader asks again (a known miss).
+        ("string range", r#"{"value": "40-60 Mbps"}"#.into(), E(NotANumber)),
+        ("string range with to", r#"{"value": "40 to 60"}"#.into(), E(NotANumber)),
         ("string exponent", r#"{"value": "5.5e1"}"#.into(), Exact(55.0, "")),
         // Units are converted to Mbps.
         ("string gbps", r#"{"value": "1.2 Gbps", "reasoning": "big"}"#.into(), Exact(1200.0, "big")),
@@ -99,7 +112,7 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         ("string thousands kbps", r#"{"value": "20,000 kbps"}"#.into(), Exact(20.0, "")),
         ("string thousands", r#"{"value": "1,000 Mbps"}"#.into(), Exact(1000.0, "")),
         ("string decimal comma", r#"{"value": "55,5"}"#.into(), Exact(55.5, "")),
-        ("string words", r#"{"value": "about 50"}"#.into(), E(NotANumber)),
+        ("string words", r#"{"value": "about 50"}"#.into(), Exact(50.0, "")),
         ("string tilde", r#"{"value": "~50 Mbps"}"#.into(), Exact(50.0, "")),
         ("string empty", r#"{"value": ""}"#.into(), E(NotANumber)),
         ("string two dots", r#"{"value": "1.2.3"}"#.into(), E(NotANumber)),
@@ -109,13 +122,13 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         // --- Other value types --------------------------------------------------------------
         ("null value", r#"{"value": null, "reasoning": "unsure"}"#.into(), E(NotANumber)),
         ("bool value", r#"{"value": true}"#.into(), E(NotANumber)),
-        ("array value", r#"{"value": [50]}"#.into(), E(NotANumber)),
-        ("object value", r#"{"value": {"mbps": 50}}"#.into(), E(NotANumber)),
-        // Bare NaN / Infinity are not JSON: the object does not parse.
-        ("bare NaN", r#"{"value": NaN}"#.into(), E(NoJson)),
-        ("bare Infinity", r#"{"value": Infinity}"#.into(), E(NoJson)),
+        ("array value", r#"{"value": [50]}"#.into(), O(50.0, "")),
+        ("object value", r#"{"value": {"mbps": 50}}"#.into(), O(50.0, "")),
+        // Bare NaN / Infinity are not JSON but JSON5: a value that is not a finite number.
+        ("bare NaN", r#"{"value": NaN}"#.into(), E(NotANumber)),
+        ("bare Infinity", r#"{"value": Infinity}"#.into(), E(NotANumber)),
         ("no value", r#"{"reasoning": "I forgot"}"#.into(), E(MissingValue)),
-        ("value key case", r#"{"Value": 50}"#.into(), E(MissingValue)),
+        ("value key case", r#"{"Value": 50}"#.into(), Exact(50.0, "")),
         (
             "envelope without value",
             r#"{"answer": {"mbps": 50, "reasoning": "wrong key"}}"#.into(),
@@ -130,7 +143,7 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         (
             "reasoning array",
             r#"{"value": 50, "reasoning": ["video", "latency"]}"#.into(),
-            Exact(50.0, r#"["video","latency"]"#),
+            O(50.0, "video"),
         ),
         (
             "reasoning object",
@@ -210,7 +223,7 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         (
             "markdown bullets only",
             "- value: 50\n- reasoning: we need video".into(),
-            E(NoJson),
+            O(50.0, "we need video"),
         ),
         (
             "very long prose before",
@@ -247,7 +260,7 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         (
             "last object unusable, earlier one taken",
             r#"{"value": 74, "reasoning": "ok"} {"value": "lots"}"#.into(),
-            Exact(74.0, "ok"),
+            E(NotANumber),
         ),
         // A reasoning model's <think> block is dropped, draft answers and all.
         (
@@ -264,12 +277,12 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         (
             "single quoted pseudo json",
             "{'value': 50, 'reasoning': 'python dict'}".into(),
-            E(NoJson),
+            Exact(50.0, "python dict"),
         ),
         (
             "unquoted keys",
             "{value: 50, reasoning: \"js object\"}".into(),
-            E(NoJson),
+            Exact(50.0, "js object"),
         ),
         // Trailing commas (common in model output) are forgiven, outside strings only.
         ("trailing comma", r#"{"value": 50, "reasoning": "x",}"#.into(), Exact(50.0, "x")),
@@ -286,26 +299,74 @@ fn corpus() -> Vec<(&'static str, String, Expect)> {
         (
             "comment inside json",
             "{\"value\": 50, // Mbps\n \"reasoning\": \"x\"}".into(),
-            E(NoJson),
+            Exact(50.0, "x"),
         ),
-        ("truncated json", r#"{"value": 50, "reasoning": "cut off mid"#.into(), E(NoJson)),
-        ("prose only", "We would like 50 Mbps, please.".into(), E(NoJson)),
+        ("truncated json", r#"{"value": 50, "reasoning": "cut off mid"#.into(), O(50.0, "cut off mid")),
+        ("prose only", "We would like 50 Mbps, please.".into(), O(50.0, "")),
         ("empty", "".into(), E(NoJson)),
         ("whitespace", "  \n\t ".into(), E(NoJson)),
     ]
 }
 
+/// Cases where the code keeps a behaviour the reader would not choose, and why. Every one was
+/// marked ambiguous by the reviewer.
+const KNOWN_MISSES: [(&str, &str); 8] = [
+    (
+        "string range",
+        "a range is read as its midpoint (documented); the reader asks again",
+    ),
+    (
+        "string range with to",
+        "a range is read as its midpoint (documented); the reader asks again",
+    ),
+    (
+        "array value",
+        "a value of the wrong type is refused so the agent is asked again",
+    ),
+    (
+        "object value",
+        "a value of the wrong type is refused so the agent is asked again",
+    ),
+    (
+        "markdown bullets only",
+        "no figure is taken from outside a JSON answer: the agent is asked again",
+    ),
+    (
+        "prose only",
+        "no figure is taken from outside a JSON answer: the agent is asked again",
+    ),
+    (
+        "truncated json",
+        "an answer cut off mid-object is asked again, not completed",
+    ),
+    (
+        "last object unusable, earlier one taken",
+        "the last *usable* answer wins; the reader takes the unusable last one as final",
+    ),
+];
+
 #[test]
-fn corpus_behaves_as_recorded() {
+fn corpus_agrees_with_the_reader_except_the_known_misses() {
     let cases = corpus();
     assert!(cases.len() >= 40, "{} cases", cases.len());
     let names: std::collections::HashSet<&str> = cases.iter().map(|c| c.0).collect();
     assert_eq!(names.len(), cases.len(), "case names are unique");
+    for (miss, _) in KNOWN_MISSES {
+        assert!(names.contains(miss), "known miss {miss:?} is not a case");
+    }
+    let known = |name: &str| KNOWN_MISSES.iter().find(|(n, _)| *n == name);
 
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|(name, input, expect)| check(name, input, *expect))
-        .collect();
+    let mut disagreements = Vec::new();
+    let mut misses = Vec::new();
+    let mut now_agreeing = Vec::new();
+    for (name, input, expect) in &cases {
+        match (check(name, input, *expect), known(name)) {
+            (None, None) => {}
+            (Some(diff), None) => disagreements.push(diff),
+            (Some(diff), Some((_, why))) => misses.push(format!("{diff} [known miss: {why}]")),
+            (None, Some(_)) => now_agreeing.push(*name),
+        }
+    }
     let (mut ok, mut no_json, mut missing, mut nan) = (0, 0, 0, 0);
     for (_, _, expect) in &cases {
         match expect {
@@ -316,15 +377,27 @@ fn corpus_behaves_as_recorded() {
         }
     }
     eprintln!(
-        "extraction corpus: {} cases, {} as recorded ({ok} Ok, {no_json} NoJson, {missing} \
-         MissingValue, {nan} NotANumber), {} differ",
+        "extraction corpus: {} cases ({ok} answers, {no_json} NoJson, {missing} MissingValue, \
+         {nan} NotANumber by the reader); {} agree with the reader, {} known misses, {} other \
+         disagreements",
         cases.len(),
-        cases.len() - failures.len(),
-        failures.len()
+        cases.len() - misses.len() - disagreements.len(),
+        misses.len(),
+        disagreements.len()
     );
-    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    for m in &misses {
+        eprintln!("  {m}");
+    }
+    assert!(
+        disagreements.is_empty(),
+        "the extraction unit disagrees with the reader:\n{}",
+        disagreements.join("\n")
+    );
+    assert!(
+        now_agreeing.is_empty(),
+        "now agree with the reader: take them off KNOWN_MISSES: {now_agreeing:?}"
+    );
     assert_eq!(ok + no_json + missing + nan, cases.len());
-    assert!(ok >= 30 && no_json >= 10 && missing >= 3 && nan >= 8);
 }
 
 #[test]

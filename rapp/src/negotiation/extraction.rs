@@ -1,6 +1,7 @@
 //! Extraction unit: turns an LLM's text into `{value, reasoning}`, tolerant of what real models
 //! write — thinking blocks, JSON inside prose or code fences, restated earlier answers,
-//! envelopes, trailing commas, numbers as strings with units and notation (see [`extract`]).
+//! envelopes, trailing commas, JSON5-style objects (single quotes, bare keys, comments),
+//! numbers as strings with units, hedges and notation (see [`extract`]).
 
 use serde_json::Value;
 
@@ -35,7 +36,12 @@ pub enum ExtractionError {
 ///   a scratch object: of all the JSON objects in the text that hold a `value` (also inside
 ///   an envelope such as `{"answer": {...}}`), the **last** usable one wins;
 /// - trailing commas (`{"value": 5,}`) are forgiven;
-/// - numbers come as strings with units and notation: `"55 Mbps"`, `"~55"`, `"5.5e1"`,
+/// - an object that is not JSON but is JSON5 (single-quoted strings, bare keys, `//` and
+///   `/* */` comments, `NaN`) is read as JSON5 (the `json5` crate); `NaN`/`Infinity` are then
+///   not a number;
+/// - the key is matched without regard to case (`"Value"`);
+/// - numbers come as strings with units, hedges and notation: `"55 Mbps"`, `"~55"`,
+///   `"about 55"`, `"5.5e1"`,
 ///   `"1,000 kbps"` (= 1 Mbps), `"1.2 Gbps"` (= 1200), `"55,5"` (= 55.5), `"40-60 Mbps"`
 ///   (a range: its midpoint, 50).
 pub fn extract(text: &str) -> Result<Extracted, ExtractionError> {
@@ -48,7 +54,9 @@ pub fn extract(text: &str) -> Result<Extracted, ExtractionError> {
         objects.iter().filter_map(|o| value_holder(o, 0)).collect();
     let mut last_error = ExtractionError::MissingValue;
     for object in holders.iter().rev() {
-        let value = &object["value"];
+        let Some(value) = value_of(object) else {
+            continue;
+        };
         let parsed = match value {
             Value::Number(n) => n.as_f64(),
             Value::String(s) => number_in_text(s),
@@ -119,7 +127,8 @@ fn strip_trailing_commas(text: &str) -> String {
     out
 }
 
-/// Every top-level `{...}` in the text that parses as a JSON object, in order.
+/// Every top-level `{...}` in the text that parses as a JSON object (or, failing that, as a
+/// JSON5 object), in order.
 fn json_objects(text: &str) -> Vec<serde_json::Map<String, Value>> {
     let mut found = Vec::new();
     let mut from = 0;
@@ -131,10 +140,91 @@ fn json_objects(text: &str) -> Vec<serde_json::Map<String, Value>> {
                 found.push(map);
                 from = start + stream.byte_offset().max(1);
             }
-            _ => from = start + 1,
+            _ => match json5_object(&text[start..]) {
+                Some((map, len)) => {
+                    found.push(map);
+                    from = start + len;
+                }
+                None => from = start + 1,
+            },
         }
     }
     found
+}
+
+/// Longest JSON5 object tried, bytes: an answer object is short; the bound keeps a text full
+/// of stray braces linear in practice.
+const JSON5_MAX_BYTES: usize = 4096;
+/// Deepest nesting of a JSON5 object tried (the parser recurses; model output is untrusted).
+const JSON5_MAX_DEPTH: usize = 16;
+
+/// A JSON5 object at the start of `text` (which starts with `{`) and its length in bytes:
+/// the balanced `{...}` (braces inside single- or double-quoted strings and comments do not
+/// count), at most [`JSON5_MAX_BYTES`] long and [`JSON5_MAX_DEPTH`] deep, whose first member
+/// starts like a key, parsed by the `json5` crate. A `NaN` or infinite number becomes `null`
+/// (a `serde_json::Value` holds finite numbers only).
+fn json5_object(text: &str) -> Option<(serde_json::Map<String, Value>, usize)> {
+    let first = text[1..].trim_start().chars().next()?;
+    if !(first == '"' || first == '\'' || first == '/' || first == '_' || first.is_alphabetic()) {
+        return None;
+    }
+    let end = balanced_object_end(text, JSON5_MAX_BYTES)?;
+    match json5::from_str::<Value>(&text[..end]) {
+        Ok(Value::Object(map)) => Some((map, end)),
+        _ => None,
+    }
+}
+
+/// The byte length of the `{...}` that `text` starts with, skipping quoted strings (either
+/// quote, backslash escapes) and `//`/`/* */` comments; `None` if it never closes within
+/// the first `limit` bytes or nests deeper than [`JSON5_MAX_DEPTH`].
+fn balanced_object_end(text: &str, limit: usize) -> Option<usize> {
+    let b = &text.as_bytes()[..text.len().min(limit)];
+    let (mut depth, mut i) = (0usize, 0usize);
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'') => {
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i = text[i + 2..].find("*/").map(|e| i + 2 + e + 1)?;
+            }
+            b'{' => {
+                depth += 1;
+                if depth > JSON5_MAX_DEPTH {
+                    return None;
+                }
+            }
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The object's `value` member, its key matched without regard to ASCII case (an exact
+/// `value` first).
+fn value_of(object: &serde_json::Map<String, Value>) -> Option<&Value> {
+    object.get("value").or_else(|| {
+        object
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+            .map(|(_, v)| v)
+    })
 }
 
 /// The object holding `value`: this one, or one nested in it (an envelope), depth <= 3.
@@ -142,7 +232,7 @@ fn value_holder(
     object: &serde_json::Map<String, Value>,
     depth: u8,
 ) -> Option<&serde_json::Map<String, Value>> {
-    if object.contains_key("value") {
+    if value_of(object).is_some() {
         return Some(object);
     }
     if depth >= 3 {
@@ -154,7 +244,18 @@ fn value_holder(
     })
 }
 
-/// The number a model wrote in a string, in Mbps: optional `~`/`≈`, sign, digits with
+/// Words a model puts before a figure it commits to ("about 50"), dropped before the number.
+const HEDGES: [&str; 7] = [
+    "about",
+    "around",
+    "approximately",
+    "approx.",
+    "roughly",
+    "circa",
+    "ca.",
+];
+
+/// The number a model wrote in a string, in Mbps: optional hedge (`~`, `≈`, "about", ...), sign, digits with
 /// thousands separators or a decimal comma, exponent, an optional range (`40-60`: midpoint)
 /// and an optional unit (bps, kbps, Mbps, Gbps; none = Mbps). Anything after that is ignored
 /// ("55 Mbps (min 40)"); a string that does not start with a number is `None`.
@@ -165,6 +266,11 @@ fn number_in_text(s: &str) -> Option<f64> {
         .or_else(|| s.strip_prefix('\u{2248}'))
         .unwrap_or(s)
         .trim_start();
+    let lower = s.to_ascii_lowercase();
+    let s = HEDGES
+        .iter()
+        .find(|h| lower.starts_with(*h) && s[h.len()..].starts_with(|c: char| c.is_whitespace()))
+        .map_or(s, |h| s[h.len()..].trim_start());
     let (first, rest) = leading_number(s)?;
     let rest = rest.trim_start();
     let (value, rest) = match rest
@@ -279,6 +385,26 @@ mod tests {
             extract(r#"{bad} then {"value": "7"}"#).unwrap().value_mbps,
             7.0
         );
+    }
+
+    #[test]
+    fn json5_answers_are_read_and_hostile_braces_are_bounded() {
+        let e = extract("{value: '55 Mbps', /* draft */ reasoning: 'video',}").unwrap();
+        assert_eq!((e.value_mbps, e.reasoning.as_str()), (55.0, "video"));
+        // Nesting deeper than the JSON5 limit is not handed to the (recursive) parser.
+        let deep = format!("{}value: 1{}", "{a: ".repeat(40), "}".repeat(40));
+        assert!(extract(&deep).is_err());
+        // Stray braces by the thousand: no answer, no panic, no unbounded rescans.
+        for text in [
+            "{".repeat(50_000),
+            "{a: ".repeat(20_000),
+            "{'".repeat(20_000),
+        ] {
+            assert!(matches!(extract(&text), Err(ExtractionError::NoJson(_))));
+        }
+        // A multi-byte character at the scan limit does not split the text mid-character.
+        let text = format!("{{value: 5, reasoning: '{}'}}", "é".repeat(3000));
+        assert!(extract(&text).is_err());
     }
 
     #[test]
