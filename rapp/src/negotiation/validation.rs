@@ -4,6 +4,10 @@
 //! range, substitutes the optimizer's value for what is unusable or defies a directive, and
 //! says so in notes that go into the transcript.
 //!
+//! Under hard pressure the substitution can be switched off ([`Rules::hard_substitution`]), an
+//! ablation: a defiant answer then counts as said (clamped) and an unusable one keeps the
+//! agent's previous value, so a negotiation shows what the agents do without the unit.
+//!
 //! It also reads the reasoning ([`contradiction`]): an answer whose words contradict its value
 //! (it states a demand of 40 Mbps but its value is 70; it accepts the directive but does not
 //! state it) is flagged, and the engine asks the agent once more with the contradiction named.
@@ -30,14 +34,29 @@ pub struct Validated {
     pub substituted: bool,
 }
 
+/// What the validation unit enforces in a round.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Rules {
+    /// How the optimizer's value is put to the agents.
+    pub mode: PressureMode,
+    /// Under hard pressure, how far (Mbps) an answer may be from the directive.
+    pub hard_tolerance_mbps: f64,
+    /// Under hard pressure, whether the optimizer's directive stands in for an answer that
+    /// defies it or cannot be extracted (the paper's unit). `false` is an ablation: a defiant
+    /// answer is kept as said (clamped to the bounds) and an unusable one keeps the agent's
+    /// previous value, each with a note. Under soft or no pressure it changes nothing (an
+    /// unusable answer falls back to the optimizer's value either way).
+    pub hard_substitution: bool,
+}
+
 /// Validates an agent's extracted answer (`Err` = it could not be extracted even after the
-/// agent was asked again).
+/// agent was asked again); `previous_mbps` is what the agent stated last round.
 pub fn validate(
     answer: Result<Extracted, String>,
     advice_mbps: f64,
+    previous_mbps: f64,
     bounds: &Bounds,
-    mode: PressureMode,
-    hard_tolerance_mbps: f64,
+    rules: &Rules,
 ) -> Validated {
     let substitute = |why: String| Validated {
         value_mbps: advice_mbps,
@@ -45,8 +64,22 @@ pub fn validate(
         notes: vec![why],
         substituted: true,
     };
+    let hard = rules.mode == PressureMode::Hard;
     let extracted = match answer {
         Ok(e) => e,
+        Err(why) if hard && !rules.hard_substitution => {
+            let kept = bounds.clamp(previous_mbps);
+            return Validated {
+                value_mbps: kept,
+                reasoning: format!(
+                    "[validation: no usable answer; kept the previous {kept:.2} Mbps]"
+                ),
+                notes: vec![format!(
+                    "kept the previous {kept:.2} Mbps (hard substitution off): {why}"
+                )],
+                substituted: false,
+            };
+        }
         Err(why) => return substitute(format!("fallback to the optimizer: {why}")),
     };
     let mut notes = Vec::new();
@@ -59,7 +92,13 @@ pub fn validate(
         ));
         value = clamped;
     }
-    if mode == PressureMode::Hard && (value - advice_mbps).abs() > hard_tolerance_mbps {
+    let defiant = hard && (value - advice_mbps).abs() > rules.hard_tolerance_mbps;
+    if defiant && !rules.hard_substitution {
+        notes.push(format!(
+            "defied the directive: said {value:.2} Mbps, directed {advice_mbps:.2} Mbps; kept \
+             as said (hard substitution off)"
+        ));
+    } else if defiant {
         let mut v = substitute(format!(
             "defied the directive: said {value:.2} Mbps, directed {advice_mbps:.2} Mbps"
         ));
@@ -203,35 +242,81 @@ mod tests {
         })
     }
 
+    /// The rules of `mode` with a 0.5 Mbps tolerance and the substitution on.
+    fn rules(mode: PressureMode) -> Rules {
+        Rules {
+            mode,
+            hard_tolerance_mbps: 0.5,
+            hard_substitution: true,
+        }
+    }
+
     #[test]
     fn in_range_answers_pass_unchanged() {
-        let v = validate(said(42.0), 40.0, &B, PressureMode::Soft, 0.5);
+        let v = validate(said(42.0), 40.0, 30.0, &B, &rules(PressureMode::Soft));
         assert_eq!((v.value_mbps, v.substituted), (42.0, false));
         assert!(v.notes.is_empty());
     }
 
     #[test]
     fn out_of_range_is_clamped_and_noted() {
-        let v = validate(said(500.0), 40.0, &B, PressureMode::None, 0.5);
+        let v = validate(said(500.0), 40.0, 30.0, &B, &rules(PressureMode::None));
         assert_eq!(v.value_mbps, 100.0);
         assert!(v.notes[0].contains("clamped"), "{:?}", v.notes);
     }
 
     #[test]
     fn hard_mode_substitutes_a_defiant_value_soft_mode_does_not() {
-        let hard = validate(said(70.0), 40.0, &B, PressureMode::Hard, 0.5);
+        let hard = validate(said(70.0), 40.0, 30.0, &B, &rules(PressureMode::Hard));
         assert_eq!((hard.value_mbps, hard.substituted), (40.0, true));
         assert!(hard.notes[0].contains("defied"));
-        let ok = validate(said(40.3), 40.0, &B, PressureMode::Hard, 0.5);
+        let ok = validate(said(40.3), 40.0, 30.0, &B, &rules(PressureMode::Hard));
         assert_eq!(ok.value_mbps, 40.3);
-        let soft = validate(said(70.0), 40.0, &B, PressureMode::Soft, 0.5);
+        let soft = validate(said(70.0), 40.0, 30.0, &B, &rules(PressureMode::Soft));
         assert_eq!(soft.value_mbps, 70.0);
     }
 
     #[test]
     fn unusable_answer_falls_back_to_the_optimizer() {
-        let v = validate(Err("no JSON".into()), 33.0, &B, PressureMode::None, 0.5);
+        let v = validate(
+            Err("no JSON".into()),
+            33.0,
+            30.0,
+            &B,
+            &rules(PressureMode::None),
+        );
         assert_eq!((v.value_mbps, v.substituted), (33.0, true));
         assert!(v.notes[0].contains("fallback"));
+    }
+
+    #[test]
+    fn without_hard_substitution_the_agent_is_taken_at_its_word() {
+        let off = Rules {
+            hard_substitution: false,
+            ..rules(PressureMode::Hard)
+        };
+        // Defiant: kept as said, clamped, with both notes.
+        let v = validate(said(500.0), 40.0, 30.0, &B, &off);
+        assert_eq!((v.value_mbps, v.substituted), (100.0, false));
+        assert_eq!(v.reasoning, "because");
+        assert!(v.notes[0].contains("clamped"), "{:?}", v.notes);
+        assert!(
+            v.notes[1].contains("defied") && v.notes[1].contains("substitution off"),
+            "{:?}",
+            v.notes
+        );
+        // Unusable: the previous value (clamped into this round's bounds) stands.
+        let v = validate(Err("no JSON".into()), 40.0, 30.0, &B, &off);
+        assert_eq!((v.value_mbps, v.substituted), (30.0, false));
+        assert!(v.notes[0].contains("kept the previous") && v.notes[0].contains("no JSON"));
+        let v = validate(Err("no JSON".into()), 40.0, 0.2, &B, &off);
+        assert_eq!(v.value_mbps, 1.0);
+        // Soft pressure knows no directive: the switch changes nothing there.
+        let soft = Rules {
+            hard_substitution: false,
+            ..rules(PressureMode::Soft)
+        };
+        let v = validate(Err("no JSON".into()), 40.0, 30.0, &B, &soft);
+        assert_eq!((v.value_mbps, v.substituted), (40.0, true));
     }
 }
