@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde_json::Value;
@@ -55,39 +56,95 @@ fn a1_load_sends_every_scheduled_request_and_counts_each_answer() {
     assert_eq!(ok_n, 100, "{f}");
     assert_eq!((put_n, get_n), (50, 50), "{f}");
     assert!(f["errors"].as_object().unwrap().is_empty(), "{f}");
-    let all = &f["all"];
-    assert!(all["p50_ms"].as_f64().unwrap() <= all["p99_ms"].as_f64().unwrap());
-    assert!(all["p99_ms"].as_f64().unwrap() <= all["max_ms"].as_f64().unwrap());
+    let figure = |part: &str, key: &str| f[part][key].as_f64().unwrap();
+    // Every request sent has a send-lag sample; every answered one is in exactly one of the
+    // PUT and GET histograms, and "all" is their union (its worst is the worse of the two).
+    assert_eq!(f["send_lag"]["samples"].as_u64(), Some(100), "{f}");
+    assert_eq!(f["all"]["samples"].as_u64(), Some(put_n + get_n), "{f}");
+    assert_eq!(
+        figure("all", "max_ms"),
+        figure("put", "max_ms").max(figure("get", "max_ms")),
+        "{f}"
+    );
+    // 100 answers over at least the asked second.
+    let achieved = f["achieved_rate"].as_f64().unwrap();
+    assert!(achieved > 0.0 && achieved <= 100.0 + 1e-9, "{f}");
     assert!(out.contains("a1-load"), "{out}");
 }
 
-#[test]
-fn a1_load_against_an_external_xapp_by_url() {
+/// A1 requests the xApp counted (`maestro_xapp_a1_requests_total`), by method: (all, 2xx).
+async fn served(http: &reqwest::Client, base: &str) -> BTreeMap<String, (u64, u64)> {
+    let text = common::get_text(http, &format!("{base}/metrics")).await;
+    let mut by_method: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("maestro_xapp_a1_requests_total{") else {
+            continue;
+        };
+        let label = |name: &str| {
+            let at = rest.find(&format!("{name}=\"")).expect("label") + name.len() + 2;
+            rest[at..at + rest[at..].find('"').expect("closing quote")].to_owned()
+        };
+        let count: u64 = line
+            .rsplit(' ')
+            .next()
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("a count") as u64;
+        let entry = by_method.entry(label("method")).or_default();
+        entry.0 += count;
+        if label("code").starts_with('2') {
+            entry.1 += count;
+        }
+    }
+    by_method
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a1_load_against_an_external_xapp_by_url() {
     let dir = tempfile::tempdir().unwrap();
     let xapp = common::XappProcess::start(&dir.path().join("state"));
+    let http = reqwest::Client::new();
+    let before = served(&http, &xapp.http).await;
     let json = dir.path().join("a1.json");
+    let url = xapp.http.clone();
     // 40 req/s, 75 % PUT: 30 writes/s, under the xApp's default limit of 200 per client.
-    let (ok, f, out) = run_json(
-        &[
-            "a1-load",
-            "--url",
-            &xapp.http,
-            "--rate",
-            "40",
-            "--seconds",
-            "1",
-            "--put-share",
-            "0.75",
-            // The xApp's built-in emulated gNB serves two slices: one policy each.
-            "--policies",
-            "2",
-        ],
-        &json,
-    );
+    let (ok, f, out) = tokio::task::spawn_blocking(move || {
+        run_json(
+            &[
+                "a1-load",
+                "--url",
+                &url,
+                "--rate",
+                "40",
+                "--seconds",
+                "1",
+                "--put-share",
+                "0.75",
+                // The xApp's built-in emulated gNB serves two slices: one policy each.
+                "--policies",
+                "2",
+            ],
+            &json,
+        )
+    })
+    .await
+    .unwrap();
     assert!(ok, "{out}");
     let f = &f["a1_load"];
     assert_eq!(f["ok"], 40, "{f}");
     assert_eq!(f["put"]["samples"], 30, "{f}");
+    assert_eq!(f["get"]["samples"], 10, "{f}");
+    // What the xApp itself counted: the 2 policies created before the load, the load's 30
+    // PUTs and 10 GETs (and the one GET /metrics before the load), all answered 2xx.
+    let after = served(&http, &xapp.http).await;
+    let delta = |method: &str| {
+        let (a, b) = (
+            after.get(method).copied().unwrap_or_default(),
+            before.get(method).copied().unwrap_or_default(),
+        );
+        (a.0 - b.0, a.1 - b.1)
+    };
+    assert_eq!(delta("PUT"), (2 + 30, 2 + 30), "{before:?} -> {after:?}");
+    assert_eq!(delta("GET"), (10 + 1, 10 + 1), "{before:?} -> {after:?}");
 }
 
 #[test]
@@ -119,10 +176,19 @@ fn kpi_fanout_counts_reports_per_subscriber() {
         f["received_min"].as_u64().unwrap(),
         f["received_max"].as_u64().unwrap(),
     );
-    assert!(0 < min && min <= max && max <= sent, "{f}");
+    // Every subscriber got reports, and none more than the gNB sent in the window.
+    assert!(min > 0 && max <= sent, "{f}");
+    // Two tallies of the reports received: the per-subscriber counters (delivered_pct =
+    // total / (sent x subscribers)) and the latency histogram, which holds one sample per
+    // report received (every report of the window is still in the send-time ring).
+    let total = f["latency"]["samples"].as_u64().unwrap();
+    assert!(4 * min <= total && total <= 4 * max, "{f}");
     let pct = f["delivered_pct"].as_f64().unwrap();
-    assert!(pct > 0.0 && pct <= 100.0, "{f}");
-    assert!(f["latency"]["samples"].as_u64().unwrap() > 0, "{f}");
+    let recomputed = 100.0 * total as f64 / (sent as f64 * 4.0);
+    assert!(
+        (pct - recomputed).abs() < 1e-9,
+        "delivered {pct}% written, {recomputed}% from {total} latency samples: {f}"
+    );
     assert!(f["rss_end_mib"].as_f64().unwrap() > 0.0, "{f}");
 }
 
@@ -154,8 +220,24 @@ fn soak_samples_rss_and_fails_when_memory_is_not_flat() {
     let s = &f["soak"];
     assert_eq!(s["flat"], true, "{s}");
     // 9 s sampled every second, plus one at the end.
-    assert!(s["samples"].as_array().unwrap().len() >= 5, "{s}");
-    assert!(s["rss_start_mib"].as_f64().unwrap() > 0.0, "{s}");
+    let samples = s["samples"].as_array().unwrap();
+    assert!(samples.len() >= 5, "{s}");
+    // The drift recomputed from the samples: the first and the last after the warm-up.
+    let warmup = s["warmup_seconds"].as_f64().unwrap();
+    let after: Vec<f64> = samples
+        .iter()
+        .filter(|x| x["t_s"].as_f64().unwrap() >= warmup)
+        .map(|x| x["rss_mib"].as_f64().unwrap())
+        .collect();
+    let (start, end) = (after[0], after[after.len() - 1]);
+    assert!(start > 0.0, "{s}");
+    assert_eq!(s["rss_start_mib"].as_f64(), Some(start), "{s}");
+    assert_eq!(s["rss_end_mib"].as_f64(), Some(end), "{s}");
+    let drift_pct = 100.0 * (end - start) / start;
+    assert!(
+        (s["drift_pct"].as_f64().unwrap() - drift_pct).abs() < 1e-9,
+        "drift {drift_pct}% from the samples: {s}"
+    );
     assert_eq!(s["a1"]["ok"], 360, "{s}");
     assert!(s["kpi"]["received_min"].as_u64().unwrap() > 0, "{s}");
 

@@ -91,6 +91,8 @@ impl Behaviour {
 struct Recorded {
     authorization: Option<String>,
     body: Value,
+    /// When it arrived.
+    at: Instant,
 }
 
 type Responder = Box<dyn Fn(&Value) -> Behaviour + Send + Sync>;
@@ -112,6 +114,12 @@ impl Mock {
 
     fn recorded(&self) -> Vec<Recorded> {
         self.requests.lock().unwrap().clone()
+    }
+
+    /// Time between consecutive requests, as the server saw them arrive.
+    fn gaps(&self) -> Vec<Duration> {
+        let seen = self.recorded();
+        seen.windows(2).map(|w| w[1].at - w[0].at).collect()
     }
 }
 
@@ -143,6 +151,7 @@ async fn chat_completions(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: json.clone(),
+        at: Instant::now(),
     });
     let next = mock.script.lock().unwrap().pop_front();
     let behaviour = next.unwrap_or_else(|| (mock.fallback)(&json));
@@ -297,15 +306,15 @@ async fn status_429_honours_retry_after() {
     )
     .await;
     let backend = OpenAiBackend::new(config(addr)).unwrap();
-    let t0 = Instant::now();
     let text = backend.complete(&prompt("s", "u")).await.unwrap();
-    let elapsed = t0.elapsed();
     assert_eq!(text, ANSWER);
-    assert!(
-        elapsed >= Duration::from_millis(950),
-        "Retry-After: 1 honoured, not the 10 ms backoff: {elapsed:?}"
-    );
     assert_eq!(mock.calls(), 2);
+    // The retry reached the server a second after the 429, not after the 10 ms backoff.
+    let gap = mock.gaps()[0];
+    assert!(
+        gap >= Duration::from_millis(950),
+        "Retry-After: 1 not honoured: the retry came {gap:?} after the 429"
+    );
     let usage = backend.usage();
     assert_eq!(
         (usage.requests, usage.retries, usage.failures),
@@ -324,13 +333,19 @@ async fn status_500_twice_then_success_with_backoff() {
         |_| Behaviour::answer(ANSWER),
     )
     .await;
-    let backend = OpenAiBackend::new(config(addr)).unwrap();
-    let t0 = Instant::now();
+    let backend = OpenAiBackend::new(OpenAiConfig {
+        backoff_ms: 100,
+        ..config(addr)
+    })
+    .unwrap();
     let text = backend.complete(&prompt("s", "u")).await.unwrap();
-    let elapsed = t0.elapsed();
     assert_eq!(text, ANSWER);
-    // Backoff 10 ms then 20 ms.
-    assert!(elapsed >= Duration::from_millis(30), "{elapsed:?}");
+    // As the server saw the retries: 100 ms, then the backoff doubled to 200 ms.
+    let gaps = mock.gaps();
+    assert!(
+        gaps[0] >= Duration::from_millis(100) && gaps[1] >= Duration::from_millis(200),
+        "backoff 100 ms then 200 ms expected between the attempts, saw {gaps:?}"
+    );
     let seen = mock.recorded();
     assert_eq!(seen.len(), 3);
     assert!(
@@ -388,7 +403,7 @@ async fn malformed_body_is_retried_then_reported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hanging_server_times_out_per_attempt() {
     let (addr, mock) = serve(Vec::new(), |_| {
-        Behaviour::answer(ANSWER).delayed(Duration::from_secs(5))
+        Behaviour::answer(ANSWER).delayed(Duration::from_secs(120))
     })
     .await;
     let backend = OpenAiBackend::new(OpenAiConfig {
@@ -397,13 +412,20 @@ async fn a_hanging_server_times_out_per_attempt() {
         ..config(addr)
     })
     .unwrap();
-    let t0 = Instant::now();
-    let why = reason(backend.complete(&prompt("s", "u")).await.unwrap_err());
-    let elapsed = t0.elapsed();
-    assert!(
-        elapsed >= Duration::from_millis(400),
-        "two 200 ms attempts: {elapsed:?}"
+    // The server answers after 120 s: only the per-attempt timeout ends the call before the
+    // 30 s deadline (a deadline for a hang, not a timing).
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(30),
+        backend.complete(&prompt("s", "u")),
+    )
+    .await
+    .expect(
+        "complete() did not give up within 30 s: the 200 ms per-attempt timeout is not applied",
     );
+    let why = reason(outcome.unwrap_err());
+    // The server saw the retry only once the first attempt had had its 200 ms.
+    let gap = mock.gaps()[0];
+    assert!(gap >= Duration::from_millis(200), "retried after {gap:?}");
     assert!(
         why.contains("gave up after 2 attempts: timed out after 200 ms"),
         "{why}"
@@ -459,9 +481,7 @@ async fn concurrency_is_capped() {
     let prompts: Vec<Prompt> = (0..6)
         .map(|i| prompt("s", &format!("request {i}")))
         .collect();
-    let t0 = Instant::now();
     let answers = futures::future::join_all(prompts.iter().map(|p| backend.complete(p))).await;
-    let elapsed = t0.elapsed();
     assert_eq!(answers.len(), 6);
     assert!(
         answers.iter().all(|a| matches!(a.as_deref(), Ok(ANSWER))),
@@ -470,8 +490,6 @@ async fn concurrency_is_capped() {
     let max = mock.max_in_flight.load(Ordering::SeqCst);
     assert!(max <= 2, "at most 2 in flight, saw {max}");
     assert_eq!(max, 2, "the two permits were used in parallel");
-    // Three waves of two 200 ms requests.
-    assert!(elapsed >= Duration::from_millis(580), "{elapsed:?}");
     assert_eq!(mock.calls(), 6);
     assert_eq!(backend.usage().requests, 6);
 }

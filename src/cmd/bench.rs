@@ -165,6 +165,10 @@ pub struct Latency {
     pub response_p50_ms: f64,
     /// 99th percentile of the time to the 2xx response.
     pub response_p99_ms: f64,
+    /// Every PUT -> control sample, ms, in the order the PUTs were sent.
+    pub control_samples_ms: Vec<f64>,
+    /// Every PUT -> 2xx sample, ms, same order.
+    pub response_samples_ms: Vec<f64>,
 }
 
 /// Throughput figures.
@@ -697,6 +701,10 @@ impl XappUnderBench {
                 to_response.push(answered.duration_since(sent));
             }
         }
+        let ms = |samples: &[Duration]| -> Vec<f64> {
+            samples.iter().map(|d| d.as_secs_f64() * 1e3).collect()
+        };
+        let (control_samples_ms, response_samples_ms) = (ms(&to_control), ms(&to_response));
         Ok(Latency {
             samples: to_control.len(),
             p50_ms: quantile_ms(&mut to_control, 0.5),
@@ -704,6 +712,8 @@ impl XappUnderBench {
             max_ms: quantile_ms(&mut to_control, 1.0),
             response_p50_ms: quantile_ms(&mut to_response, 0.5),
             response_p99_ms: quantile_ms(&mut to_response, 0.99),
+            control_samples_ms,
+            response_samples_ms,
         })
     }
 

@@ -3,7 +3,8 @@
 //! recovers within 2 control periods. With the emulator's per-slot fast fading added on top
 //! of the trace (the default, harsher), >= 99 % of steps recover within 2 periods and the
 //! worst within 3. The traces live outside the repository (GPL-3.0 data,
-//! `../shared/data/cqi/` or `$MAESTRO_CQI_DIR`); a synthetic trace in the repo always runs.
+//! `../shared/data/cqi/` or `$MAESTRO_CQI_DIR`); without them the test fails, naming the path
+//! it looked for. A synthetic trace in the repo runs too.
 
 use std::path::PathBuf;
 
@@ -54,7 +55,8 @@ fn check(name: &str, f: &ReplayFigures) {
     assert!(f.cqi_steps > 0, "{name}: the trace must move");
 }
 
-fn trace_dir() -> Option<PathBuf> {
+/// The UCC trace `name`; panics naming the path when it is not there.
+fn ucc_trace(name: &str) -> PathBuf {
     let dir = std::env::var_os("MAESTRO_CQI_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
@@ -63,22 +65,30 @@ fn trace_dir() -> Option<PathBuf> {
                 "/../../shared/data/cqi"
             ))
         });
-    dir.is_dir().then_some(dir)
+    let path = dir.join(name);
+    assert!(
+        path.is_file(),
+        "UCC drive trace missing: {} (the UCC 5G traces live in ../shared/data/cqi/ next to the \
+         repository; set MAESTRO_CQI_DIR to their directory elsewhere)",
+        path.display()
+    );
+    path
 }
 
 #[test]
 fn ucc_traces_are_held_at_target() {
-    let Some(dir) = trace_dir() else {
-        eprintln!("skipping: no UCC traces (set MAESTRO_CQI_DIR)");
-        return;
-    };
-    for name in [
+    // All three found before any is replayed.
+    let traces: Vec<(&str, PathBuf)> = [
         "ucc5g_netflix_driving_B_2019.11.26_13.20.42.csv",
         "ucc5g_download_driving_B_2020.01.16_12.10.03.csv",
         "ucc5g_amazon_driving_B_2019.12.01_12.11.21.csv",
-    ] {
-        check_strict(name, &run(dir.join(name), 600, false));
-        check(name, &run(dir.join(name), 600, true));
+    ]
+    .into_iter()
+    .map(|name| (name, ucc_trace(name)))
+    .collect();
+    for (name, trace) in traces {
+        check_strict(name, &run(trace.clone(), 600, false));
+        check(name, &run(trace, 600, true));
     }
 }
 
