@@ -1,11 +1,13 @@
-//! `maestro experiment`: the paper's experiments on the built-in persona negotiator or a real
-//! LLM endpoint; prints a table (the paper's figure beside ours) and writes JSON, CSV and an
-//! SVG box plot under `--out`.
+//! `maestro experiment`: the paper's experiments on the persona simulator (scripted, not an
+//! LLM) or a real LLM; prints a table (the paper's figure beside ours) and writes JSON, CSV and
+//! an SVG box plot under `--out` (and a PNG of it where the report offers one). Progress goes
+//! to stderr: a bar on a terminal, one plain line per tenth of the games otherwise.
 
-use std::io::Write as _;
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use clap::{Args, Subcommand, ValueEnum};
@@ -52,15 +54,38 @@ pub struct Common {
     /// Base seed.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// No progress bar on stderr.
+    /// No progress on stderr (neither the bar on a terminal nor the plain lines elsewhere).
     #[arg(long)]
     pub quiet: bool,
+}
+
+/// A contextual unit `maestro experiment personalities --with` can switch on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnitArg {
+    /// The arbitral unit (built-in lexicon, the paper's warning-then-penalty ladder).
+    Arbitral,
+    /// The optimizer (soft advice unless `--pressure hard`).
+    Optimizer,
+    /// The regulatory unit over the bundled notes.
+    Regulatory,
+}
+
+impl From<UnitArg> for personalities::Unit {
+    fn from(u: UnitArg) -> Self {
+        match u {
+            UnitArg::Arbitral => Self::Arbitral,
+            UnitArg::Optimizer => Self::Optimizer,
+            UnitArg::Regulatory => Self::Regulatory,
+        }
+    }
 }
 
 /// The experiments.
 #[derive(Debug, Subcommand)]
 pub enum Experiment {
-    /// Two agents (cost vs QoS) for every personality pair the paper shows.
+    /// Fig. 3a: two standalone agents (cost, target 10 Mbps, vs QoS, target 90 Mbps; fair
+    /// middle 50) for every personality pair the paper shows; each agent's final decision,
+    /// agreement, rounds, and the paper's claims checked held / not held.
     Personalities {
         /// Games per pair.
         #[arg(long, default_value_t = 50)]
@@ -68,13 +93,19 @@ pub enum Experiment {
         /// Round cap.
         #[arg(long, default_value_t = 5)]
         max_rounds: u32,
-        /// How the optimizer is put to the agents (the paper's study: none).
-        #[arg(long, value_enum, default_value = "none")]
-        pressure: Pressure,
+        /// Units to switch on, as an ablation (the paper's study: none, standalone agents).
+        #[arg(long, value_enum, value_delimiter = ',', value_name = "UNIT,...")]
+        with: Vec<UnitArg>,
+        /// How the optimizer is put when it is on (soft or hard imply `--with optimizer`;
+        /// default soft).
+        #[arg(long, value_enum)]
+        pressure: Option<Pressure>,
         #[command(flatten)]
         common: Common,
     },
-    /// 2, 5 and 10 agents under no / soft / hard optimizer: error to the theoretical optimum.
+    /// Fig. 3b: teams of 2, 5 and 10 operators with mixed utilities and random target spreads
+    /// under no / soft / hard optimizer: error to the theoretical optimum (split into the
+    /// demands' and the averaging rule's parts), rounds next to the pressure schedule's bound.
     Optimizer {
         /// Negotiations per team size and design.
         #[arg(long, visible_alias = "runs", default_value_t = 100)]
@@ -120,24 +151,70 @@ fn backend_factory(common: &Common) -> anyhow::Result<BackendFactory> {
     })
 }
 
-fn progress_bar(quiet: bool) -> impl Fn(usize, usize) + Sync {
-    move |done, total| {
-        if quiet || total == 0 {
-            return;
-        }
-        let width = 30;
-        let filled = done * width / total;
-        let mut err = std::io::stderr();
-        let _ = write!(
-            err,
-            "\r[{}{}] {done}/{total}",
-            "#".repeat(filled),
-            " ".repeat(width - filled)
-        );
-        if done == total {
-            let _ = writeln!(err);
+/// Progress of an experiment's games on stderr: an indicatif bar when stderr is a terminal;
+/// otherwise (CI, a log file) one plain line each time another tenth of the games is done,
+/// e.g. `personalities: 40/400 games (10%)`; nothing when quiet.
+struct GameProgress {
+    label: &'static str,
+    quiet: bool,
+    terminal: bool,
+    bar: OnceLock<indicatif::ProgressBar>,
+    tenths_said: AtomicUsize,
+}
+
+impl GameProgress {
+    fn new(label: &'static str, quiet: bool) -> Self {
+        Self {
+            label,
+            quiet,
+            terminal: std::io::stderr().is_terminal(),
+            bar: OnceLock::new(),
+            tenths_said: AtomicUsize::new(0),
         }
     }
+
+    /// After each game: `done` of `total`.
+    fn update(&self, done: usize, total: usize) {
+        if self.quiet || total == 0 {
+            return;
+        }
+        if self.terminal {
+            let bar = self.bar.get_or_init(|| {
+                let style = indicatif::ProgressStyle::with_template(
+                    "{prefix}: [{bar:30}] {pos}/{len} games ({percent}%), {elapsed} elapsed, \
+                     eta {eta}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+                indicatif::ProgressBar::new(total as u64)
+                    .with_style(style.progress_chars("#> "))
+                    .with_prefix(self.label)
+            });
+            bar.set_position(done as u64);
+            if done >= total {
+                bar.finish();
+            }
+            return;
+        }
+        let tenths = done.min(total) * 10 / total;
+        if tenths > self.tenths_said.fetch_max(tenths, Ordering::Relaxed) {
+            eprintln!(
+                "{}: {done}/{total} games ({}%)",
+                self.label,
+                done * 100 / total
+            );
+        }
+    }
+}
+
+/// Progress for `label`'s games (see [`GameProgress`]).
+fn progress(label: &'static str, quiet: bool) -> impl Fn(usize, usize) + Sync {
+    let p = GameProgress::new(label, quiet);
+    move |done, total| p.update(done, total)
+}
+
+/// Progress of an experiment's games, labelled "experiment" (see [`GameProgress`]).
+fn progress_bar(quiet: bool) -> impl Fn(usize, usize) + Sync {
+    progress("experiment", quiet)
 }
 
 /// Prints the table and writes the files.
@@ -156,20 +233,41 @@ pub async fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
         Experiment::Personalities {
             games,
             max_rounds,
+            with,
             pressure,
             common,
         } => {
             anyhow::ensure!(games >= 1, "--games must be at least 1");
+            let mut with: Vec<personalities::Unit> = with.into_iter().map(Into::into).collect();
+            let optimizer_pressure = match pressure {
+                Some(Pressure::None) => {
+                    anyhow::ensure!(
+                        !with.contains(&personalities::Unit::Optimizer),
+                        "--pressure none contradicts --with optimizer"
+                    );
+                    PressureMode::Soft
+                }
+                Some(on) => {
+                    with.push(personalities::Unit::Optimizer);
+                    on.into()
+                }
+                None => PressureMode::Soft,
+            };
             let settings = personalities::Settings {
                 games,
                 max_rounds,
-                pressure: pressure.into(),
+                with,
+                optimizer_pressure,
                 seed: common.seed,
                 ..personalities::Settings::default()
             };
             let llm = backend_factory(&common)?;
-            let report =
-                personalities::run(&settings, llm.as_ref(), &progress_bar(common.quiet)).await?;
+            let report = personalities::run(
+                &settings,
+                llm.as_ref(),
+                &progress("personalities", common.quiet),
+            )
+            .await?;
             emit(&common.out, &report)?;
         }
         Experiment::Optimizer {

@@ -1,13 +1,15 @@
 //! The paper's experiments, runnable on any LLM backend (`maestro experiment ...`):
 //!
-//! - [`personalities`]: two agents (cost vs QoS) for every personality pair the paper shows;
-//!   distribution of final values, agreement rate, convergence time.
+//! - [`personalities`]: two standalone agents (cost vs QoS) for every personality pair the
+//!   paper shows (Fig. 3a); each agent's final decision, agreement rate, convergence time, and
+//!   the paper's qualitative claims checked against the data.
 //! - [`optimizer`]: 2, 5 and 10 agents with varied starting intents under the three designs
 //!   (no optimizer, soft advice, hard directive); error to the theoretical consensus, rounds.
 //! - [`sla_timeline`]: the Fig. 5 story against a running xApp — renegotiations triggered by
 //!   the live KPI stream, a toxic operator warned, a switch-off, a recovery; timeline plot.
 //!
-//! Each returns plain rows; [`write_files`] stores them as JSON, CSV and an SVG box plot.
+//! Each returns plain rows; [`write_report`] stores them as JSON, CSV and an SVG box plot, plus
+//! a PNG of the plot for the reports that offer one ([`ExperimentReport::png`]).
 
 pub mod optimizer;
 pub mod personalities;
@@ -57,15 +59,31 @@ pub trait ExperimentReport: serde::Serialize {
     fn csv(&self) -> String;
     /// The box plot.
     fn svg(&self) -> String;
+    /// The plot as PNG, for reports that also want a raster copy (`None`: SVG only).
+    fn png(&self) -> Option<Result<Vec<u8>, plot::RenderError>> {
+        None
+    }
 }
 
-/// Writes a report's JSON, CSV and SVG under `dir` (see [`write_files`]).
+/// Writes a report's JSON, CSV and SVG under `dir` (see [`write_files`]), and `name.png` when
+/// the report offers a PNG.
 pub fn write_report(dir: &Path, report: &impl ExperimentReport) -> Result<Written, WriteError> {
     let json = serde_json::to_value(report).map_err(|e| WriteError {
         path: dir.display().to_string(),
         reason: e.to_string(),
     })?;
-    write_files(dir, report.name(), &json, &report.csv(), &report.svg())
+    let mut written = write_files(dir, report.name(), &json, &report.csv(), &report.svg())?;
+    if let Some(png) = report.png() {
+        let path = dir.join(format!("{}.png", report.name()));
+        let err = |reason: String| WriteError {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = png.map_err(|e| err(e.to_string()))?;
+        std::fs::write(&path, bytes).map_err(|e| err(e.to_string()))?;
+        written.files.push(path);
+    }
+    Ok(written)
 }
 
 /// Writes `name.json` (the summary and every game), `name.csv` (one row per game) and

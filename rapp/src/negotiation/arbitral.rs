@@ -360,6 +360,26 @@ impl Arbitral for BuiltinArbitral {
     }
 }
 
+/// The arbitral unit switched off: the "unit off" ablation, e.g. the paper's standalone LLMs
+/// of its personality study ("without any additional unit"). Every message gets a benign
+/// verdict with score 0, no evidence and no incentive, so no agent is ever warned, penalised
+/// or excluded and every stake stays whole. (Its verdicts carry the default [`Basis`], as no
+/// classifier path decided anything; whoever runs the ablation records that the unit was off.)
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoArbitral;
+
+impl Arbitral for NoArbitral {
+    fn judge(&self, _seen: &Observation<'_>) -> Verdict {
+        Verdict {
+            class: Class::Benign,
+            score: 0.0,
+            evidence: Vec::new(),
+            incentive: Incentive::None,
+            basis: Basis::default(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

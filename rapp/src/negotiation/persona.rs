@@ -1,13 +1,13 @@
-//! The built-in persona negotiator: an offline, deterministic (per seed) stand-in for an LLM.
-//! It reads the structured context of the prompt and plays its personality as a concession
-//! strategy: each round it closes a share of the gap between its last demand and MAESTRO's
-//! mean (Vulnerable 0.95, Agreeable 0.85, Normal 0.7, Disagreeable 0.45, Toxic 0.05, each
-//! jittered by +-20% per round, as a person would be). Under soft pressure it then moves most
-//! of the way to the optimizer's advice (a Toxic agent only a little); under hard pressure it
-//! states the directive (a Toxic agent defies it, and the validation unit steps in). A warning
-//! from the arbitral unit makes a Toxic agent concede like a Disagreeable one. It writes its
-//! reasoning in plain sentences as a JSON answer, which then goes through the extraction unit
-//! like any model's text.
+//! The persona simulator: a **scripted behavioural model** of the five personalities, not an
+//! LLM. It reads the structured context of the prompt (never its text) and plays its
+//! personality as a fixed concession rule toward MAESTRO's mean, jittered per seed, agent and
+//! round, then writes a JSON answer with a plain-sentence reasoning that goes through the
+//! extraction unit like any model's text. Its name, `persona (scripted)`, says so in every
+//! table, plot and transcript.
+//!
+//! The model — what each personality does, every constant and why it exists, and which
+//! experiment outcomes therefore follow by construction — is documented in one place:
+//! `docs/PERSONA.md`.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -17,7 +17,8 @@ use super::vocabulary::PressureMode;
 
 pub use super::vocabulary::Personality;
 
-/// The built-in negotiator; each agent is played with the personality in its context.
+/// The persona simulator (scripted, not an LLM); each agent is played with the personality in
+/// its context. Its model: `docs/PERSONA.md`.
 #[derive(Debug, Clone)]
 pub struct PersonaNegotiator {
     seed: u64,
@@ -121,7 +122,7 @@ fn pick<'a>(rng: &mut StdRng, options: &[&'a str]) -> &'a str {
 
 impl LanguageModel for PersonaNegotiator {
     fn name(&self) -> &str {
-        "persona"
+        "persona (scripted)"
     }
 
     fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a> {
