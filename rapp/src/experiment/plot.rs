@@ -285,7 +285,7 @@ pub fn timeline_svg(report: &super::sla_timeline::TimelineReport) -> String {
         r##"<text x="{}" y="24" text-anchor="middle" font-size="16">{}</text><text x="{}" y="44" text-anchor="middle" fill="#555">{}</text>"##,
         w / 2.0,
         escape(&format!(
-            "MAESTRO SLA timeline: {} ({} LLM)",
+            "MAESTRO SLA timeline: {} (backend: {})",
             report.scenario, report.llm
         )),
         w / 2.0,

@@ -947,7 +947,7 @@ impl TimelineReport {
         let mut t = String::new();
         let _ = writeln!(
             t,
-            "SLA timeline '{}' on {} ({} LLM): {:.0} s of gNB time in {:.1} s wall, {} KPI \
+            "SLA timeline '{}' on {} (backend: {}): {:.0} s of gNB time in {:.1} s wall, {} KPI \
              reports ({} dropped)",
             self.scenario,
             self.cqi_source,

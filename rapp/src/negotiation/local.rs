@@ -39,6 +39,9 @@ pub const ENV_TEMPERATURE: &str = "MAESTRO_LOCAL_TEMPERATURE";
 pub const ENV_SEED: &str = "MAESTRO_LOCAL_SEED";
 /// Env var overriding [`LocalConfig::max_tokens`].
 pub const ENV_MAX_TOKENS: &str = "MAESTRO_LOCAL_MAX_TOKENS";
+/// Env var overriding [`LocalConfig::batch`] (`1`/`true`: decode a round together, `0`/`false`:
+/// one sequence at a time).
+pub const ENV_BATCH: &str = "MAESTRO_LOCAL_BATCH";
 
 /// Backend name used in errors.
 const BACKEND: &str = "local";
@@ -111,8 +114,8 @@ impl LocalConfig {
     }
 
     /// `base` with `MAESTRO_GGUF`, `MAESTRO_LOCAL_THREADS`, `MAESTRO_LOCAL_CONTEXT`,
-    /// `MAESTRO_LOCAL_TEMPERATURE`, `MAESTRO_LOCAL_SEED` and `MAESTRO_LOCAL_MAX_TOKENS` applied;
-    /// unset or empty variables leave the field alone.
+    /// `MAESTRO_LOCAL_TEMPERATURE`, `MAESTRO_LOCAL_SEED`, `MAESTRO_LOCAL_MAX_TOKENS` and
+    /// `MAESTRO_LOCAL_BATCH` applied; unset or empty variables leave the field alone.
     pub fn from_env(base: Self) -> Result<Self, LlmError> {
         Self::from_lookup(base, |name| std::env::var(name).ok())
     }
@@ -149,6 +152,17 @@ impl LocalConfig {
         }
         if let Some(v) = get(ENV_MAX_TOKENS) {
             cfg.max_tokens = parse(ENV_MAX_TOKENS, &v)?;
+        }
+        if let Some(v) = get(ENV_BATCH) {
+            cfg.batch = match v.to_ascii_lowercase().as_str() {
+                "1" | "true" | "on" => true,
+                "0" | "false" | "off" => false,
+                _ => {
+                    return Err(config_error(format!(
+                        "{ENV_BATCH}={v:?} is not one of 1, 0, true, false, on, off"
+                    )))
+                }
+            };
         }
         Ok(cfg)
     }
