@@ -84,18 +84,30 @@ async fn two_agents_negotiate_on_a_real_model() {
     for record in &outcome.history[1..] {
         assert_eq!(record.turns.len(), 2);
         for (intent, turn) in record.intents.iter().zip(&record.turns) {
-            // Every message the model wrote parses at the first attempt, within the bounds.
+            // Every message the model wrote parses (the grammar guarantees it), within the
+            // bounds. The only re-ask allowed is the validation unit's contradiction check
+            // (the reasoning states another figure than the value), which depends on what the
+            // model happened to write; the counted answer is the last one.
             assert!(
-                turn.failures.is_empty(),
+                turn.failures
+                    .iter()
+                    .all(|f| f.contains("contradicts your value")),
                 "round {} {}: {:?}",
                 record.round,
                 intent.agent_id,
                 turn.failures
             );
-            assert_eq!(turn.raw_answers.len(), 1, "{:?}", turn.raw_answers);
-            let parsed = extract(&turn.raw_answers[0]).unwrap_or_else(|e| {
-                panic!("round {}: {e}: {:?}", record.round, turn.raw_answers[0])
-            });
+            assert_eq!(
+                turn.raw_answers.len(),
+                1 + turn.failures.len(),
+                "{:?}",
+                turn.raw_answers
+            );
+            for raw in &turn.raw_answers {
+                extract(raw).unwrap_or_else(|e| panic!("round {}: {e}: {raw:?}", record.round));
+            }
+            let last = turn.raw_answers.last().expect("one answer at least");
+            let parsed = extract(last).unwrap_or_else(|e| panic!("round {}: {e}", record.round));
             let b = &record.bounds;
             assert!(
                 b.min_mbps <= parsed.value_mbps && parsed.value_mbps <= b.max_mbps,
@@ -134,7 +146,14 @@ async fn two_agents_negotiate_on_a_real_model() {
     );
 
     let usage = outcome.llm_usage.expect("the local backend counts tokens");
-    assert_eq!(usage.requests, 2 * u64::from(outcome.rounds));
+    // One request per answer the model wrote (re-asks included).
+    let answers: usize = outcome.history[1..]
+        .iter()
+        .flat_map(|r| &r.turns)
+        .map(|t| t.raw_answers.len())
+        .sum();
+    assert_eq!(usage.requests, answers as u64);
+    assert!(usage.requests >= 2 * u64::from(outcome.rounds));
     assert!(usage.completion_tokens > 0 && usage.prompt_tokens > 0);
 
     // The outcome and the full transcript are stored and read back.
