@@ -787,13 +787,15 @@ async fn play_round(
         s.warning = match verdict.incentive {
             Incentive::None => None,
             Incentive::Warning => Some(format!(
-                "The arbitral unit flagged your last message ({}). A further offence                      halves your weight in MAESTRO's decision.",
+                "The arbitral unit flagged your last message ({}). A further offence halves \
+                 your weight in MAESTRO's decision.",
                 verdict.evidence.join("; ")
             )),
             Incentive::Penalty => {
                 s.stake_factor *= 0.5;
                 Some(format!(
-                    "The arbitral unit penalised you ({}): your weight in MAESTRO's                          decision is now {:.3} of its original value.",
+                    "The arbitral unit penalised you ({}): your weight in MAESTRO's decision is \
+                     now {:.3} of its original value.",
                     verdict.evidence.join("; "),
                     s.stake_factor
                 ))
@@ -1760,6 +1762,55 @@ mod tests {
             };
             Box::pin(async move { Ok(answer) })
         }
+    }
+
+    /// [`OneRogue`], also keeping every warning line the rogue's prompts carried.
+    #[derive(Default)]
+    struct RogueHearingWarnings(std::sync::Mutex<Vec<String>>);
+    impl LanguageModel for RogueHearingWarnings {
+        fn name(&self) -> &str {
+            "rogue-hearing-warnings"
+        }
+        fn complete<'a>(&'a self, prompt: &'a Prompt) -> LlmFuture<'a> {
+            if prompt.context.agent_id == "bo1" {
+                if let Ok(mut heard) = self.0.lock() {
+                    heard.extend(
+                        prompt
+                            .user
+                            .lines()
+                            .filter(|l| l.starts_with("Warning: "))
+                            .map(str::to_owned),
+                    );
+                }
+            }
+            OneRogue.complete(prompt)
+        }
+    }
+
+    #[tokio::test]
+    async fn warnings_and_penalties_reach_the_agent_as_plain_sentences() {
+        let cfg = NegotiationConfig {
+            pressure: PressureMode::None,
+            ..Default::default()
+        };
+        let rogue = RogueHearingWarnings::default();
+        negotiate(&cfg, &agents(&[20.0, 100.0, 40.0]), &rogue)
+            .await
+            .unwrap();
+        let heard = rogue.0.lock().unwrap().clone();
+        assert!(
+            heard
+                .iter()
+                .any(|w| w.contains("A further offence halves your weight in MAESTRO's decision.")),
+            "{heard:#?}"
+        );
+        assert!(
+            heard
+                .iter()
+                .any(|w| w.contains("your weight in MAESTRO's decision is now 0.500 of")),
+            "{heard:#?}"
+        );
+        assert!(heard.iter().all(|w| !w.contains("  ")), "{heard:#?}");
     }
 
     #[tokio::test]
