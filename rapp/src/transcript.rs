@@ -164,13 +164,31 @@ impl TranscriptStore {
         std::fs::create_dir_all(dir)
             .map_err(|e| TranscriptError::Db(format!("cannot create {}: {e}", dir.display())))?;
         let path = dir.join("transcripts.redb");
-        let db = Database::create(&path)
+        if !path.exists() {
+            // A new store is built under a temporary name and renamed into place, so a process
+            // killed while creating it leaves no half-written file that later opens refuse
+            // ("not a redb database"); a stale temporary file is simply rebuilt.
+            let creating = dir.join("transcripts.redb.creating");
+            let _ = std::fs::remove_file(&creating);
+            Self::create_tables(&creating)?;
+            std::fs::rename(&creating, &path).map_err(|e| {
+                TranscriptError::Db(format!("cannot create {}: {e}", path.display()))
+            })?;
+        }
+        Ok(Self {
+            db: Arc::new(Self::create_tables(&path)?),
+        })
+    }
+
+    /// Opens or creates the database at `path` and makes sure both tables exist.
+    fn create_tables(path: &Path) -> Result<Database, TranscriptError> {
+        let db = Database::create(path)
             .map_err(|e| TranscriptError::Db(format!("cannot open {}: {e}", path.display())))?;
         let txn = db.begin_write().map_err(db_err)?;
         txn.open_table(TRANSCRIPTS).map_err(db_err)?;
         txn.open_table(SUMMARIES).map_err(db_err)?;
         txn.commit().map_err(db_err)?;
-        Ok(Self { db: Arc::new(db) })
+        Ok(db)
     }
 
     /// Stores a transcript under its id (replacing one with the same id), in one write
@@ -238,6 +256,23 @@ mod tests {
 
     use super::*;
     use crate::negotiation::{negotiate, PersonaNegotiator, Personality};
+
+    #[test]
+    fn a_store_left_half_created_by_a_killed_process_is_rebuilt() {
+        let dir = tempfile::tempdir().unwrap();
+        // What a kill during creation leaves: the temporary file, not a redb database.
+        std::fs::write(dir.path().join("transcripts.redb.creating"), b"half").unwrap();
+        let store = TranscriptStore::open(dir.path()).unwrap();
+        assert!(store.list().unwrap().is_empty());
+        assert!(!dir.path().join("transcripts.redb.creating").exists());
+        drop(store);
+        // Reopened: the same store.
+        assert!(TranscriptStore::open(dir.path())
+            .unwrap()
+            .list()
+            .unwrap()
+            .is_empty());
+    }
 
     fn agents(targets: &[f64]) -> Vec<AgentSpec> {
         targets
