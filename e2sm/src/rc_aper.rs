@@ -10,11 +10,12 @@
 //! generic APER codec (8-slice control, CPU time on a loaded 2-vCPU machine: about 3 µs to
 //! encode and 7 µs to decode, against 23 and 32 µs; `cargo bench --bench rc`). The rasn
 //! codec of the types that `rasn-compiler` generates from the ASN.1 module at build time
-//! (module `asn1`) is kept as [`reference`], with the same API: `tests/rc_per_differential.rs`
-//! checks on random controls and headers that both produce identical bytes and decode each
-//! other's output, and on random and mutated bytes that they accept exactly the same inputs
-//! with the same values. The byte-exact asn1tools vectors of `tests/rc_aper.rs` are the
-//! ground truth for both.
+//! (module `asn1`) is kept as [`reference`](mod@reference), with the same API:
+//! `tests/rc_per_differential.rs` checks on random controls and headers that both produce
+//! identical bytes and decode each other's output, and on random and mutated bytes that
+//! they accept exactly the same inputs with the same values. The byte-exact vectors of
+//! `tests/rc_aper.rs` and `tests/rc_leaves.rs`, made by asn1tools from the standard E2SM-RC
+//! v1.03 module (`.ci/e2sm-vectors.py`), are the ground truth for both.
 //!
 //! The tree we send (and require when decoding), for every [`RrmPolicyRatioGroup`]:
 //!
@@ -40,18 +41,55 @@
 //! item). The decoder also accepts list items that wrap their content in one STRUCTURE
 //! item carrying the element's ID, as some xApps send.
 //!
-//! Values of the leaves depend on the dialect:
+//! ## Leaf values: binary or ASCII
 //!
-//! | leaf | [`RanParamDialect::Oran`] | [`RanParamDialect::Oai`] |
+//! The PLMN Identity, SST and SD leaves are `valueOctS` OCTET STRINGs whose content the
+//! specification leaves to the referenced 3GPP types, and E2 nodes disagree on it. The form
+//! is a [`LeafEncoding`], chosen independently of the dialect's IDs:
+//!
+//! | leaf | [`LeafEncoding::Binary`] | [`LeafEncoding::Ascii`] |
 //! | --- | --- | --- |
 //! | PLMN Identity | 3 octets BCD (TS 38.413 9.3.3.5, TS 24.008 10.5.1.13) | ASCII `mccmnc`, e.g. `"00101"` |
 //! | SST | 1 octet (TS 38.413 9.3.1.24) | ASCII decimal, e.g. `"1"` |
-//! | SD | 3 octets big-endian, omitted when absent | ASCII decimal, always sent; `"16777215"` (0xFFFFFF, TS 23.003 28.4.2 "no SD") when absent |
+//! | SD | 3 octets big-endian (TS 38.413 9.3.1.24) | ASCII decimal, e.g. `"1"` |
 //! | ratios | `valueInt` | `valueInt` |
 //!
-//! The OAI E2 agent turns the PLMN/SST/SD octet strings into C strings and parses them
-//! with `sscanf`/`atoi`, and asserts that S-NSSAI has both SST and SD; FlexRIC's slice
-//! example passes them as strings. Decoding in the OAI dialect maps SD 0xFFFFFF to `None`.
+//! [`RanParamDialect::default_leaf_encoding`] is what each dialect's known consumers parse:
+//! binary for [`RanParamDialect::Oran`] (the 3GPP types of the O-RAN table, as srsRAN reads
+//! them), ASCII for [`RanParamDialect::Oai`] (the OAI E2 agent's `add_mod_rc_slice` turns
+//! the PLMN/SST/SD octet strings into C strings and parses them with `sscanf`/`atoi`;
+//! FlexRIC's slice example passes them as strings). A FlexRIC-based xApp that fills
+//! FlexRIC's IR with octet values instead sends binary leaves with the OAI IDs.
+//!
+//! Whether SD is sent for a slice without one follows the dialect, not the leaf form: the
+//! O-RAN dialect omits it (SD is optional in S-NSSAI, TS 38.413 9.3.1.24); the OAI dialect
+//! always sends it, as 0xFFFFFF ("no SD", TS 23.003 clause 28.4.2) when absent, because
+//! `add_mod_rc_slice` asserts that S-NSSAI holds both SST and SD. Decoding in the OAI
+//! dialect maps SD 0xFFFFFF (binary `ff ff ff` or ASCII `"16777215"`) to `None`; the O-RAN
+//! dialect keeps it as `Some(0xFFFFFF)`.
+//!
+//! ## Decoding: telling binary from ASCII
+//!
+//! Decoding accepts both forms in both dialects, leaf by leaf, and reports the form it read
+//! ([`LeafEncodingSeen`], in [`DecodedControl`]). Each leaf's shape decides its form when it
+//! can:
+//!
+//! | leaf | binary only | ASCII only | ambiguous |
+//! | --- | --- | --- | --- |
+//! | PLMN Identity | 3 octets | 5 or 6 ASCII digits | never |
+//! | SST | 1 octet that is not an ASCII digit | 2 to 8 ASCII digits | 1 octet `0x30..=0x39` |
+//! | SD | 3 octets, not all ASCII digits | 1, 2 or 4 to 8 ASCII digits | 3 ASCII digits |
+//!
+//! Any other content is an [`RcCodecError::Shape`] error, as are an ASCII SST above 255 and
+//! non-BCD binary PLMN digits ([`RcCodecError::Plmn`]) or an ASCII SD above 0xFFFFFF
+//! ([`RcCodecError::Sd`]). An ambiguous leaf is read in the form of the PLMN Identity of the
+//! same RRM Policy Member, which every member has and which is never ambiguous: `0x31` is
+//! SST 49 beside a BCD PLMN and SST 1 beside `"00101"`; the SD octets `"123"` are 0x313233
+//! beside a BCD PLMN and 123 beside an ASCII one. Every encoder we know writes all leaves of
+//! a message in one form, so this reads any such message as its encoder meant. A leaf whose
+//! shape alone says the other form than its PLMN's (an SST octet `0x01` beside `"00101"`) is
+//! still read, in its own form; the message is then reported as
+//! [`LeafEncodingSeen::Mixed`], as it is when members differ.
 //!
 //! Elements are sent as `ranP-Choice-ElementFalse` with the value present (key flag false,
 //! as FlexRIC's slice example does); the decoder accepts `ElementTrue` as well.
@@ -65,9 +103,9 @@ use crate::rc::{QuotaError, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaC
 /// Largest input [`decode_control_message`] and [`decode_control_header`] accept. An
 /// 8-slice message is under 600 bytes. (The recursion of the RAN parameter tree is bounded:
 /// [`crate::rc_per`] follows at most [`crate::rc_per::MAX_DEPTH`] STRUCTURE/LIST levels, and
-/// rasn's PER decoder, the [`reference`], stops at 128 nested constructed types; the test
-/// `deepest_nesting_within_the_length_limit_does_not_overflow_the_stack` checks both on a
-/// 2 MiB stack.)
+/// rasn's PER decoder, the [`reference`](mod@reference), stops at 128 nested constructed
+/// types; the test `deepest_nesting_within_the_length_limit_does_not_overflow_the_stack`
+/// checks both on a 2 MiB stack.)
 pub const MAX_MESSAGE_LEN: usize = 8 * 1024;
 
 /// Errors of the E2SM-RC APER codec.
@@ -112,20 +150,22 @@ pub enum RcCodecError {
     Header(String),
 }
 
-/// Which RAN parameter IDs (and leaf value encodings, see the module docs) the E2 node
-/// expects for the clause 8.4.3.6 tree.
+/// Which RAN parameter IDs the E2 node expects for the clause 8.4.3.6 tree, and whether it
+/// needs SD sent for slices without one (see the module docs); the leaf values' form is a
+/// separate [`LeafEncoding`], by default [`RanParamDialect::default_leaf_encoding`].
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum RanParamDialect {
-    /// The table of O-RAN E2SM-RC clause 8.4.3.6 (v1.03 and later), with binary leaf values:
-    /// 1 RRM Policy Ratio List, 2 RRM Policy Ratio Group, 3 RRM Policy, (4 Resource Type,
-    /// not sent), 5 RRM Policy Member List, 6 RRM Policy Member, 7 PLMN Identity,
-    /// 8 S-NSSAI, 9 SST, 10 SD, 11 Min PRB Policy Ratio, 12 Max PRB Policy Ratio,
-    /// 13 Dedicated PRB Policy Ratio. Source: the specification's table as we know it;
-    /// srsRAN (which implements this table) models the TS 28.541 `resourceType` of id 4 in
-    /// its `rrm_policy_ratio_group`. Not checked against a running srsRAN node.
+    /// The table of O-RAN E2SM-RC clause 8.4.3.6 (v1.03 and later), binary leaf values by
+    /// default; SD only sent when the slice has one: 1 RRM Policy Ratio List, 2 RRM Policy
+    /// Ratio Group, 3 RRM Policy, (4 Resource Type, not sent), 5 RRM Policy Member List, 6
+    /// RRM Policy Member, 7 PLMN Identity, 8 S-NSSAI, 9 SST, 10 SD, 11 Min PRB Policy
+    /// Ratio, 12 Max PRB Policy Ratio, 13 Dedicated PRB Policy Ratio. Source: the
+    /// specification's table as we know it; srsRAN (which implements this table) models the
+    /// TS 28.541 `resourceType` of id 4 in its `rrm_policy_ratio_group`. Not checked
+    /// against a running srsRAN node.
     #[default]
     Oran,
     /// OpenAirInterface's E2 agent and FlexRIC's slice control example number the same tree
@@ -134,7 +174,8 @@ pub enum RanParamDialect {
     /// Source: enum `slice_level_PRB_quota_param_id_e` (`..._8_4_3_6` constants) in the
     /// OAI gNB's `openair2/E2AP/RAN_FUNCTION/O-RAN/rc_ctrl_service_style_2.h` and in
     /// FlexRIC-based example xApps, and the OAI handler `add_mod_rc_slice`, which also
-    /// fixes the shape and the ASCII leaf values this crate sends in this dialect.
+    /// fixes the shape this crate sends in this dialect (SD always present) and parses ASCII
+    /// leaf values, the default here.
     Oai,
 }
 
@@ -169,6 +210,24 @@ pub struct RanParamIds {
 }
 
 impl RanParamDialect {
+    /// The leaf form the dialect's known consumers parse: [`LeafEncoding::Binary`] for
+    /// [`RanParamDialect::Oran`] (the TS 38.413 types the O-RAN table refers to, as srsRAN
+    /// reads them), [`LeafEncoding::Ascii`] for [`RanParamDialect::Oai`] (OAI's
+    /// `add_mod_rc_slice` parses the octet strings with `sscanf`/`atoi`).
+    pub const fn default_leaf_encoding(self) -> LeafEncoding {
+        match self {
+            Self::Oran => LeafEncoding::Binary,
+            Self::Oai => LeafEncoding::Ascii,
+        }
+    }
+
+    /// Whether SD is sent for a slice without one, as 0xFFFFFF ("no SD", TS 23.003 clause
+    /// 28.4.2), and 0xFFFFFF decoded as `None`: only in the OAI dialect, whose
+    /// `add_mod_rc_slice` asserts that S-NSSAI holds both SST and SD.
+    pub const fn always_sends_sd(self) -> bool {
+        matches!(self, Self::Oai)
+    }
+
     /// The dialect's RAN parameter IDs.
     pub const fn ids(self) -> RanParamIds {
         match self {
@@ -202,6 +261,131 @@ impl RanParamDialect {
             },
         }
     }
+}
+
+/// The form of the PLMN Identity, SST and SD leaf values (`valueOctS`) of the clause 8.4.3.6
+/// tree; see the module docs for both forms and how the decoder tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeafEncoding {
+    /// The 3GPP octets: PLMN Identity as 3 BCD octets (TS 38.413 clause 9.3.3.5), SST as 1
+    /// octet and SD as 3 octets big-endian (TS 38.413 clause 9.3.1.24).
+    Binary,
+    /// ASCII text: PLMN Identity as `mccmnc` digits, SST and SD in decimal, as OAI's
+    /// `add_mod_rc_slice` parses them.
+    Ascii,
+}
+
+impl LeafEncoding {
+    /// Both forms.
+    pub const ALL: [LeafEncoding; 2] = [LeafEncoding::Binary, LeafEncoding::Ascii];
+
+    /// `"binary"` or `"ascii"`, as in serde and [`std::str::FromStr`].
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Binary => "binary",
+            Self::Ascii => "ascii",
+        }
+    }
+}
+
+impl std::fmt::Display for LeafEncoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A text that is not `binary` or `ascii`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown leaf encoding {0:?}: expected \"binary\" or \"ascii\"")]
+pub struct ParseLeafEncodingError(pub String);
+
+impl std::str::FromStr for LeafEncoding {
+    type Err = ParseLeafEncodingError;
+
+    /// `binary` or `ascii`, ASCII case-insensitive, surrounding whitespace ignored.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let t = s.trim();
+        Self::ALL
+            .into_iter()
+            .find(|e| e.as_str().eq_ignore_ascii_case(t))
+            .ok_or_else(|| ParseLeafEncodingError(s.to_string()))
+    }
+}
+
+/// The leaf form a decoded control message used (see the module docs for the rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeafEncodingSeen {
+    /// Every PLMN Identity, SST and SD leaf was read as binary.
+    Binary,
+    /// Every PLMN Identity, SST and SD leaf was read as ASCII.
+    Ascii,
+    /// Some leaves were read as binary and others as ASCII.
+    Mixed,
+}
+
+impl LeafEncodingSeen {
+    /// The one form of every leaf, `None` for [`LeafEncodingSeen::Mixed`].
+    pub const fn uniform(self) -> Option<LeafEncoding> {
+        match self {
+            Self::Binary => Some(LeafEncoding::Binary),
+            Self::Ascii => Some(LeafEncoding::Ascii),
+            Self::Mixed => None,
+        }
+    }
+
+    /// What a message with the leaves of `self` and one more leaf read as `leaf` saw.
+    #[must_use]
+    pub const fn and(self, leaf: LeafEncoding) -> Self {
+        match (self, leaf) {
+            (Self::Binary, LeafEncoding::Binary) => Self::Binary,
+            (Self::Ascii, LeafEncoding::Ascii) => Self::Ascii,
+            _ => Self::Mixed,
+        }
+    }
+
+    /// What a message whose leaves saw `self` and `other` saw.
+    #[must_use]
+    pub const fn merge(self, other: Self) -> Self {
+        match other.uniform() {
+            Some(leaf) => self.and(leaf),
+            None => Self::Mixed,
+        }
+    }
+
+    /// `"binary"`, `"ascii"` or `"mixed"`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Binary => "binary",
+            Self::Ascii => "ascii",
+            Self::Mixed => "mixed",
+        }
+    }
+}
+
+impl From<LeafEncoding> for LeafEncodingSeen {
+    fn from(leaf: LeafEncoding) -> Self {
+        match leaf {
+            LeafEncoding::Binary => Self::Binary,
+            LeafEncoding::Ascii => Self::Ascii,
+        }
+    }
+}
+
+impl std::fmt::Display for LeafEncodingSeen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A decoded control message and the form of its leaves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodedControl {
+    /// The control, validated ([`SlicePrbQuotaControl::validate`]).
+    pub control: SlicePrbQuotaControl,
+    /// The form its PLMN Identity, SST and SD leaves were read in.
+    pub leaves: LeafEncodingSeen,
 }
 
 /// `ric-ControlDecision` of the control header format 1.
@@ -294,21 +478,42 @@ pub fn decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecErr
 }
 
 /// Encodes the E2SM-RC-ControlMessage format 1 carrying `control` as the clause 8.4.3.6
-/// tree with the RAN parameter IDs of `dialect`. The control is validated first.
+/// tree with the RAN parameter IDs of `dialect` and its default leaf form
+/// ([`RanParamDialect::default_leaf_encoding`]). The control is validated first.
 pub fn encode_control_message(
     control: &SlicePrbQuotaControl,
     dialect: RanParamDialect,
 ) -> Result<Vec<u8>, RcCodecError> {
-    crate::rc_per::encode_control_message(control, dialect)
+    encode_control_message_with_leaves(control, dialect, dialect.default_leaf_encoding())
+}
+
+/// [`encode_control_message`] with the PLMN Identity, SST and SD leaves in the form
+/// `leaves`, whatever the dialect's default.
+pub fn encode_control_message_with_leaves(
+    control: &SlicePrbQuotaControl,
+    dialect: RanParamDialect,
+    leaves: LeafEncoding,
+) -> Result<Vec<u8>, RcCodecError> {
+    crate::rc_per::encode_control_message(control, dialect, leaves)
 }
 
 /// Decodes an E2SM-RC-ControlMessage format 1 that carries the slice-level PRB quota tree
-/// with the RAN parameter IDs of `dialect`; checks the tree shape, the ratio ranges and
-/// their ordering ([`SlicePrbQuotaControl::validate`]).
+/// with the RAN parameter IDs of `dialect`, with binary or ASCII leaves; checks the tree
+/// shape, the ratio ranges and their ordering ([`SlicePrbQuotaControl::validate`]).
+/// [`decode_control_message_with_leaves`] also tells which leaf form it read.
 pub fn decode_control_message(
     bytes: &[u8],
     dialect: RanParamDialect,
 ) -> Result<SlicePrbQuotaControl, RcCodecError> {
+    decode_control_message_with_leaves(bytes, dialect).map(|d| d.control)
+}
+
+/// [`decode_control_message`], with the form of the leaves it read (module docs: "Decoding:
+/// telling binary from ASCII").
+pub fn decode_control_message_with_leaves(
+    bytes: &[u8],
+    dialect: RanParamDialect,
+) -> Result<DecodedControl, RcCodecError> {
     crate::rc_per::decode_control_message(bytes, dialect)
 }
 
@@ -316,7 +521,10 @@ pub fn decode_control_message(
 /// the reference the hand-written codec ([`crate::rc_per`]) is tested against
 /// (`tests/rc_per_differential.rs`). 5 to 8 times slower.
 pub mod reference {
-    use super::{RanParamDialect, RcCodecError, RcControlHeader, SlicePrbQuotaControl};
+    use super::{
+        DecodedControl, LeafEncoding, RanParamDialect, RcCodecError, RcControlHeader,
+        SlicePrbQuotaControl,
+    };
 
     /// [`super::encode_header`] with rasn.
     pub fn encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
@@ -333,7 +541,16 @@ pub mod reference {
         control: &SlicePrbQuotaControl,
         dialect: RanParamDialect,
     ) -> Result<Vec<u8>, RcCodecError> {
-        super::rasn_encode_control_message(control, dialect)
+        encode_control_message_with_leaves(control, dialect, dialect.default_leaf_encoding())
+    }
+
+    /// [`super::encode_control_message_with_leaves`] with rasn.
+    pub fn encode_control_message_with_leaves(
+        control: &SlicePrbQuotaControl,
+        dialect: RanParamDialect,
+        leaves: LeafEncoding,
+    ) -> Result<Vec<u8>, RcCodecError> {
+        super::rasn_encode_control_message(control, dialect, leaves)
     }
 
     /// [`super::decode_control_message`] with rasn.
@@ -341,6 +558,14 @@ pub mod reference {
         bytes: &[u8],
         dialect: RanParamDialect,
     ) -> Result<SlicePrbQuotaControl, RcCodecError> {
+        decode_control_message_with_leaves(bytes, dialect).map(|d| d.control)
+    }
+
+    /// [`super::decode_control_message_with_leaves`] with rasn.
+    pub fn decode_control_message_with_leaves(
+        bytes: &[u8],
+        dialect: RanParamDialect,
+    ) -> Result<DecodedControl, RcCodecError> {
         super::rasn_decode_control_message(bytes, dialect)
     }
 }
@@ -525,6 +750,189 @@ impl std::fmt::Display for Plmn {
     }
 }
 
+/// SD value meaning "no SD" (TS 23.003 clause 28.4.2).
+pub(crate) const NO_SD: u32 = 0x00FF_FFFF;
+
+/// A PLMN Identity, SST or SD leaf as its shape alone reads it (module docs: "Decoding").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeafValue<T> {
+    /// Only the binary form has this shape.
+    Binary(T),
+    /// Only the ASCII form has this shape.
+    Ascii(T),
+    /// Both forms have this shape; the value read in each.
+    Either {
+        /// Read as binary.
+        binary: T,
+        /// Read as ASCII.
+        ascii: T,
+    },
+}
+
+impl<T> LeafValue<T> {
+    /// The value and the form it was read in; an ambiguous leaf takes the form `anchor`.
+    fn resolve(self, anchor: LeafEncoding) -> (T, LeafEncoding) {
+        match (self, anchor) {
+            (Self::Binary(v), _) | (Self::Either { binary: v, .. }, LeafEncoding::Binary) => {
+                (v, LeafEncoding::Binary)
+            }
+            (Self::Ascii(v), _) | (Self::Either { ascii: v, .. }, LeafEncoding::Ascii) => {
+                (v, LeafEncoding::Ascii)
+            }
+        }
+    }
+}
+
+/// The number that 1 to 8 ASCII decimal digits spell; `None` for any other content.
+fn ascii_decimal(o: &[u8]) -> Option<u32> {
+    if o.is_empty() || o.len() > 8 || !o.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(o.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0')))
+}
+
+fn leaf_shape(path: &impl std::fmt::Display, reason: impl Into<String>) -> RcCodecError {
+    RcCodecError::Shape {
+        path: path.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// PLMN Identity: 3 octets are binary (BCD digits, TS 38.413 clause 9.3.3.5), 5 or 6 ASCII
+/// digits are `mccmnc` text; never ambiguous. MCC, MNC and the form.
+fn plmn_leaf(
+    o: &[u8],
+    path: &impl std::fmt::Display,
+) -> Result<(String, String, LeafEncoding), RcCodecError> {
+    match o.len() {
+        3 => {
+            let p = Plmn::from_octets(o)?;
+            Ok((p.mcc(), p.mnc(), LeafEncoding::Binary))
+        }
+        5 | 6 if o.iter().all(u8::is_ascii_digit) => {
+            let text = |b: &[u8]| b.iter().map(|&d| char::from(d)).collect::<String>();
+            let (mcc, mnc) = o.split_at(3);
+            Ok((text(mcc), text(mnc), LeafEncoding::Ascii))
+        }
+        _ => Err(leaf_shape(
+            path,
+            format!("expected 3 BCD octets or 5 to 6 ASCII digits, got {o:02x?}"),
+        )),
+    }
+}
+
+/// SST: 1 octet (TS 38.413 clause 9.3.1.24) or 1 to 8 ASCII digits of at most 255; a single
+/// ASCII digit octet is both.
+fn sst_leaf(o: &[u8], path: &impl std::fmt::Display) -> Result<LeafValue<u8>, RcCodecError> {
+    match o {
+        [b] if b.is_ascii_digit() => Ok(LeafValue::Either {
+            binary: *b,
+            ascii: *b - b'0',
+        }),
+        [b] => Ok(LeafValue::Binary(*b)),
+        _ => match ascii_decimal(o) {
+            Some(v) => u8::try_from(v)
+                .map(LeafValue::Ascii)
+                .map_err(|_| leaf_shape(path, format!("SST {v} > 255"))),
+            None => Err(leaf_shape(
+                path,
+                format!("expected 1 octet or 1 to 8 ASCII digits, got {o:02x?}"),
+            )),
+        },
+    }
+}
+
+/// SD: 3 octets big-endian (TS 38.413 clause 9.3.1.24) or 1 to 8 ASCII digits of at most
+/// 0xFFFFFF; 3 ASCII digits are both.
+fn sd_leaf(o: &[u8], path: &impl std::fmt::Display) -> Result<LeafValue<u32>, RcCodecError> {
+    match (o, ascii_decimal(o)) {
+        ([a, b, c], ascii) => {
+            let binary = u32::from_be_bytes([0, *a, *b, *c]);
+            Ok(match ascii {
+                Some(ascii) => LeafValue::Either { binary, ascii },
+                None => LeafValue::Binary(binary),
+            })
+        }
+        (_, Some(v)) if v > NO_SD => Err(RcCodecError::Sd(v)),
+        (_, Some(v)) => Ok(LeafValue::Ascii(v)),
+        (_, None) => Err(leaf_shape(
+            path,
+            format!("expected 3 octets or 1 to 8 ASCII digits, got {o:02x?}"),
+        )),
+    }
+}
+
+/// The PLMN Identity, SST and SD octet strings of one RRM Policy Member as they go on the
+/// wire: the one place that decides the leaf bytes for the reference codec and for
+/// FlexRIC's IR (`maestro-ffi`); the hand-written codec writes the same bytes without
+/// allocating, and `tests/rc_per_differential.rs` holds them equal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberLeaves {
+    /// PLMN Identity: 3 BCD octets (TS 38.413 clause 9.3.3.5) or ASCII "mccmnc".
+    pub plmn: Vec<u8>,
+    /// SST: 1 octet (TS 38.413 clause 9.3.1.24) or decimal ASCII.
+    pub sst: Vec<u8>,
+    /// SD: 3 octets big-endian or decimal ASCII; `None` when not sent.
+    pub sd: Option<Vec<u8>>,
+}
+
+/// The leaves of `m` with the IDs' dialect deciding whether SD is always sent (OAI's agent
+/// requires it, "no SD" being 0xFFFFFF, TS 23.003 clause 28.4.2) and `leaves` their form.
+pub fn member_leaves(
+    m: &RrmPolicyMember,
+    dialect: RanParamDialect,
+    leaves: LeafEncoding,
+) -> Result<MemberLeaves, RcCodecError> {
+    if let Some(sd) = m.sd.filter(|sd| *sd > NO_SD) {
+        return Err(RcCodecError::Sd(sd));
+    }
+    let bcd = plmn_to_bcd(&m.mcc, &m.mnc)?;
+    let sd = if dialect.always_sends_sd() {
+        Some(m.sd.unwrap_or(NO_SD))
+    } else {
+        m.sd
+    };
+    Ok(match leaves {
+        LeafEncoding::Binary => MemberLeaves {
+            plmn: bcd.to_vec(),
+            sst: vec![m.sst],
+            // TS 38.413 clause 9.3.1.24: SD is OCTET STRING (SIZE(3)), big-endian.
+            sd: sd.map(|sd| sd.to_be_bytes()[1..].to_vec()),
+        },
+        // As the OAI agent reads them: PLMN "mccmnc", SST and SD in decimal.
+        LeafEncoding::Ascii => MemberLeaves {
+            plmn: format!("{}{}", m.mcc, m.mnc).into_bytes(),
+            sst: m.sst.to_string().into_bytes(),
+            sd: sd.map(|sd| sd.to_string().into_bytes()),
+        },
+    })
+}
+
+/// The RRM Policy Member that the PLMN Identity, SST and (when present) SD octet strings of
+/// one member carry, binary or ASCII leaf by leaf, and the form it was read in: the rule of
+/// the module docs ("Decoding"), shared by both codecs so that they agree exactly. In a
+/// dialect that [always sends SD](RanParamDialect::always_sends_sd), SD 0xFFFFFF is `None`.
+/// Each octet string comes with its path in the tree, for errors.
+pub(crate) fn member_from_leaves<P: std::fmt::Display>(
+    dialect: RanParamDialect,
+    plmn: (&[u8], &P),
+    sst: (&[u8], &P),
+    sd: Option<(&[u8], &P)>,
+) -> Result<(RrmPolicyMember, LeafEncodingSeen), RcCodecError> {
+    let (mcc, mnc, anchor) = plmn_leaf(plmn.0, plmn.1)?;
+    let (sst, sst_form) = sst_leaf(sst.0, sst.1)?.resolve(anchor);
+    let mut seen = LeafEncodingSeen::from(anchor).and(sst_form);
+    let sd = match sd {
+        None => None,
+        Some((o, path)) => {
+            let (v, form) = sd_leaf(o, path)?.resolve(anchor);
+            seen = seen.and(form);
+            Some(v).filter(|v| !(dialect.always_sends_sd() && *v == NO_SD))
+        }
+    };
+    Ok((RrmPolicyMember { mcc, mnc, sst, sd }, seen))
+}
+
 // ---------------------------------------------------------------------------------------
 // Control message: encode
 // ---------------------------------------------------------------------------------------
@@ -572,42 +980,19 @@ fn int(v: u8) -> g::RANParameterValue {
     g::RANParameterValue::valueInt(Integer::from(i64::from(v)))
 }
 
-/// SD value meaning "no SD" (TS 23.003 clause 28.4.2).
-const NO_SD: u32 = 0x00FF_FFFF;
-
 fn group_tree(
     group: &RrmPolicyRatioGroup,
     dialect: RanParamDialect,
+    leaves: LeafEncoding,
 ) -> Result<g::RANParameterSTRUCTURE, RcCodecError> {
     group.validate()?;
     let ids = dialect.ids();
-    let m = &group.member;
-    if let Some(sd) = m.sd.filter(|sd| *sd > NO_SD) {
-        return Err(RcCodecError::Sd(sd));
+    let MemberLeaves { plmn, sst, sd } = member_leaves(&group.member, dialect, leaves)?;
+    let mut snssai = vec![element(ids.sst, octets(&sst))];
+    if let Some(sd) = sd {
+        snssai.push(element(ids.sd, octets(&sd)));
     }
-    let plmn_octets = plmn_to_bcd(&m.mcc, &m.mnc)?;
-    let (plmn, snssai) = match dialect {
-        RanParamDialect::Oran => {
-            let mut snssai = vec![element(ids.sst, octets(&[m.sst]))];
-            if let Some(sd) = m.sd {
-                // TS 38.413 clause 9.3.1.24: SD is OCTET STRING (SIZE(3)), big-endian.
-                let [_, a, b, c] = sd.to_be_bytes();
-                snssai.push(element(ids.sd, octets(&[a, b, c])));
-            }
-            (octets(&plmn_octets), snssai)
-        }
-        RanParamDialect::Oai => {
-            // The OAI agent reads these OCTET STRINGs as ASCII text: PLMN "mccmnc", SST and
-            // SD in decimal; it requires the SD, so "no SD" is 0xFFFFFF (TS 23.003 28.4.2).
-            let plmn = format!("{}{}", m.mcc, m.mnc);
-            let sd = m.sd.unwrap_or(NO_SD);
-            let snssai = vec![
-                element(ids.sst, octets(m.sst.to_string().as_bytes())),
-                element(ids.sd, octets(sd.to_string().as_bytes())),
-            ];
-            (octets(plmn.as_bytes()), snssai)
-        }
-    };
+    let plmn = octets(&plmn);
     // A LIST item is a RANParameter-STRUCTURE without an ID of its own: the item *is* the
     // RRM Policy Member (resp. RRM Policy Ratio Group), so their IDs are not on the wire.
     let member = structure(vec![
@@ -629,6 +1014,7 @@ fn group_tree(
 fn rasn_encode_control_message(
     control: &SlicePrbQuotaControl,
     dialect: RanParamDialect,
+    leaves: LeafEncoding,
 ) -> Result<Vec<u8>, RcCodecError> {
     if control.groups.is_empty() {
         return Err(RcCodecError::NoGroups);
@@ -637,7 +1023,7 @@ fn rasn_encode_control_message(
     let groups = control
         .groups
         .iter()
-        .map(|g| group_tree(g, dialect))
+        .map(|g| group_tree(g, dialect, leaves))
         .collect::<Result<Vec<_>, _>>()?;
     let item = g::E2SMRCControlMessageFormat1Item::new(pid(ids.ratio_list), list_value(groups));
     let pdu = g::E2SMRCControlMessage::new(
@@ -779,41 +1165,11 @@ fn as_element<'a>(
     }
 }
 
-fn as_octets<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-    len: Option<usize>,
-) -> Result<&'a [u8], RcCodecError> {
+fn as_octets<'a>(v: &'a g::RANParameterValueType, path: &str) -> Result<&'a [u8], RcCodecError> {
     match as_element(v, path)? {
-        g::RANParameterValue::valueOctS(o) if len.is_none_or(|l| o.len() == l) => Ok(o),
-        g::RANParameterValue::valueOctS(o) => Err(shape(
-            path,
-            format!(
-                "expected {} octets, got {}",
-                len.unwrap_or_default(),
-                o.len()
-            ),
-        )),
+        g::RANParameterValue::valueOctS(o) => Ok(o),
         _ => Err(shape(path, "expected valueOctS")),
     }
-}
-
-/// ASCII decimal digits, at most `max` of them.
-fn ascii_digits(o: &[u8], path: &str, max: usize) -> Result<String, RcCodecError> {
-    if o.is_empty() || o.len() > max || !o.iter().all(u8::is_ascii_digit) {
-        return Err(shape(
-            path,
-            format!("expected 1 to {max} ASCII digits, got {o:02x?}"),
-        ));
-    }
-    Ok(o.iter().map(|&b| char::from(b)).collect())
-}
-
-/// An unsigned ASCII decimal number of at most 8 digits.
-fn decimal(o: &[u8], path: &str) -> Result<u32, RcCodecError> {
-    ascii_digits(o, path, 8)?
-        .parse()
-        .map_err(|_| shape(path, "not a decimal number"))
 }
 
 fn as_ratio(v: &g::RANParameterValueType, path: &str) -> Result<u8, RcCodecError> {
@@ -844,11 +1200,12 @@ fn unwrap_list_item<'a>(
     Ok((s, path.to_string()))
 }
 
+/// One RRM Policy Ratio Group and the form of its leaves.
 fn decode_group(
     s: &g::RANParameterSTRUCTURE,
     dialect: RanParamDialect,
     path: &str,
-) -> Result<RrmPolicyRatioGroup, RcCodecError> {
+) -> Result<(RrmPolicyRatioGroup, LeafEncodingSeen), RcCodecError> {
     let ids = dialect.ids();
     let group_items = [ids.policy, ids.min_prb, ids.max_prb, ids.dedicated_prb];
     let (s, path) = unwrap_list_item(s, path, ids.ratio_group, "RRM Policy Ratio Group")?;
@@ -873,60 +1230,29 @@ fn decode_group(
     let snssai = Fields::of_structure(as_structure(snssai, &spath)?, &spath, &[ids.sst, ids.sd])?;
     let (sst, sst_path) = snssai.get(ids.sst, "SST")?;
     let sd = snssai.opt(ids.sd, "SD")?;
-    let (mcc, mnc, sst, sd) = match dialect {
-        RanParamDialect::Oran => {
-            let (mcc, mnc) = plmn_from_bcd(as_octets(plmn, &plmn_path, Some(3))?)?;
-            let sst = as_octets(sst, &sst_path, Some(1))?[0];
-            let sd = match sd {
-                None => None,
-                Some((sd, sd_path)) => {
-                    let o = as_octets(sd, &sd_path, Some(3))?;
-                    Some(u32::from_be_bytes([0, o[0], o[1], o[2]]))
-                }
-            };
-            (mcc, mnc, sst, sd)
-        }
-        RanParamDialect::Oai => {
-            let text = ascii_digits(as_octets(plmn, &plmn_path, None)?, &plmn_path, 6)?;
-            if text.len() < 5 {
-                return Err(RcCodecError::Plmn(format!(
-                    "{text:?} is not 3 MCC and 2 or 3 MNC digits"
-                )));
-            }
-            let (mcc, mnc) = text.split_at(3);
-            let sst = decimal(as_octets(sst, &sst_path, None)?, &sst_path)?;
-            let sst =
-                u8::try_from(sst).map_err(|_| shape(&sst_path, format!("SST {sst} > 255")))?;
-            let sd = match sd {
-                None => None,
-                Some((sd, sd_path)) => match decimal(as_octets(sd, &sd_path, None)?, &sd_path)? {
-                    NO_SD => None,
-                    v if v > NO_SD => return Err(RcCodecError::Sd(v)),
-                    v => Some(v),
-                },
-            };
-            (mcc.to_string(), mnc.to_string(), sst, sd)
-        }
+    let plmn = as_octets(plmn, &plmn_path)?;
+    let sst = as_octets(sst, &sst_path)?;
+    let sd = match &sd {
+        Some((sd, sd_path)) => Some((as_octets(sd, sd_path)?, sd_path)),
+        None => None,
     };
+    let (member, leaves) = member_from_leaves(dialect, (plmn, &plmn_path), (sst, &sst_path), sd)?;
     let (min, p) = grp.get(ids.min_prb, "Min PRB Policy Ratio")?;
     let min_prb_ratio = as_ratio(min, &p)?;
     let (max, p) = grp.get(ids.max_prb, "Max PRB Policy Ratio")?;
     let max_prb_ratio = as_ratio(max, &p)?;
     let (ded, p) = grp.get(ids.dedicated_prb, "Dedicated PRB Policy Ratio")?;
     let dedicated_prb_ratio = as_ratio(ded, &p)?;
-    Ok(RrmPolicyRatioGroup::new(
-        RrmPolicyMember { mcc, mnc, sst, sd },
-        min_prb_ratio,
-        max_prb_ratio,
-        dedicated_prb_ratio,
-    )?)
+    let group =
+        RrmPolicyRatioGroup::new(member, min_prb_ratio, max_prb_ratio, dedicated_prb_ratio)?;
+    Ok((group, leaves))
 }
 
-/// [`decode_control_message`] with rasn (the reference codec).
+/// [`decode_control_message_with_leaves`] with rasn (the reference codec).
 fn rasn_decode_control_message(
     bytes: &[u8],
     dialect: RanParamDialect,
-) -> Result<SlicePrbQuotaControl, RcCodecError> {
+) -> Result<DecodedControl, RcCodecError> {
     check_len(bytes)?;
     let pdu: g::E2SMRCControlMessage = rasn::aper::decode(bytes).map_err(decode_error)?;
     let g::E2SMRCControlMessageRicControlMessageFormats::controlMessage_Format1(f1) =
@@ -946,14 +1272,21 @@ fn rasn_decode_control_message(
             format!("expected RAN parameter ID {}, got {id}", ids.ratio_list),
         ));
     }
-    let groups = as_list(&item.ran_parameter_value_type, path)?
-        .iter()
-        .enumerate()
-        .map(|(i, s)| decode_group(s, dialect, &format!("{path}[{i}]")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = as_list(&item.ran_parameter_value_type, path)?;
+    let mut groups = Vec::with_capacity(items.len());
+    let mut leaves: Option<LeafEncodingSeen> = None;
+    for (i, s) in items.iter().enumerate() {
+        let (group, seen) = decode_group(s, dialect, &format!("{path}[{i}]"))?;
+        groups.push(group);
+        leaves = Some(leaves.map_or(seen, |l| l.merge(seen)));
+    }
     let control = SlicePrbQuotaControl { groups };
     control.validate()?;
-    Ok(control)
+    Ok(DecodedControl {
+        control,
+        // A LIST holds at least one item (SIZE(1..maxnoofItemsinList)).
+        leaves: leaves.ok_or_else(|| shape(path, "empty RRM Policy Ratio List"))?,
+    })
 }
 
 #[cfg(test)]
@@ -1094,70 +1427,242 @@ mod tests {
         );
     }
 
-    /// An OAI-dialect message with the given PLMN, SST and SD octet strings.
-    fn oai_message(plmn: &[u8], sst: &[u8], sd: &[u8]) -> Vec<u8> {
-        let ids = RanParamDialect::Oai.ids();
-        let member = structure(vec![
-            element(ids.plmn, octets(plmn)),
-            structure_item(
-                ids.snssai,
-                vec![element(ids.sst, octets(sst)), element(ids.sd, octets(sd))],
-            ),
-        ]);
-        let member_list =
-            g::RANParameterSTRUCTUREItem::new(pid(ids.member_list), list_value(vec![member]));
-        let group = structure(vec![
-            structure_item(ids.policy, vec![member_list]),
-            element(ids.min_prb, int(10)),
-            element(ids.max_prb, int(20)),
-            element(ids.dedicated_prb, int(5)),
-        ]);
+    /// A message of `dialect` with one group per `(PLMN, SST, SD)` octet strings (SD left
+    /// out when `None`), ratios 10/20/5, built with the rasn types.
+    /// The PLMN Identity, SST and (when present) SD octet strings of one RRM Policy Member.
+    type Leaves<'a> = (&'a [u8], &'a [u8], Option<&'a [u8]>);
+
+    fn message(dialect: RanParamDialect, members: &[Leaves<'_>]) -> Vec<u8> {
+        let ids = dialect.ids();
+        let groups = members
+            .iter()
+            .map(|(plmn, sst, sd)| {
+                let mut snssai = vec![element(ids.sst, octets(sst))];
+                if let Some(sd) = sd {
+                    snssai.push(element(ids.sd, octets(sd)));
+                }
+                let member = structure(vec![
+                    element(ids.plmn, octets(plmn)),
+                    structure_item(ids.snssai, snssai),
+                ]);
+                let member_list = g::RANParameterSTRUCTUREItem::new(
+                    pid(ids.member_list),
+                    list_value(vec![member]),
+                );
+                structure(vec![
+                    structure_item(ids.policy, vec![member_list]),
+                    element(ids.min_prb, int(10)),
+                    element(ids.max_prb, int(20)),
+                    element(ids.dedicated_prb, int(5)),
+                ])
+            })
+            .collect();
         let pdu = g::E2SMRCControlMessage::new(
             g::E2SMRCControlMessageRicControlMessageFormats::controlMessage_Format1(
                 g::E2SMRCControlMessageFormat1::new(vec![g::E2SMRCControlMessageFormat1Item::new(
                     pid(ids.ratio_list),
-                    list_value(vec![group]),
+                    list_value(groups),
                 )]),
             ),
         );
         rasn::aper::encode(&pdu).expect("encode")
     }
 
+    /// Decodes with both codecs, checks they agree (value or error) and returns the result.
+    fn decode_both(bytes: &[u8], dialect: RanParamDialect) -> Result<DecodedControl, RcCodecError> {
+        let fast = decode_control_message_with_leaves(bytes, dialect);
+        let slow = reference::decode_control_message_with_leaves(bytes, dialect);
+        assert_eq!(fast, slow, "{dialect:?} {bytes:02x?}");
+        fast
+    }
+
+    const BCD_00101: &[u8] = &[0x00, 0xF1, 0x10];
+    const FFFFFF: Option<u32> = Some(NO_SD);
+
+    /// One case of [`LEAF_CASES`]: the leaves, then MCC, MNC, SST, SD in the O-RAN and SD in
+    /// the OAI dialect, and the form reported.
+    type LeafCase = (
+        Leaves<'static>,
+        (&'static str, &'static str, u8, Option<u32>, Option<u32>),
+        LeafEncodingSeen,
+    );
+
+    /// The ambiguity rule of the module docs, leaf by leaf.
+    #[rustfmt::skip]
+    const LEAF_CASES: &[LeafCase] = &[
+        // Uniform ASCII: the one-digit SST "1" and three-digit SD "123" are ambiguous, read
+        // as ASCII beside the ASCII PLMN.
+        ((b"00101", b"1", Some(b"123")), ("001", "01", 1, Some(123), Some(123)), LeafEncodingSeen::Ascii),
+        ((b"00101", b"9", Some(b"999")), ("001", "01", 9, Some(999), Some(999)), LeafEncodingSeen::Ascii),
+        ((b"31041", b"0", None), ("310", "41", 0, None, None), LeafEncodingSeen::Ascii),
+        ((b"00101", b"001", Some(b"00000001")), ("001", "01", 1, Some(1), Some(1)), LeafEncodingSeen::Ascii),
+        ((b"001001", b"255", Some(b"16777215")), ("001", "001", 255, FFFFFF, None), LeafEncodingSeen::Ascii),
+        // Uniform binary: the same octets 0x31, "123", 0x39, "999" read as binary beside a
+        // BCD PLMN.
+        ((BCD_00101, &[0x31], Some(b"123")), ("001", "01", 49, Some(0x31_3233), Some(0x31_3233)), LeafEncodingSeen::Binary),
+        ((BCD_00101, &[0x39], Some(b"999")), ("001", "01", 57, Some(0x39_3939), Some(0x39_3939)), LeafEncodingSeen::Binary),
+        ((BCD_00101, &[0x01], Some(&[0, 0, 1])), ("001", "01", 1, Some(1), Some(1)), LeafEncodingSeen::Binary),
+        ((&[0x13, 0x00, 0x14], &[0x30], None), ("310", "410", 48, None, None), LeafEncodingSeen::Binary),
+        ((BCD_00101, &[0xFF], Some(&[0xFF, 0xFF, 0xFF])), ("001", "01", 255, FFFFFF, None), LeafEncodingSeen::Binary),
+        // Mixed within a member: leaves whose shape alone decides keep their own form.
+        ((b"00101", &[0x01], Some(b"1")), ("001", "01", 1, Some(1), Some(1)), LeafEncodingSeen::Mixed),
+        ((BCD_00101, b"12", Some(&[0, 0, 0x7B])), ("001", "01", 12, Some(123), Some(123)), LeafEncodingSeen::Mixed),
+        ((b"001001", b"255", Some(&[0, 0, 0x7B])), ("001", "001", 255, Some(123), Some(123)), LeafEncodingSeen::Mixed),
+        ((BCD_00101, &[0x05], Some(b"1234")), ("001", "01", 5, Some(1234), Some(1234)), LeafEncodingSeen::Mixed),
+        ((BCD_00101, &[0x01], Some(b"16777215")), ("001", "01", 1, FFFFFF, None), LeafEncodingSeen::Mixed),
+        ((b"00101", b"1", Some(&[0xFF, 0xFF, 0xFF])), ("001", "01", 1, FFFFFF, None), LeafEncodingSeen::Mixed),
+    ];
+
     #[test]
-    fn oai_ascii_values_are_checked() {
-        let ok = decode_control_message(
-            &oai_message(b"001001", b"255", b"16777215"),
-            RanParamDialect::Oai,
-        )
-        .expect("valid");
-        let m = &ok.groups[0].member;
-        assert_eq!(
-            (m.mcc.as_str(), m.mnc.as_str(), m.sst, m.sd),
-            ("001", "001", 255, None)
-        );
-        for (plmn, sst, sd) in [
-            (&b"0010"[..], &b"1"[..], &b"1"[..]),
-            (b"0010011", b"1", b"1"),
-            (b"00a01", b"1", b"1"),
-            (b"00101", b"256", b"1"),
-            (b"00101", b"", b"1"),
-            (b"00101", b"1", b"16777216"),
-            (b"00101", b"1", b"-1"),
-            (b"00101", b"1", b"123456789"),
-        ] {
-            assert!(
-                decode_control_message(&oai_message(plmn, sst, sd), RanParamDialect::Oai).is_err(),
-                "{plmn:?} {sst:?} {sd:?}"
-            );
+    fn leaves_are_read_by_shape_and_ambiguous_ones_by_their_plmn() {
+        for ((plmn, sst, sd), want, seen) in LEAF_CASES {
+            for dialect in [RanParamDialect::Oran, RanParamDialect::Oai] {
+                let bytes = message(dialect, &[(plmn, sst, *sd)]);
+                let got = decode_both(&bytes, dialect)
+                    .unwrap_or_else(|e| panic!("{dialect:?} {plmn:?} {sst:?} {sd:?}: {e}"));
+                let m = &got.control.groups[0].member;
+                let sd = match dialect {
+                    RanParamDialect::Oran => want.3,
+                    RanParamDialect::Oai => want.4,
+                };
+                assert_eq!(
+                    (m.mcc.as_str(), m.mnc.as_str(), m.sst, m.sd, got.leaves),
+                    (want.0, want.1, want.2, sd, *seen),
+                    "{dialect:?} {plmn:02x?} {sst:02x?}"
+                );
+            }
         }
     }
 
     #[test]
-    fn oran_binary_values_are_checked() {
-        // The same ASCII tree is not a valid O-RAN dialect message (IDs and value sizes).
-        assert!(
-            decode_control_message(&oai_message(b"00101", b"1", b"1"), RanParamDialect::Oran)
-                .is_err()
+    fn members_in_different_forms_are_mixed() {
+        for dialect in [RanParamDialect::Oran, RanParamDialect::Oai] {
+            let ascii: Leaves<'_> = (b"00101", b"1", Some(b"123"));
+            let binary: Leaves<'_> = (BCD_00101, &[0x31], Some(b"123"));
+            let both = decode_both(&message(dialect, &[ascii, binary]), dialect).expect("valid");
+            assert_eq!(both.leaves, LeafEncodingSeen::Mixed);
+            let [a, b] = &both.control.groups[..] else {
+                panic!("two groups")
+            };
+            assert_eq!((a.member.sst, a.member.sd), (1, Some(123)));
+            assert_eq!((b.member.sst, b.member.sd), (49, Some(0x31_3233)));
+            for one in [ascii, binary] {
+                let uniform = decode_both(&message(dialect, &[one, one]), dialect).expect("valid");
+                assert_ne!(uniform.leaves, LeafEncodingSeen::Mixed);
+            }
+        }
+    }
+
+    #[test]
+    fn malformed_leaves_are_errors_in_both_codecs() {
+        let shape = |e: &RcCodecError| matches!(e, RcCodecError::Shape { .. });
+        type Case = (
+            &'static [u8],
+            &'static [u8],
+            Option<&'static [u8]>,
+            fn(&RcCodecError) -> bool,
+        );
+        let cases: &[Case] = &[
+            (b"0010", b"1", Some(b"1"), shape),
+            (b"0010011", b"1", Some(b"1"), shape),
+            (b"00a01", b"1", Some(b"1"), shape),
+            (b"", b"1", Some(b"1"), shape),
+            (&[0x00, 0xF1], b"1", Some(b"1"), shape),
+            (&[0xA0, 0xF1, 0x10], &[1], None, |e| {
+                matches!(e, RcCodecError::Plmn(_))
+            }),
+            (b"00101", b"", Some(b"1"), shape),
+            (b"00101", b"256", Some(b"1"), shape),
+            (b"00101", b"123456789", Some(b"1"), shape),
+            (BCD_00101, &[0x01, 0x02], None, shape),
+            (b"00101", b"1a", Some(b"1"), shape),
+            (b"00101", b"1", Some(b"16777216"), |e| {
+                *e == RcCodecError::Sd(16_777_216)
+            }),
+            (b"00101", b"1", Some(b"99999999"), |e| {
+                *e == RcCodecError::Sd(99_999_999)
+            }),
+            (b"00101", b"1", Some(b""), shape),
+            (BCD_00101, &[1], Some(&[0, 1]), shape),
+            (BCD_00101, &[1], Some(&[0, 0, 0, 1]), shape),
+            (b"00101", b"1", Some(b"123456789"), shape),
+            (b"00101", b"1", Some(b"-1"), shape),
+            (b"00101", b"1", Some(b"12a4"), shape),
+        ];
+        for (plmn, sst, sd, is_expected) in cases {
+            for dialect in [RanParamDialect::Oran, RanParamDialect::Oai] {
+                let bytes = message(dialect, &[(plmn, sst, *sd)]);
+                match decode_both(&bytes, dialect) {
+                    Err(e) => assert!(is_expected(&e), "{plmn:02x?} {sst:02x?} {sd:02x?}: {e}"),
+                    Ok(c) => panic!("{plmn:02x?} {sst:02x?} {sd:02x?} decoded: {c:?}"),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ids_of_the_other_dialect_are_refused_whatever_the_leaves() {
+        for leaves in [b"00101" as &[u8], BCD_00101] {
+            let oai = message(RanParamDialect::Oai, &[(leaves, b"1", Some(b"1"))]);
+            assert!(matches!(
+                decode_both(&oai, RanParamDialect::Oran),
+                Err(RcCodecError::Shape { .. })
+            ));
+            let oran = message(RanParamDialect::Oran, &[(leaves, b"1", Some(b"1"))]);
+            assert!(matches!(
+                decode_both(&oran, RanParamDialect::Oai),
+                Err(RcCodecError::Shape { .. })
+            ));
+        }
+    }
+
+    /// `T` deserialized from the string `text` (as from a config file).
+    fn from_serde<'de, T: serde::Deserialize<'de>>(text: &'de str) -> Result<T, String> {
+        use serde::de::IntoDeserializer;
+        T::deserialize(IntoDeserializer::<serde::de::value::Error>::into_deserializer(text))
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn leaf_encoding_text_and_serde() {
+        for (e, text) in [
+            (LeafEncoding::Binary, "binary"),
+            (LeafEncoding::Ascii, "ascii"),
+        ] {
+            assert_eq!(e.to_string(), text);
+            assert_eq!(text.parse::<LeafEncoding>(), Ok(e));
+            assert_eq!(text.to_uppercase().parse::<LeafEncoding>(), Ok(e));
+            assert_eq!(from_serde::<LeafEncoding>(text), Ok(e));
+            assert_eq!(from_serde::<LeafEncodingSeen>(text), Ok(e.into()));
+            assert_eq!(LeafEncodingSeen::from(e).uniform(), Some(e));
+            assert_eq!(LeafEncodingSeen::from(e).to_string(), text);
+        }
+        assert_eq!(
+            "hex".parse::<LeafEncoding>(),
+            Err(ParseLeafEncodingError("hex".into()))
+        );
+        assert!(from_serde::<LeafEncoding>("Binary").is_err());
+        assert_eq!(
+            from_serde::<LeafEncodingSeen>("mixed"),
+            Ok(LeafEncodingSeen::Mixed)
+        );
+        assert_eq!(LeafEncodingSeen::Mixed.uniform(), None);
+        assert_eq!(LeafEncodingSeen::Mixed.to_string(), "mixed");
+        assert_eq!(
+            LeafEncodingSeen::Binary.merge(LeafEncodingSeen::Ascii),
+            LeafEncodingSeen::Mixed
+        );
+        assert_eq!(
+            LeafEncodingSeen::Ascii.merge(LeafEncodingSeen::Ascii),
+            LeafEncodingSeen::Ascii
+        );
+        assert_eq!(
+            RanParamDialect::Oran.default_leaf_encoding(),
+            LeafEncoding::Binary
+        );
+        assert_eq!(
+            RanParamDialect::Oai.default_leaf_encoding(),
+            LeafEncoding::Ascii
         );
     }
 }

@@ -1,6 +1,7 @@
 //! Hand-written ALIGNED PER codec of exactly the E2SM-RC messages of [`crate::rc_aper`]:
 //! E2SM-RC-ControlHeader format 1 and E2SM-RC-ControlMessage format 1 carrying the
-//! slice-level PRB quota tree (both [`RanParamDialect`]s), built on [`crate::per`].
+//! slice-level PRB quota tree (both [`RanParamDialect`]s, both [`LeafEncoding`]s), built on
+//! [`crate::per`].
 //!
 //! It follows `asn1/e2sm-rc-subset.asn` (and the UEID of `asn1/e2sm-common-subset.asn`)
 //! field by field; the comments give the ASN.1 of each step. The public functions of
@@ -10,26 +11,25 @@
 //! Decoding works like the reference: the whole PDU is first read into a generic RAN
 //! parameter tree (kept in two flat arenas, with octet strings borrowed from the input), so
 //! that any APER error is an [`RcCodecError::Decode`]; the tree is then checked against the
-//! clause 8.4.3.6 shape with the same rules and messages as the reference (IDs in any order,
-//! `ElementTrue` accepted, LIST items optionally wrapped in one STRUCTURE item carrying the
-//! element's ID). Unknown extension additions of SEQUENCEs are skipped; unknown extension
-//! alternatives of CHOICEs are errors. The RAN parameter tree may nest at most
-//! [`MAX_DEPTH`] STRUCTURE/LIST levels, which bounds the recursion.
+//! clause 8.4.3.6 shape with the same rules and messages as the reference (IDs in any
+//! order, `ElementTrue` accepted, LIST items optionally wrapped in one STRUCTURE item
+//! carrying the element's ID; PLMN Identity, SST and SD leaves binary or ASCII, read by the
+//! rule both codecs share, [`crate::rc_aper`]'s `member_from_leaves`). Unknown extension
+//! additions of SEQUENCEs are skipped; unknown extension alternatives of CHOICEs are
+//! errors. The RAN parameter tree may nest at most [`MAX_DEPTH`] STRUCTURE/LIST levels,
+//! which bounds the recursion.
 
 use std::fmt;
 
 use crate::per::{PerError, PerReader, PerWriter};
-use crate::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
+use crate::rc::{RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use crate::rc_aper::{
-    check_len, plmn_from_bcd, plmn_to_bcd, ControlDecision, GnbUeId, Plmn, RanParamDialect,
-    RcCodecError, RcControlHeader,
+    check_len, member_from_leaves, plmn_to_bcd, ControlDecision, DecodedControl, GnbUeId,
+    LeafEncoding, LeafEncodingSeen, Plmn, RanParamDialect, RcCodecError, RcControlHeader, NO_SD,
 };
 
 /// Deepest nesting of STRUCTURE and LIST values the decoder follows (the quota tree uses 5).
 pub const MAX_DEPTH: usize = 64;
-
-/// SD value meaning "no SD" (TS 23.003 clause 28.4.2).
-const NO_SD: u32 = 0x00FF_FFFF;
 
 /// `ub - lb` of RANParameter-ID ::= INTEGER (1..4294967295, ...).
 const RAN_PARAMETER_ID_SPAN: u64 = 4_294_967_294;
@@ -398,6 +398,7 @@ fn write_group(
     w: &mut PerWriter,
     group: &RrmPolicyRatioGroup,
     dialect: RanParamDialect,
+    leaves: LeafEncoding,
 ) -> Result<(), RcCodecError> {
     group.validate()?;
     let ids = dialect.ids();
@@ -406,6 +407,12 @@ fn write_group(
         return Err(RcCodecError::Sd(sd));
     }
     let plmn_bcd = plmn_to_bcd(&m.mcc, &m.mnc)?;
+    // The OAI agent requires the SD, so there "no SD" is 0xFFFFFF (TS 23.003 28.4.2).
+    let sd = if dialect.always_sends_sd() {
+        Some(m.sd.unwrap_or(NO_SD))
+    } else {
+        m.sd
+    };
     // The list item is the RRM Policy Ratio Group STRUCTURE itself (no ID on the wire):
     // RRM Policy, Min, Max, Dedicated.
     write_structure_header(w, 4)?;
@@ -415,33 +422,34 @@ fn write_group(
     //     RRM Policy Member List (LIST, one item)
     write_item_id(w, ids.member_list);
     write_list_value(w, 1)?;
-    //       RRM Policy Member (the list item) { PLMN Identity, S-NSSAI }
+    //       RRM Policy Member (the list item) { PLMN Identity, S-NSSAI { SST, SD } }
     write_structure_header(w, 2)?;
-    match dialect {
-        RanParamDialect::Oran => {
+    match leaves {
+        LeafEncoding::Binary => {
             write_octets_element(w, ids.plmn, &plmn_bcd)?;
             write_item_id(w, ids.snssai);
-            write_structure_value(w, if m.sd.is_some() { 2 } else { 1 })?;
+            write_structure_value(w, if sd.is_some() { 2 } else { 1 })?;
             write_octets_element(w, ids.sst, &[m.sst])?;
-            if let Some(sd) = m.sd {
+            if let Some(sd) = sd {
                 // TS 38.413 clause 9.3.1.24: SD is OCTET STRING (SIZE(3)), big-endian.
                 let [_, a, b, c] = sd.to_be_bytes();
                 write_octets_element(w, ids.sd, &[a, b, c])?;
             }
         }
-        RanParamDialect::Oai => {
-            // ASCII "mccmnc"; SST and SD in decimal, SD always sent (0xFFFFFF: no SD).
+        LeafEncoding::Ascii => {
+            // ASCII "mccmnc"; SST and SD in decimal.
             let mut plmn = [0u8; 6];
             let (c, n) = (m.mcc.as_bytes(), m.mnc.as_bytes());
             plmn[..c.len()].copy_from_slice(c);
             plmn[c.len()..c.len() + n.len()].copy_from_slice(n);
             write_octets_element(w, ids.plmn, &plmn[..c.len() + n.len()])?;
             write_item_id(w, ids.snssai);
-            write_structure_value(w, 2)?;
+            write_structure_value(w, if sd.is_some() { 2 } else { 1 })?;
             let mut buf = [0u8; 10];
             write_octets_element(w, ids.sst, decimal_ascii(u32::from(m.sst), &mut buf))?;
-            let mut buf = [0u8; 10];
-            write_octets_element(w, ids.sd, decimal_ascii(m.sd.unwrap_or(NO_SD), &mut buf))?;
+            if let Some(sd) = sd {
+                write_octets_element(w, ids.sd, decimal_ascii(sd, &mut buf))?;
+            }
         }
     }
     write_int_element(w, ids.min_prb, i64::from(group.min_prb_ratio))?;
@@ -449,11 +457,12 @@ fn write_group(
     write_int_element(w, ids.dedicated_prb, i64::from(group.dedicated_prb_ratio))
 }
 
-/// Encodes the E2SM-RC-ControlMessage format 1 carrying `control` (see
-/// [`crate::rc_aper::encode_control_message`]).
+/// Encodes the E2SM-RC-ControlMessage format 1 carrying `control` with the leaves in the
+/// form `leaves` (see [`crate::rc_aper::encode_control_message_with_leaves`]).
 pub fn encode_control_message(
     control: &SlicePrbQuotaControl,
     dialect: RanParamDialect,
+    leaves: LeafEncoding,
 ) -> Result<Vec<u8>, RcCodecError> {
     if control.groups.is_empty() {
         return Err(RcCodecError::NoGroups);
@@ -469,7 +478,7 @@ pub fn encode_control_message(
     write_item_id(&mut w, dialect.ids().ratio_list);
     write_list_value(&mut w, control.groups.len())?;
     for group in &control.groups {
-        write_group(&mut w, group, dialect)?;
+        write_group(&mut w, group, dialect, leaves)?;
     }
     Ok(w.finish())
 }
@@ -846,41 +855,11 @@ fn as_element<'v, 'a>(
     }
 }
 
-fn as_octets<'a>(
-    v: &ValueType<'a>,
-    path: &Path<'_>,
-    len: Option<usize>,
-) -> Result<&'a [u8], RcCodecError> {
+fn as_octets<'a>(v: &ValueType<'a>, path: &Path<'_>) -> Result<&'a [u8], RcCodecError> {
     match as_element(v, path)? {
-        Value::Octets(o) if len.is_none_or(|l| o.len() == l) => Ok(o),
-        Value::Octets(o) => Err(shape(
-            path,
-            format!(
-                "expected {} octets, got {}",
-                len.unwrap_or_default(),
-                o.len()
-            ),
-        )),
+        Value::Octets(o) => Ok(o),
         _ => Err(shape(path, "expected valueOctS")),
     }
-}
-
-/// Checks 1 to `max` ASCII decimal digits.
-fn ascii_digits<'o>(o: &'o [u8], path: &Path<'_>, max: usize) -> Result<&'o [u8], RcCodecError> {
-    if o.is_empty() || o.len() > max || !o.iter().all(u8::is_ascii_digit) {
-        return Err(shape(
-            path,
-            format!("expected 1 to {max} ASCII digits, got {o:02x?}"),
-        ));
-    }
-    Ok(o)
-}
-
-/// An unsigned ASCII decimal number of at most 8 digits.
-fn decimal(o: &[u8], path: &Path<'_>) -> Result<u32, RcCodecError> {
-    Ok(ascii_digits(o, path, 8)?
-        .iter()
-        .fold(0u32, |a, d| a * 10 + u32::from(d - b'0')))
 }
 
 fn as_ratio(v: &ValueType<'_>, path: &Path<'_>) -> Result<u8, RcCodecError> {
@@ -933,12 +912,13 @@ const fn id_sets(dialect: RanParamDialect) -> IdSets {
 static ORAN_SETS: IdSets = id_sets(RanParamDialect::Oran);
 static OAI_SETS: IdSets = id_sets(RanParamDialect::Oai);
 
+/// One RRM Policy Ratio Group and the form of its leaves.
 fn decode_group(
     tree: &Tree<'_>,
     s: &Structure,
     dialect: RanParamDialect,
     path: &Path<'_>,
-) -> Result<RrmPolicyRatioGroup, RcCodecError> {
+) -> Result<(RrmPolicyRatioGroup, LeafEncodingSeen), RcCodecError> {
     let ids = dialect.ids();
     let sets = match dialect {
         RanParamDialect::Oran => &ORAN_SETS,
@@ -972,63 +952,30 @@ fn decode_group(
     let sst_path = snssai.child("SST");
     let sd = snssai.opt(ids.sd);
     let sd_path = snssai.child("SD");
-    let (mcc, mnc, sst, sd) = match dialect {
-        RanParamDialect::Oran => {
-            let (mcc, mnc) = plmn_from_bcd(as_octets(plmn, &plmn_path, Some(3))?)?;
-            let sst = as_octets(sst, &sst_path, Some(1))?[0];
-            let sd = match sd {
-                None => None,
-                Some(sd) => match as_octets(sd, &sd_path, Some(3))? {
-                    [a, b, c] => Some(u32::from_be_bytes([0, *a, *b, *c])),
-                    _ => return Err(shape(&sd_path, "expected 3 octets")),
-                },
-            };
-            (mcc, mnc, sst, sd)
-        }
-        RanParamDialect::Oai => {
-            let text = ascii_digits(as_octets(plmn, &plmn_path, None)?, &plmn_path, 6)?;
-            if text.len() < 5 {
-                let text: String = text.iter().map(|&b| char::from(b)).collect();
-                return Err(RcCodecError::Plmn(format!(
-                    "{text:?} is not 3 MCC and 2 or 3 MNC digits"
-                )));
-            }
-            let (mcc, mnc) = text.split_at(3);
-            let sst = decimal(as_octets(sst, &sst_path, None)?, &sst_path)?;
-            let sst =
-                u8::try_from(sst).map_err(|_| shape(&sst_path, format!("SST {sst} > 255")))?;
-            let sd = match sd {
-                None => None,
-                Some(sd) => match decimal(as_octets(sd, &sd_path, None)?, &sd_path)? {
-                    NO_SD => None,
-                    v if v > NO_SD => return Err(RcCodecError::Sd(v)),
-                    v => Some(v),
-                },
-            };
-            let text = |b: &[u8]| b.iter().map(|&d| char::from(d)).collect::<String>();
-            (text(mcc), text(mnc), sst, sd)
-        }
+    let plmn = as_octets(plmn, &plmn_path)?;
+    let sst = as_octets(sst, &sst_path)?;
+    let sd = match sd {
+        Some(sd) => Some((as_octets(sd, &sd_path)?, &sd_path)),
+        None => None,
     };
+    let (member, leaves) = member_from_leaves(dialect, (plmn, &plmn_path), (sst, &sst_path), sd)?;
     let min = grp.get(ids.min_prb, "Min PRB Policy Ratio")?;
     let min_prb_ratio = as_ratio(min, &grp.child("Min PRB Policy Ratio"))?;
     let max = grp.get(ids.max_prb, "Max PRB Policy Ratio")?;
     let max_prb_ratio = as_ratio(max, &grp.child("Max PRB Policy Ratio"))?;
     let ded = grp.get(ids.dedicated_prb, "Dedicated PRB Policy Ratio")?;
     let dedicated_prb_ratio = as_ratio(ded, &grp.child("Dedicated PRB Policy Ratio"))?;
-    Ok(RrmPolicyRatioGroup::new(
-        RrmPolicyMember { mcc, mnc, sst, sd },
-        min_prb_ratio,
-        max_prb_ratio,
-        dedicated_prb_ratio,
-    )?)
+    let group =
+        RrmPolicyRatioGroup::new(member, min_prb_ratio, max_prb_ratio, dedicated_prb_ratio)?;
+    Ok((group, leaves))
 }
 
-/// Decodes an E2SM-RC-ControlMessage format 1 carrying the slice-level PRB quota tree (see
-/// [`crate::rc_aper::decode_control_message`]).
+/// Decodes an E2SM-RC-ControlMessage format 1 carrying the slice-level PRB quota tree, with
+/// the form of its leaves (see [`crate::rc_aper::decode_control_message_with_leaves`]).
 pub fn decode_control_message(
     bytes: &[u8],
     dialect: RanParamDialect,
-) -> Result<SlicePrbQuotaControl, RcCodecError> {
+) -> Result<DecodedControl, RcCodecError> {
     check_len(bytes)?;
     let mut tree = Tree::with_capacity(bytes.len());
     let mut r = PerReader::new(bytes);
@@ -1052,14 +999,21 @@ pub fn decode_control_message(
             format!("expected RAN parameter ID {}, got {id}", ids.ratio_list),
         ));
     }
-    let groups = as_list(&tree, &item.value, &path)?
-        .iter()
-        .enumerate()
-        .map(|(i, s)| decode_group(&tree, s, dialect, &Path::Index(&path, i)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let items = as_list(&tree, &item.value, &path)?;
+    let mut groups = Vec::with_capacity(items.len());
+    let mut leaves: Option<LeafEncodingSeen> = None;
+    for (i, s) in items.iter().enumerate() {
+        let (group, seen) = decode_group(&tree, s, dialect, &Path::Index(&path, i))?;
+        groups.push(group);
+        leaves = Some(leaves.map_or(seen, |l| l.merge(seen)));
+    }
     let control = SlicePrbQuotaControl { groups };
     control.validate()?;
-    Ok(control)
+    Ok(DecodedControl {
+        control,
+        // A LIST holds at least one item (SIZE(1..maxnoofItemsinList)).
+        leaves: leaves.ok_or_else(|| shape(&path, "empty RRM Policy Ratio List"))?,
+    })
 }
 
 #[cfg(test)]

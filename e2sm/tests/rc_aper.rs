@@ -3,13 +3,19 @@
 
 use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use maestro_e2sm::rc_aper::{
-    decode_control_header, decode_control_message, encode_control_header, encode_control_message,
-    encode_header, ControlDecision, GnbUeId, Plmn, RanParamDialect, RcCodecError, RcControlHeader,
+    decode_control_header, decode_control_message, decode_control_message_with_leaves,
+    encode_control_header, encode_control_message, encode_control_message_with_leaves,
+    encode_header, ControlDecision, DecodedControl, GnbUeId, LeafEncoding, Plmn, RanParamDialect,
+    RcCodecError, RcControlHeader,
 };
 use proptest::prelude::*;
 
 // Made by `.ci/e2sm-vectors.py`: asn1tools 0.169.0 (PyPI), codec 'per' (ALIGNED PER),
-// python 3.11.7, compiling e2sm/asn1/e2sm-rc-subset.asn. The controls are `one_slice()` and
+// python 3.11.7, compiling the standard E2SM-RC v1.03 module with its E2SM-COMMON-IEs
+// (src/sm/rc_sm/ie/asn/e2sm_rc_v1_03_standard.asn of FlexRIC commit c74bcef0,
+// github.com/openaicellular/flexric); our subset e2sm/asn1/e2sm-rc-subset.asn, which these
+// were first made from, encodes the same bytes. Each dialect has its default leaf encoding
+// (O-RAN binary, OAI ASCII; `tests/rc_leaves.rs` has both in both). The controls are `one_slice()` and
 // `three_slices()` below; HEADER_2_6 is style 2, action 6 with `GnbUeId::placeholder()`,
 // HEADER_FULL and HEADER_EXT_ACTION are `full_header()` and `ext_action_header()`.
 const HEADER_2_6: &str = "000000000000f1100000000102000005";
@@ -118,7 +124,13 @@ fn messages_match_asn1tools() {
             "{dialect:?}, {} slices",
             control.groups.len()
         );
-        assert_eq!(decode_control_message(&hex(vector), dialect), Ok(control));
+        assert_eq!(
+            decode_control_message_with_leaves(&hex(vector), dialect),
+            Ok(DecodedControl {
+                control,
+                leaves: dialect.default_leaf_encoding().into()
+            })
+        );
     }
 }
 
@@ -228,11 +240,18 @@ fn arb_dialect() -> impl Strategy<Value = RanParamDialect> {
     prop_oneof![Just(RanParamDialect::Oran), Just(RanParamDialect::Oai)]
 }
 
+fn arb_leaves() -> impl Strategy<Value = LeafEncoding> {
+    prop_oneof![Just(LeafEncoding::Binary), Just(LeafEncoding::Ascii)]
+}
+
 proptest! {
     #[test]
-    fn round_trip(control in arb_control(), dialect in arb_dialect()) {
-        let bytes = encode_control_message(&control, dialect).expect("encode");
-        prop_assert_eq!(decode_control_message(&bytes, dialect), Ok(control));
+    fn round_trip(control in arb_control(), dialect in arb_dialect(), leaves in arb_leaves()) {
+        let bytes = encode_control_message_with_leaves(&control, dialect, leaves).expect("encode");
+        prop_assert_eq!(
+            decode_control_message_with_leaves(&bytes, dialect),
+            Ok(DecodedControl { control, leaves: leaves.into() })
+        );
     }
 
     #[test]
@@ -245,11 +264,12 @@ proptest! {
     fn truncated_and_mutated_messages_never_panic(
         control in arb_control(),
         dialect in arb_dialect(),
+        leaves in arb_leaves(),
         cut in any::<prop::sample::Index>(),
         flip in any::<prop::sample::Index>(),
         mask in 1u8..,
     ) {
-        let bytes = encode_control_message(&control, dialect).expect("encode");
+        let bytes = encode_control_message_with_leaves(&control, dialect, leaves).expect("encode");
         let truncated = &bytes[..cut.index(bytes.len())];
         prop_assert!(decode_control_message(truncated, dialect).is_err());
         let mut mutated = bytes.clone();

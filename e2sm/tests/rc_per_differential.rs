@@ -3,7 +3,8 @@
 
 use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
 use maestro_e2sm::rc_aper::{
-    self, reference, ControlDecision, GnbUeId, Plmn, RanParamDialect, RcControlHeader,
+    self, reference, ControlDecision, DecodedControl, GnbUeId, LeafEncoding, Plmn, RanParamDialect,
+    RcControlHeader,
 };
 use proptest::prelude::*;
 
@@ -20,9 +21,18 @@ fn arb_group() -> impl Strategy<Value = RrmPolicyRatioGroup> {
     (
         arb_digits(3),
         arb_mnc(),
-        any::<u8>(),
-        // 0xFFFFFF means "no SD" in the OAI dialect; keep it for the O-RAN one.
-        proptest::option::of(0u32..=0x00FF_FFFF),
+        // Bias towards octets that are ASCII digits (a binary SST that reads as ASCII too).
+        prop_oneof![any::<u8>(), 0x30u8..=0x39],
+        // 0xFFFFFF means "no SD" in the OAI dialect; keep it for the O-RAN one. Three ASCII
+        // digit octets are a binary SD that reads as ASCII too.
+        proptest::option::of(prop_oneof![
+            0u32..=0x00FF_FFFF,
+            Just(0x00FF_FFFF),
+            (0u32..1000).prop_map(|n| {
+                let d = format!("{n:03}").into_bytes();
+                u32::from_be_bytes([0, d[0], d[1], d[2]])
+            }),
+        ]),
         0u8..=100,
         0u8..=100,
         0u8..=100,
@@ -46,6 +56,10 @@ fn arb_control() -> impl Strategy<Value = SlicePrbQuotaControl> {
 
 fn arb_dialect() -> impl Strategy<Value = RanParamDialect> {
     prop_oneof![Just(RanParamDialect::Oran), Just(RanParamDialect::Oai)]
+}
+
+fn arb_leaves() -> impl Strategy<Value = LeafEncoding> {
+    prop_oneof![Just(LeafEncoding::Binary), Just(LeafEncoding::Ascii)]
 }
 
 fn arb_header() -> impl Strategy<Value = RcControlHeader> {
@@ -92,13 +106,13 @@ fn arb_header() -> impl Strategy<Value = RcControlHeader> {
 }
 
 /// The rasn reference and the fast decoder agree on every `Ok`: when either accepts the
-/// bytes, both accept them with the same value.
+/// bytes, both accept them with the same value and the same leaf form.
 fn assert_message_decoders_agree(
     bytes: &[u8],
     dialect: RanParamDialect,
 ) -> Result<(), TestCaseError> {
-    let fast = rc_aper::decode_control_message(bytes, dialect);
-    let slow = reference::decode_control_message(bytes, dialect);
+    let fast = rc_aper::decode_control_message_with_leaves(bytes, dialect);
+    let slow = reference::decode_control_message_with_leaves(bytes, dialect);
     if fast.is_ok() || slow.is_ok() {
         prop_assert_eq!(&fast, &slow, "bytes {:02x?}", bytes);
     }
@@ -121,9 +135,15 @@ proptest! {
     ))]
 
     #[test]
-    fn messages_are_byte_identical(control in arb_control(), dialect in arb_dialect()) {
-        let fast = rc_aper::encode_control_message(&control, dialect).expect("fast encode");
-        let slow = reference::encode_control_message(&control, dialect).expect("rasn encode");
+    fn messages_are_byte_identical(
+        control in arb_control(),
+        dialect in arb_dialect(),
+        leaves in arb_leaves(),
+    ) {
+        let fast = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves)
+            .expect("fast encode");
+        let slow = reference::encode_control_message_with_leaves(&control, dialect, leaves)
+            .expect("rasn encode");
         prop_assert_eq!(&fast, &slow);
         let expected = if dialect == RanParamDialect::Oai {
             // The OAI dialect sends "no SD" as 0xFFFFFF, which decodes as None.
@@ -137,8 +157,12 @@ proptest! {
         } else {
             control.clone()
         };
-        prop_assert_eq!(rc_aper::decode_control_message(&slow, dialect), Ok(expected.clone()));
-        prop_assert_eq!(reference::decode_control_message(&fast, dialect), Ok(expected));
+        let expected = DecodedControl { control: expected, leaves: leaves.into() };
+        prop_assert_eq!(
+            rc_aper::decode_control_message_with_leaves(&slow, dialect),
+            Ok(expected.clone())
+        );
+        prop_assert_eq!(reference::decode_control_message_with_leaves(&fast, dialect), Ok(expected));
     }
 
     #[test]
@@ -151,7 +175,13 @@ proptest! {
     }
 
     #[test]
-    fn invalid_controls_give_the_same_error(mut control in arb_control(), dialect in arb_dialect(), which in 0usize..16, how in 0u8..4) {
+    fn invalid_controls_give_the_same_error(
+        mut control in arb_control(),
+        dialect in arb_dialect(),
+        leaves in arb_leaves(),
+        which in 0usize..16,
+        how in 0u8..4,
+    ) {
         let i = which % control.groups.len();
         let g = &mut control.groups[i];
         match how {
@@ -160,8 +190,9 @@ proptest! {
             2 => g.member.sd = Some(0x0100_0000),
             _ => g.member.mnc = "1".into(),
         }
-        let fast = rc_aper::encode_control_message(&control, dialect);
-        let slow = reference::encode_control_message(&control, dialect);
+        let fast = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves);
+        let slow = reference::encode_control_message_with_leaves(&control, dialect, leaves);
+        prop_assert!(fast.is_err());
         prop_assert_eq!(fast, slow);
     }
 
@@ -178,11 +209,13 @@ proptest! {
     fn mutated_messages_agree(
         control in arb_control(),
         dialect in arb_dialect(),
+        leaves in arb_leaves(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..4),
         cut in any::<prop::sample::Index>(),
         extra in proptest::collection::vec(any::<u8>(), 0..4),
     ) {
-        let bytes = rc_aper::encode_control_message(&control, dialect).expect("encode");
+        let bytes = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves)
+            .expect("encode");
         let mut mutated = bytes.clone();
         for (at, bit) in &flips {
             let i = at.index(mutated.len());
