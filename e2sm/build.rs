@@ -1,6 +1,6 @@
 //! Compiles our ASN.1 subsets of the O-RAN E2SM common IEs, E2SM-RC v1.03 and E2SM-KPM
-//! v3.00 (`asn1/*.asn`) into rasn types with `rasn-compiler`; `src/asn1.rs` includes the
-//! result from `OUT_DIR`.
+//! v03.00 (with the v02.03 indication header) (`asn1/*.asn`) into rasn types with
+//! `rasn-compiler`; `src/asn1.rs` includes the result from `OUT_DIR`.
 
 use std::path::PathBuf;
 

@@ -6,9 +6,9 @@ mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use maestro_e2sm::kpm::{
-    KpmIndicationHeader, KpmIndicationMessage, MeasurementDataItem, MeasurementInfo,
-    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, Snssai,
-    UeMeasurementReport,
+    KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
+    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
+    TimeStampForm, UeMeasurementReport,
 };
 use maestro_e2sm::rc_aper::GnbUeId;
 use maestro_e2sm::{kpm_aper, kpm_per};
@@ -110,8 +110,13 @@ fn bench(c: &mut Criterion) {
                 .and_then(|m| kpm_per::decode_indication_message(&m))
         })
     });
+    // v03.00: the 8-octet TimeStamp (2024-01-01T00:00:00.5Z).
     let header = KpmIndicationHeader {
-        collect_start_time: 0xE8D4_A510,
+        collect_start_time: NtpTimestamp {
+            seconds: 3_913_056_000,
+            fraction: 1 << 31,
+        },
+        collect_start_time_form: TimeStampForm::Ntp,
         file_format_version: Some("v03.00".into()),
         sender_name: Some("maestro emulated gNB".into()),
         sender_type: Some("gNB".into()),
@@ -119,8 +124,8 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("kpm_header_encode_decode", |b| {
         b.iter(|| {
-            kpm_per::encode_indication_header(black_box(&header))
-                .and_then(|h| kpm_per::decode_indication_header(&h))
+            kpm_per::encode_indication_header(black_box(&header), KpmVersion::V3_00)
+                .and_then(|h| kpm_per::decode_indication_header(&h, KpmVersion::V3_00))
         })
     });
     c.bench_function("kpm_rasn_f3_encode_100_ues", |b| {

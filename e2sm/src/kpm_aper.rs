@@ -1,14 +1,22 @@
-//! E2SM-KPM v3.00 messages ([`crate::kpm`]) as ASN.1 ALIGNED PER (APER) bytes.
+//! E2SM-KPM v02.03 and v03.00 messages ([`crate::kpm`]) as ASN.1 ALIGNED PER (APER) bytes.
 //!
 //! The ASN.1 types come from `asn1/e2sm-kpm-subset.asn` (with `asn1/e2sm-common-subset.asn`),
 //! compiled at build time by `rasn-compiler` and encoded with rasn's APER codec.
 //!
+//! Only the indication header takes a [`KpmVersion`]: its TimeStamp (clause 8.3.12) is the
+//! one difference between the versions' modules (see [`crate::kpm`]), so event triggers,
+//! action definitions and indication messages are the same bytes in both. A PER encoding
+//! does not say its version; the caller knows it from the RAN function OID
+//! ([`KpmVersion::from_oid`]). A header decoded as the wrong version fails, and when it does
+//! decode as the other one the error says so ([`KpmCodecError::VersionMismatch`]).
+//!
 //! The indication header and message functions use the hand-written ALIGNED PER codec of
 //! [`crate::kpm_per`] (over [`crate::per`]), which is about 20 times faster than rasn's and
 //! also encodes and decodes REAL measurement values ([`MeasurementValue::Real`], X.691
-//! clause 15 / X.690 clause 8.5). Their rasn versions are kept as [`reference`], checked
-//! against the fast codec by `tests/kpm_per_differential.rs`. rasn's APER codec has no REAL:
-//! there a REAL value gives [`KpmCodecError::Real`] (never a panic).
+//! clause 15 / X.690 clause 8.5). Their rasn versions are kept as
+//! [`reference`](mod@reference), checked against the fast codec by
+//! `tests/kpm_per_differential.rs`. rasn's APER codec has no REAL: there a REAL value gives
+//! [`KpmCodecError::Real`] (never a panic).
 
 use rasn::types::{FixedBitString, FixedOctetString, Integer, PrintableString};
 
@@ -16,9 +24,10 @@ use crate::asn1::kpm as g;
 use crate::asn1::{get_bits, gnb_ueid_from_asn, gnb_ueid_to_asn, set_bits};
 use crate::kpm::{
     ActionDefinitionFormat, KpmActionDefinition, KpmEventTrigger, KpmIndicationHeader,
-    KpmIndicationMessage, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
-    MeasurementReport, MeasurementType, MeasurementValue, NrCgi, Snssai, StartEnd,
-    SubscriptionInfo, TestCondKind, TestCondition, TestExpression, TestValue, UeMeasurementReport,
+    KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
+    MeasurementReport, MeasurementType, MeasurementValue, NrCgi, NtpTimestamp, Snssai, StartEnd,
+    SubscriptionInfo, TestCondKind, TestCondition, TestExpression, TestValue, TimeStampError,
+    UeMeasurementReport,
 };
 use crate::rc_aper::GnbUeId;
 
@@ -53,6 +62,55 @@ pub enum KpmCodecError {
     /// The encoder failed.
     #[error("E2SM-KPM encoding failed: {0}")]
     Encode(String),
+    /// The header's time cannot be written as the version's TimeStamp (clause 8.3.12).
+    #[error("E2SM-KPM TimeStamp: {0}")]
+    TimeStamp(#[from] TimeStampError),
+    /// The bytes do not decode as an indication header of the expected version but do as
+    /// one of the other version: the two ends disagree on the E2SM-KPM version.
+    #[error(
+        "E2SM-KPM indication header: expected {expected} (TimeStamp of {} octets), but the \
+         {len} bytes are a {found} header (TimeStamp of {} octets); the version the decoder \
+         took from the RAN function OID is not the one the E2 node encodes",
+        .expected.timestamp_octets(),
+        .found.timestamp_octets()
+    )]
+    VersionMismatch {
+        /// The version the decoder was given.
+        expected: KpmVersion,
+        /// The version the bytes decode as.
+        found: KpmVersion,
+        /// Length of the header, octets.
+        len: usize,
+    },
+}
+
+/// Decodes a header with `decode` as `version`; when that fails as malformed, tells a header
+/// of the other version ([`KpmCodecError::VersionMismatch`]) from garbage (the malformed
+/// error, naming the version and its TimeStamp size). Shared by both header codecs, so they
+/// agree.
+pub(crate) fn diagnose_header_version(
+    bytes: &[u8],
+    version: KpmVersion,
+    decode: impl Fn(&[u8], KpmVersion) -> Result<KpmIndicationHeader>,
+) -> Result<KpmIndicationHeader> {
+    match decode(bytes, version) {
+        Err(KpmCodecError::Malformed(why)) => {
+            let other = version.other();
+            if decode(bytes, other).is_ok() {
+                Err(KpmCodecError::VersionMismatch {
+                    expected: version,
+                    found: other,
+                    len: bytes.len(),
+                })
+            } else {
+                Err(KpmCodecError::Malformed(format!(
+                    "{version} indication header (TimeStamp of {} octets): {why}",
+                    version.timestamp_octets()
+                )))
+            }
+        }
+        result => result,
+    }
 }
 
 type Result<T> = std::result::Result<T, KpmCodecError>;
@@ -294,22 +352,28 @@ fn test_condition_from_asn(c: g::TestCondInfo) -> Result<TestCondition> {
 // Indication header and message
 // ---------------------------------------------------------------------------------------
 
-/// Encodes an E2SM-KPM-IndicationHeader format 1.
-pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
-    crate::kpm_per::encode_indication_header(header)
+/// Encodes an E2SM-KPM-IndicationHeader format 1 of `version` (clause 8.2.1.3).
+pub fn encode_indication_header(
+    header: &KpmIndicationHeader,
+    version: KpmVersion,
+) -> Result<Vec<u8>> {
+    crate::kpm_per::encode_indication_header(header, version)
 }
 
-/// Decodes an E2SM-KPM-IndicationHeader (format 1).
-pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
-    crate::kpm_per::decode_indication_header(bytes)
+/// Decodes an E2SM-KPM-IndicationHeader (format 1) of `version`: a v03.00 TimeStamp in
+/// FlexRIC's Unix microseconds is recognised ([`crate::kpm::TimeStampForm::UnixMicros`]).
+pub fn decode_indication_header(bytes: &[u8], version: KpmVersion) -> Result<KpmIndicationHeader> {
+    crate::kpm_per::decode_indication_header(bytes, version)
 }
 
-/// Encodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included.
+/// Encodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included; the same
+/// bytes in v02.03 and v03.00.
 pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
     crate::kpm_per::encode_indication_message(msg)
 }
 
-/// Decodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included.
+/// Decodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included; v02.03 and
+/// v03.00 alike.
 pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
     crate::kpm_per::decode_indication_message(bytes)
 }
@@ -317,16 +381,22 @@ pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
 /// The indication functions implemented with the rasn types generated from
 /// `asn1/e2sm-kpm-subset.asn`: the reference of [`crate::kpm_per`] in the tests. No REAL.
 pub mod reference {
-    use super::{KpmIndicationHeader, KpmIndicationMessage, Result};
+    use super::{KpmIndicationHeader, KpmIndicationMessage, KpmVersion, Result};
 
     /// [`super::encode_indication_header`] with rasn.
-    pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
-        super::rasn_encode_indication_header(header)
+    pub fn encode_indication_header(
+        header: &KpmIndicationHeader,
+        version: KpmVersion,
+    ) -> Result<Vec<u8>> {
+        super::rasn_encode_indication_header(header, version)
     }
 
     /// [`super::decode_indication_header`] with rasn.
-    pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
-        super::rasn_decode_indication_header(bytes)
+    pub fn decode_indication_header(
+        bytes: &[u8],
+        version: KpmVersion,
+    ) -> Result<KpmIndicationHeader> {
+        super::diagnose_header_version(bytes, version, super::rasn_decode_indication_header)
     }
 
     /// [`super::encode_indication_message`] with rasn ([`super::KpmCodecError::Real`] for
@@ -341,37 +411,93 @@ pub mod reference {
     }
 }
 
-/// [`encode_indication_header`] with rasn (the reference codec).
-fn rasn_encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
+/// [`encode_indication_header`] with rasn (the reference codec): the v03.00 type of the
+/// subset, or its v02.03 twin `E2SM-KPM-IndicationHeader-V0203`.
+fn rasn_encode_indication_header(
+    header: &KpmIndicationHeader,
+    version: KpmVersion,
+) -> Result<Vec<u8>> {
     let opt = |s: &Option<String>| s.as_deref().map(printable).transpose();
-    encode(&g::E2SMKPMIndicationHeader::new(
-        g::E2SMKPMIndicationHeaderIndicationHeaderFormats::indicationHeader_Format1(
-            g::E2SMKPMIndicationHeaderFormat1::new(
-                g::TimeStamp(FixedOctetString::from(
-                    header.collect_start_time.to_be_bytes(),
-                )),
-                opt(&header.file_format_version)?,
-                opt(&header.sender_name)?,
-                opt(&header.sender_type)?,
-                opt(&header.vendor_name)?,
-            ),
-        ),
-    ))
+    let (file_format_version, sender_name, sender_type, vendor_name) = (
+        opt(&header.file_format_version)?,
+        opt(&header.sender_name)?,
+        opt(&header.sender_type)?,
+        opt(&header.vendor_name)?,
+    );
+    let time = header
+        .collect_start_time
+        .to_time_stamp(header.collect_start_time_form, version)?;
+    let octets_error = || KpmCodecError::Encode(format!("{version} TimeStamp octets"));
+    match version {
+        KpmVersion::V3_00 => {
+            let t: [u8; 8] = time.as_bytes().try_into().map_err(|_| octets_error())?;
+            encode(&g::E2SMKPMIndicationHeader::new(
+                g::E2SMKPMIndicationHeaderIndicationHeaderFormats::indicationHeader_Format1(
+                    g::E2SMKPMIndicationHeaderFormat1::new(
+                        g::TimeStamp(FixedOctetString::from(t)),
+                        file_format_version,
+                        sender_name,
+                        sender_type,
+                        vendor_name,
+                    ),
+                ),
+            ))
+        }
+        KpmVersion::V2_03 => {
+            let t: [u8; 4] = time.as_bytes().try_into().map_err(|_| octets_error())?;
+            encode(&g::E2SMKPMIndicationHeaderV0203::new(
+                g::E2SMKPMIndicationHeaderV0203IndicationHeaderFormats::indicationHeader_Format1(
+                    g::E2SMKPMIndicationHeaderFormat1V0203::new(
+                        g::TimeStampV0203(FixedOctetString::from(t)),
+                        file_format_version,
+                        sender_name,
+                        sender_type,
+                        vendor_name,
+                    ),
+                ),
+            ))
+        }
+    }
 }
 
-/// [`decode_indication_header`] with rasn (the reference codec).
-fn rasn_decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
-    let pdu: g::E2SMKPMIndicationHeader = decode(bytes)?;
-    let g::E2SMKPMIndicationHeaderIndicationHeaderFormats::indicationHeader_Format1(f1) =
-        pdu.indication_header_formats;
-    let t = &f1.collet_start_time.0;
+/// [`decode_indication_header`] with rasn (the reference codec), as `version` only.
+fn rasn_decode_indication_header(bytes: &[u8], version: KpmVersion) -> Result<KpmIndicationHeader> {
     let text = |s: Option<PrintableString>| s.map(|s| text_of(&s));
+    let (t, f, n, ty, v) = match version {
+        KpmVersion::V3_00 => {
+            let pdu: g::E2SMKPMIndicationHeader = decode(bytes)?;
+            let g::E2SMKPMIndicationHeaderIndicationHeaderFormats::indicationHeader_Format1(f1) =
+                pdu.indication_header_formats;
+            (
+                f1.collet_start_time.0.to_vec(),
+                f1.file_formatversion,
+                f1.sender_name,
+                f1.sender_type,
+                f1.vendor_name,
+            )
+        }
+        KpmVersion::V2_03 => {
+            let pdu: g::E2SMKPMIndicationHeaderV0203 = decode(bytes)?;
+            let g::E2SMKPMIndicationHeaderV0203IndicationHeaderFormats::indicationHeader_Format1(
+                f1,
+            ) = pdu.indication_header_formats;
+            (
+                f1.collet_start_time.0.to_vec(),
+                f1.file_formatversion,
+                f1.sender_name,
+                f1.sender_type,
+                f1.vendor_name,
+            )
+        }
+    };
+    let (collect_start_time, collect_start_time_form) = NtpTimestamp::from_time_stamp(&t, version)?;
     Ok(KpmIndicationHeader {
-        collect_start_time: u32::from_be_bytes([t[0], t[1], t[2], t[3]]),
-        file_format_version: text(f1.file_formatversion),
-        sender_name: text(f1.sender_name),
-        sender_type: text(f1.sender_type),
-        vendor_name: text(f1.vendor_name),
+        collect_start_time,
+        collect_start_time_form,
+        file_format_version: text(f),
+        sender_name: text(n),
+        sender_type: text(ty),
+        vendor_name: text(v),
     })
 }
 

@@ -1,5 +1,5 @@
-//! A cell's per-period report ([`CellMeasurement`]) as the E2SM-KPM v3.00 indications an E2
-//! node sends for the xApp's two subscriptions, and back.
+//! A cell's per-period report ([`CellMeasurement`]) as the E2SM-KPM indications (v02.03 or
+//! v03.00) an E2 node sends for the xApp's two subscriptions, and back.
 //!
 //! - **Cell level** (REPORT style 1, indication message format 1, one data item):
 //!   `RRU.PrbAvailDl` with `noLabel` (the carrier's PRBs) and, labelled with each slice's
@@ -14,12 +14,21 @@
 //!
 //! Throughput travels in kbit/s as the spec's unit; PRB usage as REAL. The sequence number and
 //! the node's clock travel in E2AP (RIC Indication SN), not in the E2SM payload: they are
-//! fields of [`KpmCellIndications`].
+//! fields of [`KpmCellIndications`]. The header's `colletStartTime` is the start of the
+//! period, the node clock read as milliseconds since the Unix epoch (FlexRIC's clock is;
+//! the emulated gNB's starts at 0, i.e. 1970), as the version's TimeStamp.
+//!
+//! The [`KpmVersion`] is a parameter of [`encode_cell_report`] and [`decode_cell_report`],
+//! not a field of [`KpmCellIndications`]: on E2 it is not in the indication either, but
+//! bound to the RAN function ID, whose OID the node announced at E2 SETUP (E2AP clause
+//! 9.2.23). Each side holds it from there, so a decoder configured for another version than
+//! the encoder used fails ([`KpmCodecError::VersionMismatch`]) instead of trusting a field
+//! that the sender filled in.
 
 use crate::kpm::{
-    KpmIndicationHeader, KpmIndicationMessage, MeasurementDataItem, MeasurementInfo,
-    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, Snssai,
-    UeMeasurementReport,
+    KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
+    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
+    TimeStampForm, UeMeasurementReport,
 };
 use crate::kpm_aper::{
     decode_indication_header, decode_indication_message, encode_indication_header,
@@ -50,7 +59,7 @@ pub struct KpmCellIndications {
     pub sequence: u64,
     /// Node clock at the end of the period, ms (E2AP-level timing of the indication).
     pub time_ms: u64,
-    /// E2SM-KPM-IndicationHeader (format 1; `senderName` is the cell id).
+    /// E2SM-KPM-IndicationHeader (format 1 of the version; `senderName` is the cell id).
     pub header: Vec<u8>,
     /// Cell-level E2SM-KPM-IndicationMessage (format 1).
     pub cell: Vec<u8>,
@@ -116,15 +125,25 @@ fn bin(value: u8) -> MeasurementLabel {
     }
 }
 
-/// Encodes one period's report as KPM indications.
-pub fn encode_cell_report(m: &CellMeasurement) -> Result<KpmCellIndications, KpmCellError> {
-    let header = encode_indication_header(&KpmIndicationHeader {
-        collect_start_time: (m.time_ms.saturating_sub(m.period_ms) / 1000) as u32,
-        file_format_version: None,
-        sender_name: Some(m.cell_id.clone()),
-        sender_type: Some("gNB".into()),
-        vendor_name: Some("Maestro".into()),
-    })?;
+/// Encodes one period's report as the KPM indications of `version`.
+pub fn encode_cell_report(
+    m: &CellMeasurement,
+    version: KpmVersion,
+) -> Result<KpmCellIndications, KpmCellError> {
+    let start_ms = i64::try_from(m.time_ms.saturating_sub(m.period_ms))
+        .map_err(|_| shape("node clock exceeds 2^63 ms"))?;
+    let header = encode_indication_header(
+        &KpmIndicationHeader {
+            collect_start_time: NtpTimestamp::from_unix_millis(start_ms)
+                .map_err(KpmCodecError::from)?,
+            collect_start_time_form: TimeStampForm::Ntp,
+            file_format_version: None,
+            sender_name: Some(m.cell_id.clone()),
+            sender_type: Some("gNB".into()),
+            vendor_name: Some("Maestro".into()),
+        },
+        version,
+    )?;
     let labels = m
         .slices
         .iter()
@@ -246,9 +265,12 @@ fn small(v: f64, what: &str, max: f64) -> Result<f64, KpmCellError> {
     }
 }
 
-/// Decodes one period's indications into a cell report.
-pub fn decode_cell_report(ind: &KpmCellIndications) -> Result<CellMeasurement, KpmCellError> {
-    let header = decode_indication_header(&ind.header)?;
+/// Decodes one period's indications, encoded as `version`, into a cell report.
+pub fn decode_cell_report(
+    ind: &KpmCellIndications,
+    version: KpmVersion,
+) -> Result<CellMeasurement, KpmCellError> {
+    let header = decode_indication_header(&ind.header, version)?;
     let KpmIndicationMessage::Format1(cell) = decode_indication_message(&ind.cell)? else {
         return Err(shape("the cell-level indication is not format 1"));
     };

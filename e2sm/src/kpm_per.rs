@@ -1,5 +1,6 @@
-//! Hand-written ALIGNED PER codec of the E2SM-KPM v3.00 indication header format 1 and
-//! indication message formats 1 and 3 ([`crate::kpm`]), built on [`crate::per`].
+//! Hand-written ALIGNED PER codec of the E2SM-KPM indication header format 1 (v02.03 and
+//! v03.00, which differ in the size of its TimeStamp) and indication message formats 1 and
+//! 3 (the same in both) ([`crate::kpm`]), built on [`crate::per`].
 //!
 //! Same API, checks and errors as the rasn-based functions of [`crate::kpm_aper`], field by
 //! field from `asn1/e2sm-kpm-subset.asn` (the comments give the ASN.1 of each step), with
@@ -16,11 +17,11 @@
 //!   (fragmented, X.691 clause 11.9.3.8); a 16K-character PrintableString is refused.
 
 use crate::kpm::{
-    KpmIndicationHeader, KpmIndicationMessage, MeasurementDataItem, MeasurementInfo,
-    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, Snssai, StartEnd,
-    UeMeasurementReport,
+    KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
+    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
+    StartEnd, UeMeasurementReport,
 };
-use crate::kpm_aper::{KpmCodecError, MAX_MESSAGE_LEN};
+use crate::kpm_aper::{diagnose_header_version, KpmCodecError, MAX_MESSAGE_LEN};
 use crate::per::{is_printable, PerError, PerReader, PerWriter};
 use crate::rc_aper::{GnbUeId, Plmn};
 use crate::rc_per::{read_ueid, write_ueid_gnb, RawGnbUeId};
@@ -105,8 +106,12 @@ fn read_ext_printable(
 // Indication header
 // =========================================================================================
 
-/// Encodes an E2SM-KPM-IndicationHeader format 1.
-pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>> {
+/// Encodes an E2SM-KPM-IndicationHeader format 1 of `version` (clause 8.2.1.3; the
+/// TimeStamp of clause 8.3.12 in the header's form, see [`NtpTimestamp::to_time_stamp`]).
+pub fn encode_indication_header(
+    header: &KpmIndicationHeader,
+    version: KpmVersion,
+) -> Result<Vec<u8>> {
     let strings = [
         (&header.file_format_version, 15),
         (&header.sender_name, 400),
@@ -118,6 +123,9 @@ pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>>
             check_printable(s)?;
         }
     }
+    let time = header
+        .collect_start_time
+        .to_time_stamp(header.collect_start_time_form, version)?;
     let mut w = PerWriter::with_capacity(16);
     // E2SM-KPM-IndicationHeader ::= SEQUENCE { indicationHeader-formats CHOICE {
     //     indicationHeader-Format1, ... }, ... }: two extension bits, no index.
@@ -128,8 +136,9 @@ pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>>
     for (s, _) in &strings {
         w.bit(s.is_some());
     }
-    // TimeStamp ::= OCTET STRING (SIZE(4)): octet-aligned, no length (17.7).
-    w.aligned_octets(&header.collect_start_time.to_be_bytes());
+    // TimeStamp ::= OCTET STRING (SIZE(4)) in v02.03, (SIZE(8)) in v03.00: a fixed size
+    // above two octets, so octet-aligned with no length (X.691 clause 17.7).
+    w.aligned_octets(time.as_bytes());
     for (s, ub) in strings {
         if let Some(s) = s {
             write_ext_printable(&mut w, s, 0, ub)?;
@@ -138,25 +147,31 @@ pub fn encode_indication_header(header: &KpmIndicationHeader) -> Result<Vec<u8>>
     Ok(w.finish())
 }
 
-/// Decodes an E2SM-KPM-IndicationHeader (format 1).
-pub fn decode_indication_header(bytes: &[u8]) -> Result<KpmIndicationHeader> {
+/// Decodes an E2SM-KPM-IndicationHeader (format 1) of `version`. Bytes that are a header of
+/// the other version give [`KpmCodecError::VersionMismatch`].
+pub fn decode_indication_header(bytes: &[u8], version: KpmVersion) -> Result<KpmIndicationHeader> {
     check_len(bytes)?;
-    read_indication_header(&mut PerReader::new(bytes)).map_err(malformed)
+    diagnose_header_version(bytes, version, |b, v| {
+        read_indication_header(&mut PerReader::new(b), v)
+    })
 }
 
 fn read_indication_header(
     r: &mut PerReader<'_>,
-) -> std::result::Result<KpmIndicationHeader, PerError> {
-    let ext = r.extension_bit()?;
-    if r.extension_bit()? {
-        return Err(PerError::Invalid(
+    version: KpmVersion,
+) -> Result<KpmIndicationHeader> {
+    let ext = r.extension_bit().map_err(malformed)?;
+    if r.extension_bit().map_err(malformed)? {
+        return Err(malformed(PerError::Invalid(
             &"E2SM-KPM-IndicationHeader: unknown format (extension alternative)",
-        ));
+        )));
     }
-    let f1_ext = r.extension_bit()?;
-    let present = r.bits(4)?;
-    let t = r.aligned_octets(4)?;
-    let collect_start_time = u32::from_be_bytes([t[0], t[1], t[2], t[3]]);
+    let f1_ext = r.extension_bit().map_err(malformed)?;
+    let present = r.bits(4).map_err(malformed)?;
+    let t = r
+        .aligned_octets(version.timestamp_octets())
+        .map_err(malformed)?;
+    let (collect_start_time, collect_start_time_form) = NtpTimestamp::from_time_stamp(t, version)?;
     let mut text = |bit: u64, ub: usize| -> std::result::Result<Option<String>, PerError> {
         if present & bit != 0 {
             read_ext_printable(r, 0, ub).map(Some)
@@ -164,19 +179,20 @@ fn read_indication_header(
             Ok(None)
         }
     };
-    let file_format_version = text(0b1000, 15)?;
-    let sender_name = text(0b0100, 400)?;
-    let sender_type = text(0b0010, 8)?;
-    let vendor_name = text(0b0001, 32)?;
+    let file_format_version = text(0b1000, 15).map_err(malformed)?;
+    let sender_name = text(0b0100, 400).map_err(malformed)?;
+    let sender_type = text(0b0010, 8).map_err(malformed)?;
+    let vendor_name = text(0b0001, 32).map_err(malformed)?;
     if f1_ext {
-        r.skip_sequence_extensions()?;
+        r.skip_sequence_extensions().map_err(malformed)?;
     }
     if ext {
-        r.skip_sequence_extensions()?;
+        r.skip_sequence_extensions().map_err(malformed)?;
     }
-    r.finish()?;
+    r.finish().map_err(malformed)?;
     Ok(KpmIndicationHeader {
         collect_start_time,
+        collect_start_time_form,
         file_format_version,
         sender_name,
         sender_type,
@@ -225,7 +241,7 @@ pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> 
                     write_ueid_gnb(inner, &raw_ue_id(&ue.ue)?);
                     write_report(inner, &ue.report)?;
                 }
-                Ok(())
+                Ok::<(), KpmCodecError>(())
             })?;
             Ok(w.finish())
         }

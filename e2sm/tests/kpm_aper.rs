@@ -1,11 +1,17 @@
-//! E2SM-KPM v3.00 APER codec: byte-exact vectors from an independent ASN.1 implementation,
-//! round trips of every message, and robustness against arbitrary bytes.
+//! E2SM-KPM APER codec: byte-exact vectors from an independent ASN.1 implementation,
+//! round trips of every message, and robustness against arbitrary bytes. The vectors here
+//! are of our subset module (its header a v02.03 one); `tests/kpm_versions.rs` has those of
+//! the standard v02.03 and v03.00 modules.
 
+mod kpm_common;
+
+use kpm_common::{action_f1, action_f4, event_trigger, hex, msg_f1, msg_f3, subscription};
 use maestro_e2sm::kpm::{
     ActionDefinitionFormat, KpmActionDefinition, KpmEventTrigger, KpmIndicationHeader,
-    KpmIndicationMessage, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
-    MeasurementReport, MeasurementType, MeasurementValue, NrCgi, Snssai, StartEnd,
-    SubscriptionInfo, TestCondKind, TestCondition, TestExpression, TestValue, UeMeasurementReport,
+    KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
+    MeasurementReport, MeasurementType, MeasurementValue, NrCgi, NtpTimestamp, Snssai, StartEnd,
+    SubscriptionInfo, TestCondKind, TestCondition, TestExpression, TestValue, TimeStampForm,
+    UeMeasurementReport,
 };
 use maestro_e2sm::kpm_aper::{
     decode_action_definition, decode_event_trigger, decode_indication_header,
@@ -16,8 +22,10 @@ use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 use proptest::prelude::*;
 
 // Made by `.ci/e2sm-kpm-vectors.py`: asn1tools 0.169.0 (PyPI), codec 'per' (ALIGNED PER),
-// python 3.11.7, compiling e2sm/asn1/e2sm-common-subset.asn and e2sm-kpm-subset.asn. The
-// values are the functions of the same (lower-case) names below.
+// python 3.11.7, compiling e2sm/asn1/e2sm-common-subset.asn and e2sm-kpm-subset.asn (HEADER
+// with its v02.03 header type; the script checks each equals the standard modules'
+// encoding). The values are the functions of the same (lower-case) names in kpm_common and
+// below.
 const EVENT_TRIGGER: &str = "0803e7";
 const ACTION_F1: &str = "00010108000200a04452422e5545546870446c02080000808000000118000000f1100080305252552e50726255736564446c0120000000d0434152522e57424351494469737402000100000000030000000f00630000f11000bc614e10";
 const ACTION_F4: &str = "0001048031000001384001000404010000013810010010010500000100a04452422e5545546870446c01200000200006010000020063";
@@ -26,186 +34,15 @@ const MSG_F1: &str = "0c0001000308cb20006a4801000000000200a04452422e554554687044
 const MSG_F3: &str = "4000590000010000010000f1100100404000000002084e200032000100a04452422e5545546870446c01080000808000000100c05252552e50726255736564446c012000000010ffffffffff00130014abffea200000000240000063";
 const MSG_F1_REAL: &str = "0000000005200380ff69200980c90ccccccccccccd00072003c000032000";
 
-const PLMN_00101: [u8; 3] = [0x00, 0xF1, 0x10];
-
-fn hex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("test vector is hex"))
-        .collect()
-}
-
-fn named(name: &str, labels: Vec<MeasurementLabel>) -> MeasurementInfo {
-    MeasurementInfo {
-        meas_type: MeasurementType::Name(name.into()),
-        labels,
-    }
-}
-
-fn slice_label(sst: u8, sd: Option<u32>) -> MeasurementLabel {
-    MeasurementLabel {
-        slice: Some(Snssai { sst, sd }),
-        ..MeasurementLabel::default()
-    }
-}
-
-fn event_trigger() -> KpmEventTrigger {
-    KpmEventTrigger {
-        reporting_period_ms: 1000,
-    }
-}
-
-fn subscription() -> SubscriptionInfo {
-    SubscriptionInfo {
-        info: vec![
-            named(
-                "DRB.UEThpDl",
-                vec![
-                    slice_label(1, Some(1)),
-                    MeasurementLabel {
-                        plmn: Some(PLMN_00101),
-                        ..slice_label(2, None)
-                    },
-                ],
-            ),
-            named("RRU.PrbUsedDl", vec![MeasurementLabel::none()]),
-            named(
-                "CARR.WBCQIDist",
-                vec![
-                    MeasurementLabel {
-                        dist_bin_x: Some(1),
-                        ..MeasurementLabel::default()
-                    },
-                    MeasurementLabel {
-                        dist_bin_x: Some(16),
-                        sum: true,
-                        ..MeasurementLabel::default()
-                    },
-                ],
-            ),
-        ],
-        granularity_period_ms: 100,
-        cell: Some(NrCgi {
-            plmn: PLMN_00101,
-            cell_identity: 0x00BC614E1,
-        }),
-    }
-}
-
-fn action_f1() -> KpmActionDefinition {
-    KpmActionDefinition {
-        style: 1,
-        format: ActionDefinitionFormat::Format1(subscription()),
-    }
-}
-
-fn action_f4() -> KpmActionDefinition {
-    KpmActionDefinition {
-        style: 4,
-        format: ActionDefinitionFormat::Format4 {
-            ue_conditions: vec![
-                TestCondition {
-                    kind: TestCondKind::Snssai,
-                    expression: Some(TestExpression::Equal),
-                    value: Some(TestValue::Octets(vec![1, 0, 0, 1])),
-                },
-                TestCondition {
-                    kind: TestCondKind::Cqi,
-                    expression: Some(TestExpression::GreaterThan),
-                    value: Some(TestValue::Int(5)),
-                },
-            ],
-            subscription: SubscriptionInfo {
-                info: vec![
-                    named("DRB.UEThpDl", vec![MeasurementLabel::none()]),
-                    MeasurementInfo {
-                        meas_type: MeasurementType::Id(7),
-                        labels: vec![MeasurementLabel {
-                            avg: true,
-                            ..MeasurementLabel::default()
-                        }],
-                    },
-                ],
-                granularity_period_ms: 100,
-                cell: None,
-            },
-        },
-    }
-}
-
 fn header() -> KpmIndicationHeader {
     KpmIndicationHeader {
-        collect_start_time: 0xE8D4A510,
+        collect_start_time: NtpTimestamp::from_seconds(0xE8D4A510),
+        collect_start_time_form: TimeStampForm::Ntp,
         file_format_version: Some("v03.00".into()),
         sender_name: Some("maestro emulated gNB".into()),
         sender_type: Some("gNB".into()),
         vendor_name: Some("Maestro".into()),
     }
-}
-
-fn msg_f1() -> KpmIndicationMessage {
-    use MeasurementValue::{Integer, NoValue};
-    KpmIndicationMessage::Format1(MeasurementReport {
-        data: vec![
-            MeasurementDataItem {
-                record: vec![Integer(52000), Integer(106), NoValue],
-                incomplete: false,
-            },
-            MeasurementDataItem {
-                record: vec![Integer(0)],
-                incomplete: true,
-            },
-        ],
-        info: Some(vec![
-            named("DRB.UEThpDl", vec![MeasurementLabel::none()]),
-            named("RRU.PrbUsedDl", vec![MeasurementLabel::none()]),
-            named("RRU.PrbAvailDl", vec![MeasurementLabel::none()]),
-        ]),
-        granularity_period_ms: Some(100),
-    })
-}
-
-fn msg_f3() -> KpmIndicationMessage {
-    use MeasurementValue::{Integer, NoValue};
-    KpmIndicationMessage::Format3(vec![
-        UeMeasurementReport {
-            ue: GnbUeId {
-                amf_ue_ngap_id: 1,
-                plmn: Plmn::new("001", "01").expect("PLMN"),
-                amf_region_id: 1,
-                amf_set_id: 1,
-                amf_pointer: 0,
-            },
-            report: MeasurementReport {
-                data: vec![MeasurementDataItem {
-                    record: vec![Integer(20000), Integer(50)],
-                    incomplete: false,
-                }],
-                info: Some(vec![
-                    named("DRB.UEThpDl", vec![slice_label(1, Some(1))]),
-                    named("RRU.PrbUsedDl", vec![MeasurementLabel::none()]),
-                ]),
-                granularity_period_ms: None,
-            },
-        },
-        UeMeasurementReport {
-            ue: GnbUeId {
-                amf_ue_ngap_id: (1 << 40) - 1,
-                plmn: Plmn::new("310", "410").expect("PLMN"),
-                amf_region_id: 0xAB,
-                amf_set_id: 0x3FF,
-                amf_pointer: 0x2A,
-            },
-            report: MeasurementReport {
-                data: vec![MeasurementDataItem {
-                    record: vec![NoValue, Integer(0)],
-                    incomplete: false,
-                }],
-                info: None,
-                granularity_period_ms: Some(100),
-            },
-        },
-    ])
 }
 
 #[test]
@@ -234,8 +71,15 @@ fn action_definitions_match_asn1tools() {
 
 #[test]
 fn indication_header_matches_asn1tools() {
-    assert_eq!(encode_indication_header(&header()).unwrap(), hex(HEADER));
-    assert_eq!(decode_indication_header(&hex(HEADER)).unwrap(), header());
+    let v2 = KpmVersion::V2_03;
+    assert_eq!(
+        encode_indication_header(&header(), v2).unwrap(),
+        hex(HEADER)
+    );
+    assert_eq!(
+        decode_indication_header(&hex(HEADER), v2).unwrap(),
+        header()
+    );
 }
 
 #[test]
@@ -313,10 +157,12 @@ fn values_outside_the_asn1_types_are_refused() {
     ));
     let mut bad_name = header();
     bad_name.vendor_name = Some("Maestro™".into());
-    assert!(matches!(
-        encode_indication_header(&bad_name),
-        Err(KpmCodecError::Invalid(_))
-    ));
+    for version in KpmVersion::ALL {
+        assert!(matches!(
+            encode_indication_header(&bad_name, version),
+            Err(KpmCodecError::Invalid(_))
+        ));
+    }
 }
 
 #[test]
@@ -326,7 +172,10 @@ fn truncated_vectors_are_errors() {
         (EVENT_TRIGGER, |b| decode_event_trigger(b).is_err()),
         (ACTION_F1, |b| decode_action_definition(b).is_err()),
         (ACTION_F4, |b| decode_action_definition(b).is_err()),
-        (HEADER, |b| decode_indication_header(b).is_err()),
+        (HEADER, |b| {
+            decode_indication_header(b, KpmVersion::V2_03).is_err()
+                && decode_indication_header(b, KpmVersion::V3_00).is_err()
+        }),
         (MSG_F1, |b| decode_indication_message(b).is_err()),
         (MSG_F3, |b| decode_indication_message(b).is_err()),
     ];
@@ -526,21 +375,29 @@ proptest! {
 
     #[test]
     fn indication_header_round_trips(
-        time in any::<u32>(),
-        version in proptest::option::of(printable_text(15)),
+        seconds in any::<u32>(),
+        fraction in any::<u32>(),
+        v3 in any::<bool>(),
+        file_version in proptest::option::of(printable_text(15)),
         name in proptest::option::of(printable_text(400)),
         kind in proptest::option::of(printable_text(8)),
         vendor in proptest::option::of(printable_text(32)),
     ) {
+        let (version, fraction) = if v3 { (KpmVersion::V3_00, fraction) } else { (KpmVersion::V2_03, 0) };
+        let time = NtpTimestamp { seconds, fraction };
+        // Era-1 NTP times of 2036-02-09/12 would read as FlexRIC's Unix µs: refused.
+        prop_assume!(!(v3 && time.reads_as_unix_micros()));
         let h = KpmIndicationHeader {
             collect_start_time: time,
-            file_format_version: version,
+            collect_start_time_form: TimeStampForm::Ntp,
+            file_format_version: file_version,
             sender_name: name,
             sender_type: kind,
             vendor_name: vendor,
         };
-        let bytes = encode_indication_header(&h).unwrap();
-        prop_assert_eq!(decode_indication_header(&bytes).unwrap(), h);
+        let bytes = encode_indication_header(&h, version).unwrap();
+        prop_assert!(bytes.len() > version.timestamp_octets());
+        prop_assert_eq!(decode_indication_header(&bytes, version).unwrap(), h);
     }
 
     #[test]
@@ -565,7 +422,9 @@ proptest! {
     fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let _ = decode_event_trigger(&bytes);
         let _ = decode_action_definition(&bytes);
-        let _ = decode_indication_header(&bytes);
+        for version in KpmVersion::ALL {
+            let _ = decode_indication_header(&bytes, version);
+        }
         let _ = decode_indication_message(&bytes);
     }
 
@@ -580,7 +439,9 @@ proptest! {
             bytes[at] ^= 1 << bit;
         }
         let _ = decode_action_definition(&bytes);
-        let _ = decode_indication_header(&bytes);
+        for version in KpmVersion::ALL {
+            let _ = decode_indication_header(&bytes, version);
+        }
         let _ = decode_indication_message(&bytes);
     }
 }

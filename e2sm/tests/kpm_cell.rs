@@ -1,9 +1,10 @@
-//! A cell's per-period report through the E2SM-KPM indications an E2 node sends: what the
-//! emulated gNB encodes is what the xApp decodes.
+//! A cell's per-period report through the E2SM-KPM indications an E2 node sends, in both
+//! versions: what the emulated gNB encodes is what the xApp decodes, and a decoder of the
+//! other version says so.
 
-use maestro_e2sm::kpm::{KpmIndicationMessage, MeasurementType};
-use maestro_e2sm::kpm_aper::decode_indication_message;
-use maestro_e2sm::kpm_cell::{decode_cell_report, encode_cell_report, names};
+use maestro_e2sm::kpm::{KpmIndicationMessage, KpmVersion, MeasurementType, TimeStampForm};
+use maestro_e2sm::kpm_aper::{decode_indication_header, decode_indication_message, KpmCodecError};
+use maestro_e2sm::kpm_cell::{decode_cell_report, encode_cell_report, names, KpmCellError};
 use maestro_e2sm::rc::RrmPolicyMember;
 use maestro_e2sm::report::{CellMeasurement, SliceMeasurement, UeMeasurement};
 use proptest::prelude::*;
@@ -56,8 +57,8 @@ fn report() -> CellMeasurement {
 #[test]
 fn a_report_crosses_kpm_unchanged() {
     let m = report();
-    let ind = encode_cell_report(&m).unwrap();
-    assert_eq!(decode_cell_report(&ind).unwrap(), m);
+    let ind = encode_cell_report(&m, KpmVersion::V3_00).unwrap();
+    assert_eq!(decode_cell_report(&ind, KpmVersion::V3_00).unwrap(), m);
     // The UE-level message is a format 3 with one item per UE and the TS 28.552 names.
     let Ok(KpmIndicationMessage::Format3(ues)) =
         decode_indication_message(ind.ues.as_deref().unwrap())
@@ -94,20 +95,62 @@ fn a_cell_without_ues_sends_no_ue_indication() {
     for s in &mut m.slices {
         s.ues.clear();
     }
-    let ind = encode_cell_report(&m).unwrap();
-    assert!(ind.ues.is_none());
-    assert_eq!(decode_cell_report(&ind).unwrap(), m);
+    for version in KpmVersion::ALL {
+        let ind = encode_cell_report(&m, version).unwrap();
+        assert!(ind.ues.is_none());
+        assert_eq!(decode_cell_report(&ind, version).unwrap(), m);
+    }
 }
 
 #[test]
 fn mismatched_messages_are_shape_errors() {
-    let ind = encode_cell_report(&report()).unwrap();
+    let ind = encode_cell_report(&report(), KpmVersion::V3_00).unwrap();
     let mut swapped = ind.clone();
     std::mem::swap(&mut swapped.cell, swapped.ues.as_mut().unwrap());
-    assert!(decode_cell_report(&swapped).is_err());
+    assert!(decode_cell_report(&swapped, KpmVersion::V3_00).is_err());
     let mut truncated = ind;
     truncated.cell.truncate(truncated.cell.len() / 2);
-    assert!(decode_cell_report(&truncated).is_err());
+    assert!(decode_cell_report(&truncated, KpmVersion::V3_00).is_err());
+}
+
+#[test]
+fn both_versions_carry_the_report_and_differ_only_in_the_header() {
+    let m = report();
+    let v2 = encode_cell_report(&m, KpmVersion::V2_03).unwrap();
+    let v3 = encode_cell_report(&m, KpmVersion::V3_00).unwrap();
+    assert_eq!(decode_cell_report(&v2, KpmVersion::V2_03).unwrap(), m);
+    assert_eq!(decode_cell_report(&v3, KpmVersion::V3_00).unwrap(), m);
+    assert_eq!((&v2.cell, &v2.ues), (&v3.cell, &v3.ues));
+    // The TimeStamp: 4 octets of NTP seconds vs 8 of NTP seconds and fraction.
+    assert_eq!(v3.header.len(), v2.header.len() + 4);
+    // colletStartTime is the start of the period, the node clock (4.3 s) read as Unix time.
+    let h3 = decode_indication_header(&v3.header, KpmVersion::V3_00).unwrap();
+    assert_eq!(h3.collect_start_time_form, TimeStampForm::Ntp);
+    assert_eq!(h3.collect_start_time.to_unix_micros(), 4_200_000);
+    let h2 = decode_indication_header(&v2.header, KpmVersion::V2_03).unwrap();
+    assert_eq!(h2.collect_start_time.to_unix_micros(), 4_000_000);
+}
+
+#[test]
+fn a_decoder_of_the_other_version_reports_the_mismatch() {
+    for version in KpmVersion::ALL {
+        let ind = encode_cell_report(&report(), version).unwrap();
+        let err = decode_cell_report(&ind, version.other()).unwrap_err();
+        assert_eq!(
+            err,
+            KpmCellError::Codec(KpmCodecError::VersionMismatch {
+                expected: version.other(),
+                found: version,
+                len: ind.header.len(),
+            })
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains(&format!("expected {}", version.other()))
+                && text.contains(&format!("are a {version} header")),
+            "{text}"
+        );
+    }
 }
 
 proptest! {
@@ -156,7 +199,8 @@ proptest! {
         };
         let distinct: std::collections::HashSet<_> = m.slices.iter().map(|s| s.member.clone()).collect();
         prop_assume!(distinct.len() == m.slices.len());
-        let ind = encode_cell_report(&m).unwrap();
-        prop_assert_eq!(decode_cell_report(&ind).unwrap(), m);
+        let version = if sequence % 2 == 0 { KpmVersion::V3_00 } else { KpmVersion::V2_03 };
+        let ind = encode_cell_report(&m, version).unwrap();
+        prop_assert_eq!(decode_cell_report(&ind, version).unwrap(), m);
     }
 }

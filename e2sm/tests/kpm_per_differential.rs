@@ -3,16 +3,16 @@
 //! REAL round trips and the asn1tools vectors.
 
 use maestro_e2sm::kpm::{
-    KpmIndicationHeader, KpmIndicationMessage, MeasurementDataItem, MeasurementInfo,
-    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, Snssai, StartEnd,
-    UeMeasurementReport,
+    KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
+    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
+    StartEnd, TimeStampForm, UeMeasurementReport,
 };
 use maestro_e2sm::kpm_aper;
 use maestro_e2sm::kpm_per;
 use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 use proptest::prelude::*;
 
-// From tests/kpm_aper.rs (asn1tools 0.169.0, codec 'per').
+// From tests/kpm_aper.rs (asn1tools 0.169.0, codec 'per'); HEADER is a v02.03 header.
 const HEADER: &str = "1ee8d4a510307630332e30300000146d61657374726f20656d756c6174656420674e4218674e420e4d61657374726f";
 const MSG_F1: &str = "0c0001000308cb20006a4801000000000200a04452422e5545546870446c0120000000c05252552e50726255736564446c0120000000d05252552e507262417661696c446c012000000063";
 const MSG_F3: &str = "4000590000010000010000f1100100404000000002084e200032000100a04452422e5545546870446c01080000808000000100c05252552e50726255736564446c012000000010ffffffffff00130014abffea200000000240000063";
@@ -27,12 +27,13 @@ fn hex(s: &str) -> Vec<u8> {
 
 #[test]
 fn asn1tools_vectors_decode_and_re_encode() {
-    let h = kpm_per::decode_indication_header(&hex(HEADER)).expect("header");
+    let v2 = KpmVersion::V2_03;
+    let h = kpm_per::decode_indication_header(&hex(HEADER), v2).expect("header");
     assert_eq!(
         Ok(h.clone()),
-        kpm_aper::reference::decode_indication_header(&hex(HEADER))
+        kpm_aper::reference::decode_indication_header(&hex(HEADER), v2)
     );
-    assert_eq!(kpm_per::encode_indication_header(&h), Ok(hex(HEADER)));
+    assert_eq!(kpm_per::encode_indication_header(&h, v2), Ok(hex(HEADER)));
     for v in [MSG_F1, MSG_F3] {
         let m = kpm_per::decode_indication_message(&hex(v)).expect("message");
         assert_eq!(
@@ -265,20 +266,56 @@ fn message() -> impl Strategy<Value = KpmIndicationMessage> {
     ]
 }
 
-fn header() -> impl Strategy<Value = KpmIndicationHeader> {
+/// Unix µs of 2000-01-01 and of the end of NTP era 0 (2036-02-07T06:28:16Z): the window of
+/// FlexRIC's Unix-µs TimeStamps.
+const FLEXRIC_US: std::ops::Range<i64> = 946_684_800_000_000..2_085_978_496_000_000;
+
+/// A header and the version to encode it as: v02.03 headers have whole NTP seconds; v03.00
+/// ones any NTP time but the few an encoder refuses as ambiguous, or FlexRIC's Unix µs.
+fn header() -> impl Strategy<Value = (KpmIndicationHeader, KpmVersion)> {
+    let time = prop_oneof![
+        (any::<u32>(), any::<u32>(), any::<bool>()).prop_map(|(seconds, fraction, v3)| {
+            if v3 {
+                (
+                    NtpTimestamp { seconds, fraction },
+                    TimeStampForm::Ntp,
+                    KpmVersion::V3_00,
+                )
+            } else {
+                (
+                    NtpTimestamp::from_seconds(seconds),
+                    TimeStampForm::Ntp,
+                    KpmVersion::V2_03,
+                )
+            }
+        }),
+        FLEXRIC_US.prop_map(|us| {
+            let t = NtpTimestamp::from_unix_micros(us).expect("2000 .. 2036");
+            (t, TimeStampForm::UnixMicros, KpmVersion::V3_00)
+        }),
+    ]
+    .prop_filter("ambiguous with FlexRIC's µs", |(t, form, v)| {
+        !(*v == KpmVersion::V3_00 && *form == TimeStampForm::Ntp && t.reads_as_unix_micros())
+    });
     (
-        any::<u32>(),
+        time,
         proptest::option::of(printable_text(20)),
         proptest::option::of(printable_text(420)),
         proptest::option::of(printable_text(12)),
         proptest::option::of(printable_text(40)),
     )
-        .prop_map(|(t, f, n, ty, v)| KpmIndicationHeader {
-            collect_start_time: t,
-            file_format_version: f,
-            sender_name: n,
-            sender_type: ty,
-            vendor_name: v,
+        .prop_map(|((t, form, version), f, n, ty, v)| {
+            (
+                KpmIndicationHeader {
+                    collect_start_time: t,
+                    collect_start_time_form: form,
+                    file_format_version: f,
+                    sender_name: n,
+                    sender_type: ty,
+                    vendor_name: v,
+                },
+                version,
+            )
         })
 }
 
@@ -309,10 +346,16 @@ fn assert_agree(bytes: &[u8]) -> Result<(), TestCaseError> {
             bytes
         );
     }
-    let fast = kpm_per::decode_indication_header(bytes);
-    let slow = kpm_aper::reference::decode_indication_header(bytes);
-    if fast.is_ok() || slow.is_ok() {
-        prop_assert_eq!(&fast, &slow, "header bytes {:02x?}", bytes);
+    for version in KpmVersion::ALL {
+        let fast = kpm_per::decode_indication_header(bytes, version);
+        let slow = kpm_aper::reference::decode_indication_header(bytes, version);
+        if fast.is_ok() || slow.is_ok() {
+            prop_assert_eq!(&fast, &slow, "{} header bytes {:02x?}", version, bytes);
+        }
+        // A version mismatch is diagnosed alike.
+        if let Err(maestro_e2sm::kpm_aper::KpmCodecError::VersionMismatch { .. }) = fast {
+            prop_assert_eq!(&fast, &slow, "{} header bytes {:02x?}", version, bytes);
+        }
     }
     Ok(())
 }
@@ -334,13 +377,19 @@ proptest! {
     }
 
     #[test]
-    fn headers_are_byte_identical(h in header()) {
-        let fast = kpm_per::encode_indication_header(&h);
-        let slow = kpm_aper::reference::encode_indication_header(&h);
+    fn headers_are_byte_identical((h, version) in header()) {
+        let fast = kpm_per::encode_indication_header(&h, version);
+        let slow = kpm_aper::reference::encode_indication_header(&h, version);
         prop_assert_eq!(&fast, &slow);
         let bytes = fast.expect("encode");
-        prop_assert_eq!(kpm_per::decode_indication_header(&bytes), Ok(h.clone()));
-        prop_assert_eq!(kpm_aper::reference::decode_indication_header(&bytes), Ok(h));
+        prop_assert_eq!(kpm_per::decode_indication_header(&bytes, version), Ok(h.clone()));
+        prop_assert_eq!(kpm_aper::reference::decode_indication_header(&bytes, version), Ok(h));
+        // As the other version: never a (wrong) header, and both codecs fail the same way.
+        let other = version.other();
+        let fast = kpm_per::decode_indication_header(&bytes, other);
+        let slow = kpm_aper::reference::decode_indication_header(&bytes, other);
+        prop_assert!(fast.is_err() || fast == slow, "{:?} / {:?}", fast, slow);
+        assert_agree(&bytes)?;
     }
 
     #[test]
@@ -368,10 +417,10 @@ proptest! {
 
     #[test]
     fn mutated_headers_agree(
-        h in header(),
+        (h, version) in header(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..3),
     ) {
-        let mut bytes = kpm_per::encode_indication_header(&h).expect("encode");
+        let mut bytes = kpm_per::encode_indication_header(&h, version).expect("encode");
         for (at, bit) in &flips {
             let i = at.index(bytes.len());
             bytes[i] ^= 1 << bit;
