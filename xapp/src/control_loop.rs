@@ -3,6 +3,13 @@
 //! their owners), and publish the period's KPIs. With no report for `report_silence_ms`, every
 //! policy goes NOT_ENFORCED (A1AP v2 clause 5.2.6: the status says whether the policy is in
 //! force) until reports resume, and the quotas are re-sent then.
+//!
+//! The statuses the controller estimates from the measurements pass the hysteresis of
+//! [`crate::status_filter`] (`status_hold_ms`); facts do not: a refused or failed E2 control,
+//! the reports gone silent, a policy rejected at validation (each resets the filter for the
+//! policies it concerns), and the first status of a new or updated policy. Every status
+//! written is logged and counted (`maestro_xapp_policy_status_changes_total`), and every flap
+//! the hysteresis kept from an owner too (`maestro_xapp_policy_status_flaps_suppressed_total`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -19,7 +26,8 @@ use crate::kpi::cell_report;
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
 use crate::notify::StatusNotifier;
-use crate::store::{PolicyKey, PolicyStore};
+use crate::status_filter::{StatusFilter, Verdict};
+use crate::store::{PolicyKey, PolicyStore, StoredPolicy};
 
 /// What the loop works with.
 pub struct ControlLoop {
@@ -48,6 +56,7 @@ impl ControlLoop {
         let mut last_control: Option<SlicePrbQuotaControl> = None;
         let mut latest: Option<Arc<CellMeasurement>> = None;
         let mut controller = Controller::new(self.tuning.clone());
+        let mut filter = StatusFilter::new(self.tuning.status_hold_ms);
         let silence_limit = Duration::from_millis(self.tuning.report_silence_ms.max(1));
         let silence = tokio::time::sleep(silence_limit);
         tokio::pin!(silence);
@@ -60,7 +69,8 @@ impl ControlLoop {
                         if std::mem::take(&mut silent) {
                             tracing::info!(sequence = m.sequence, "E2 reports resumed");
                         }
-                        self.step(&mut controller, &m, &mut last_control, true).await;
+                        self.step(&mut controller, &mut filter, &m, &mut last_control, true)
+                            .await;
                         latest = Some(m);
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
@@ -70,7 +80,8 @@ impl ControlLoop {
                 },
                 _ = self.changed.notified() => {
                     if let Some(m) = latest.clone() {
-                        self.step(&mut controller, &m, &mut last_control, false).await;
+                        self.step(&mut controller, &mut filter, &m, &mut last_control, false)
+                            .await;
                     }
                 }
                 () = &mut silence, if !silent => {
@@ -82,11 +93,15 @@ impl ControlLoop {
                     // The node may come back with none of our quotas: send them again then.
                     last_control = None;
                     controller.forget_quotas();
+                    // A fact (nothing shows the quotas are in force): no hysteresis.
                     let statuses = self
                         .store
                         .all()
                         .iter()
-                        .map(|p| (p.key(), PolicyStatus::not_enforced(EnforceReason::OtherReason)))
+                        .map(|p| {
+                            filter.reset(&p.key());
+                            (p.key(), PolicyStatus::not_enforced(EnforceReason::OtherReason))
+                        })
                         .collect();
                     self.record_statuses(statuses).await;
                 }
@@ -98,6 +113,7 @@ impl ControlLoop {
     async fn step(
         &self,
         controller: &mut Controller,
+        filter: &mut StatusFilter,
         m: &CellMeasurement,
         last_control: &mut Option<SlicePrbQuotaControl>,
         publish: bool,
@@ -108,7 +124,7 @@ impl ControlLoop {
         let policies = self.store.all();
         let (targets, rejected) = targets_from_policies(&policies, served);
         let decision = controller.decide(cell, m, served, &targets);
-        let mut statuses = decision.statuses.clone();
+        let mut control_failed = false;
 
         if last_control.as_ref() != Some(&decision.control) {
             let outcome = self.backend.control(decision.control.clone()).await;
@@ -130,11 +146,30 @@ impl ControlLoop {
             if let Some(cause) = failure {
                 tracing::warn!(%cause, "E2 control not applied");
                 controller.forget_quotas();
-                for (_, s) in &mut statuses {
-                    *s = PolicyStatus::not_enforced(EnforceReason::OtherReason);
-                }
+                control_failed = true;
             }
         }
+        let mut statuses = if control_failed {
+            // A fact: the node did not take the quotas.
+            decision
+                .statuses
+                .iter()
+                .map(|(key, _)| {
+                    filter.reset(key);
+                    (
+                        key.clone(),
+                        PolicyStatus::not_enforced(EnforceReason::OtherReason),
+                    )
+                })
+                .collect()
+        } else {
+            self.filter_statuses(filter, &policies, &decision.statuses, m.time_ms)
+        };
+        // Facts too: the policy cannot apply whatever the cell does.
+        for (key, _) in &rejected {
+            filter.reset(key);
+        }
+        filter.retain(|key| policies.iter().any(|p| is_policy(p, key)));
         self.metrics
             .control_latency(started.elapsed().as_secs_f64());
         statuses.extend(rejected);
@@ -148,6 +183,40 @@ impl ControlLoop {
         }
     }
 
+    /// The statuses estimated from the measurements, through the hysteresis: what to write
+    /// now (a held change keeps the written status, so it is left out).
+    fn filter_statuses(
+        &self,
+        filter: &mut StatusFilter,
+        policies: &[StoredPolicy],
+        decided: &[(PolicyKey, PolicyStatus)],
+        time_ms: u64,
+    ) -> Vec<(PolicyKey, PolicyStatus)> {
+        let mut out = Vec::with_capacity(decided.len());
+        let mut suppressed = 0;
+        for (key, status) in decided {
+            let Some(policy) = policies.iter().find(|p| is_policy(p, key)) else {
+                continue;
+            };
+            let f = filter.filter(policy, status, time_ms);
+            if f.flap_suppressed {
+                suppressed += 1;
+                tracing::debug!(policy = %key.policy_id, status = ?policy.status.enforce_status, "status flap suppressed by the hysteresis");
+            }
+            match f.verdict {
+                Verdict::Write(s) => out.push((key.clone(), s)),
+                Verdict::Held => {
+                    tracing::trace!(policy = %key.policy_id, candidate = ?status.enforce_status, "status change held by the hysteresis");
+                }
+                Verdict::Unchanged => {}
+            }
+        }
+        if suppressed > 0 {
+            self.metrics.policy_status_flaps_suppressed(suppressed);
+        }
+        out
+    }
+
     async fn record_statuses(&self, statuses: Vec<(PolicyKey, PolicyStatus)>) {
         // Only changes touch the disk; most periods change nothing.
         let changed: Vec<(PolicyKey, PolicyStatus)> = statuses
@@ -157,16 +226,23 @@ impl ControlLoop {
         if changed.is_empty() {
             return;
         }
-        write_statuses(&self.store, &self.notifier, changed).await;
+        write_statuses(&self.store, &self.notifier, &self.metrics, changed).await;
     }
 }
 
-/// Writes policy statuses to the store (one commit) off the async threads, then logs each written one and
-/// notifies its owner (A1AP v2 clause 5.2.6, policy status notification). Shared by the
-/// control loop and the E2 bridge's outage follower.
+/// Whether `p` is the policy `key` names (without building its key).
+fn is_policy(p: &StoredPolicy, key: &PolicyKey) -> bool {
+    p.policy_id == key.policy_id && p.policy_type == key.policy_type
+}
+
+/// Writes policy statuses to the store (one commit) off the async threads, then logs and
+/// counts (`maestro_xapp_policy_status_changes_total`) each written one and notifies its owner
+/// (A1AP v2 clause 5.2.6, policy status notification). Shared by the control loop and the E2
+/// bridge's outage follower.
 pub(crate) async fn write_statuses(
     store: &PolicyStore,
     notifier: &StatusNotifier,
+    metrics: &XappMetrics,
     changed: Vec<(PolicyKey, PolicyStatus)>,
 ) {
     let store = store.clone();
@@ -181,6 +257,7 @@ pub(crate) async fn write_statuses(
     .unwrap_or_default();
     for p in written {
         tracing::info!(policy = %p.policy_id, status = ?p.status.enforce_status, reason = ?p.status.enforce_reason, "policy status");
+        metrics.policy_status_change(&p.status);
         if let Some(dest) = p.notification_destination {
             notifier.notify(dest, p.policy_id, p.status);
         }

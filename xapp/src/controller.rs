@@ -157,20 +157,44 @@ pub struct LoopTuning {
     /// until reports resume: nothing shows the quota is still in force at the node.
     #[serde(default = "default_report_silence_ms")]
     pub report_silence_ms: u64,
+    /// Hysteresis on policy statuses (ms of report time, the reports' `time_ms`): a status
+    /// change estimated from the measurements (the cell can or cannot carry the target) is
+    /// written, and notified to the policy's owner (A1AP v2 clause 5.2.6), only once every
+    /// report for this long has decided it; 0 writes every change at once. Facts are never
+    /// held: a refused or failed E2 control, the E2 side down, a policy rejected at
+    /// validation, and the first status of a new or updated policy (see
+    /// [`crate::status_filter`]).
+    ///
+    /// In ms rather than report periods: the flapping it is for is a matter of time, not of
+    /// report count (FlexRIC's emulated agent, random MAC statistics, flips the estimate
+    /// after 1-4 s, whatever its report period), and the owner reads notifications in time.
+    /// Default 5 s: longer than the longest of those runs (4 s) so none of them reaches the
+    /// owner, 50 periods of the default 100 ms report, and the same as
+    /// `report_silence_ms`, the xApp's other "believe it after" time. The price is that a real
+    /// change of capacity reaches the owner 5 s late, well inside the non-RT RIC's loop
+    /// (A1 policies are managed on a scale of seconds and more).
+    #[serde(default = "default_status_hold_ms")]
+    pub status_hold_ms: u64,
 }
 
 fn default_report_silence_ms() -> u64 {
     5_000
 }
 
+fn default_status_hold_ms() -> u64 {
+    5_000
+}
+
 impl Default for LoopTuning {
-    /// Smoothing 0.5, dead band 1.5 %, gain within [0.5, 2], silence after 5 s.
+    /// Smoothing 0.5, dead band 1.5 %, gain within [0.5, 2], silence after 5 s, statuses held
+    /// 5 s.
     fn default() -> Self {
         Self {
             gain_smoothing: 0.5,
             dead_band: 0.015,
             gain_limit: 2.0,
             report_silence_ms: default_report_silence_ms(),
+            status_hold_ms: default_status_hold_ms(),
         }
     }
 }

@@ -18,6 +18,7 @@ pub mod nr;
 pub mod replay;
 pub mod security;
 pub mod serve;
+pub mod status_filter;
 pub mod store;
 
 use std::net::SocketAddr;

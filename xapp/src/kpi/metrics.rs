@@ -5,6 +5,10 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use maestro_api::a1::{EnforceStatus, PolicyStatus};
 use maestro_api::kpi::CellReport;
 
 /// The xApp's metric families.
@@ -17,6 +21,9 @@ pub struct XappMetrics {
     slice_prb_used: GaugeVec,
     slice_required_prbs: GaugeVec,
     ue_cqi: GaugeVec,
+    /// The (slice, UE) label pairs of `ue_cqi` the last report set: a UE that leaves (or a
+    /// node that restarts with new UE ids) is removed, not frozen at its last CQI.
+    ue_labels: Arc<Mutex<HashSet<(String, String)>>>,
     cell_capacity_bps: GaugeVec,
     a1_requests: IntCounterVec,
     e2_controls: IntCounterVec,
@@ -30,6 +37,8 @@ pub struct XappMetrics {
     kpi_dropped: IntCounter,
     e2_connected: IntGauge,
     e2_bridge_restarts: IntCounter,
+    policy_status_changes: IntCounterVec,
+    policy_status_flaps_suppressed: IntCounter,
 }
 
 impl std::fmt::Debug for XappMetrics {
@@ -91,9 +100,28 @@ impl XappMetrics {
             "Restarts of the supervised `maestro e2-bridge` child",
         )?;
         r.register(Box::new(e2_bridge_restarts.clone()))?;
+        let policy_status_changes = counter(
+            &r,
+            "maestro_xapp_policy_status_changes_total",
+            "A1 policy statuses written (and notified to the owner, A1AP v2 clause 5.2.6) by new \
+             enforceStatus",
+            &["status"],
+        )?;
+        // Both series from the start, so rate() and increase() see the first change.
+        for status in ["ENFORCED", "NOT_ENFORCED"] {
+            policy_status_changes.with_label_values(&[status]);
+        }
+        let policy_status_flaps_suppressed = IntCounter::new(
+            "maestro_xapp_policy_status_flaps_suppressed_total",
+            "Policy status changes estimated from the measurements that reverted before \
+             control.status_hold_ms, so were never written nor notified",
+        )?;
+        r.register(Box::new(policy_status_flaps_suppressed.clone()))?;
         Ok(Self {
             e2_connected,
             e2_bridge_restarts,
+            policy_status_changes,
+            policy_status_flaps_suppressed,
             slice_cqi_mean: gauge(
                 &r,
                 "maestro_slice_cqi_mean",
@@ -174,6 +202,7 @@ impl XappMetrics {
                 "E2 slice PRB quota controls by outcome",
                 &["outcome"],
             )?,
+            ue_labels: Arc::default(),
             policies,
             kpi_subscribers,
             registry: r,
@@ -220,12 +249,33 @@ impl XappMetrics {
                         .set(f64::from(cqis[rank - 1]));
                 }
             }
+        }
+        self.observe_ues(report);
+    }
+
+    /// Sets each reported UE's CQI and removes the series of UEs the report no longer has.
+    fn observe_ues(&self, report: &CellReport) {
+        let mut now = HashSet::new();
+        for s in &report.slices {
             for u in &s.ues {
+                let labels = (s.label.clone(), u.ue_id.to_string());
                 self.ue_cqi
-                    .with_label_values(&[s.label.as_str(), u.ue_id.to_string().as_str()])
+                    .with_label_values(&[labels.0.as_str(), labels.1.as_str()])
                     .set(f64::from(u.wb_cqi));
+                now.insert(labels);
             }
         }
+        let mut last = self
+            .ue_labels
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (slice, ue) in last.difference(&now) {
+            // Absent already is fine: nothing to remove.
+            let _ = self
+                .ue_cqi
+                .remove_label_values(&[slice.as_str(), ue.as_str()]);
+        }
+        *last = now;
     }
 
     /// Counts an A1 request.
@@ -260,6 +310,20 @@ impl XappMetrics {
         self.e2_bridge_restarts.inc_by(n);
     }
 
+    /// Counts a policy status written, by its `enforceStatus`.
+    pub fn policy_status_change(&self, status: &PolicyStatus) {
+        let label = match status.enforce_status {
+            EnforceStatus::Enforced => "ENFORCED",
+            EnforceStatus::NotEnforced => "NOT_ENFORCED",
+        };
+        self.policy_status_changes.with_label_values(&[label]).inc();
+    }
+
+    /// Counts status flaps the hysteresis kept from the policies' owners.
+    pub fn policy_status_flaps_suppressed(&self, n: u64) {
+        self.policy_status_flaps_suppressed.inc_by(n);
+    }
+
     /// Sets the stored-policy gauge.
     pub fn set_policies(&self, n: usize) {
         self.policies.set(n as i64);
@@ -278,5 +342,49 @@ impl XappMetrics {
             return format!("# metrics encoding failed: {e}\n");
         }
         String::from_utf8_lossy(&buf).into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maestro_api::kpi::{SliceReport, UeReport};
+
+    fn report(ues: &[u32]) -> CellReport {
+        CellReport {
+            cell_id: "cell-1".into(),
+            slices: vec![SliceReport {
+                label: "001-01/sst1-sd000001".into(),
+                ues: ues
+                    .iter()
+                    .map(|&ue_id| UeReport {
+                        ue_id,
+                        wb_cqi: 9,
+                        ..UeReport::default()
+                    })
+                    .collect(),
+                ..SliceReport::default()
+            }],
+            ..CellReport::default()
+        }
+    }
+
+    #[test]
+    fn a_ue_that_leaves_the_report_leaves_metrics() {
+        let m = XappMetrics::new().unwrap();
+        m.observe(&report(&[22, 23]));
+        let text = m.render();
+        assert!(
+            text.contains(r#"ue="22""#) && text.contains(r#"ue="23""#),
+            "{text}"
+        );
+        // The node restarted: new UE ids, the old ones are gone.
+        m.observe(&report(&[41]));
+        let text = m.render();
+        assert!(text.contains(r#"ue="41""#), "{text}");
+        assert!(
+            !text.contains(r#"ue="22""#) && !text.contains(r#"ue="23""#),
+            "{text}"
+        );
     }
 }

@@ -62,7 +62,7 @@ pub async fn follow_link(
             restarts_seen = current.restarts;
         }
         if !connected {
-            mark_not_enforced(&store, &notifier).await;
+            mark_not_enforced(&store, &notifier, &metrics).await;
         }
         let recheck = if connected {
             std::time::Duration::MAX
@@ -77,8 +77,10 @@ pub async fn follow_link(
     }
 }
 
-/// Sets every ENFORCED policy NOT_ENFORCED (OTHER_REASON) and notifies its owner.
-async fn mark_not_enforced(store: &PolicyStore, notifier: &StatusNotifier) {
+/// Sets every ENFORCED policy NOT_ENFORCED (OTHER_REASON) and notifies its owner. A fact, so
+/// no hysteresis: the control loop's status filter takes a written OTHER_REASON as one and
+/// answers the first report after the link is back at once (`crate::status_filter`).
+async fn mark_not_enforced(store: &PolicyStore, notifier: &StatusNotifier, metrics: &XappMetrics) {
     let enforced: Vec<_> = store
         .all()
         .into_iter()
@@ -97,5 +99,5 @@ async fn mark_not_enforced(store: &PolicyStore, notifier: &StatusNotifier) {
         .into_iter()
         .map(|key| (key, not_enforced.clone()))
         .collect();
-    crate::control_loop::write_statuses(store, notifier, changed).await;
+    crate::control_loop::write_statuses(store, notifier, metrics, changed).await;
 }

@@ -4,8 +4,10 @@
 //!
 //! Its E2 boundary speaks the real service models ([`super::wire`]): every control arrives as
 //! E2SM-RC APER bytes in the configured RAN-parameter dialect and is decoded by the node's
-//! agent before it is applied; every period's report leaves as E2SM-KPM APER indications that
-//! the xApp side decodes. A control the agent cannot read is answered as a RIC CONTROL
+//! agent before it is applied; every period's report leaves as E2SM-KPM APER indications of
+//! the configured version (`kpm_version`, v03.00 by default, or v02.03) that the xApp side
+//! decodes with the version it reads from the KPM RAN function OID the node announces
+//! ([`E2Backend::nodes`]). A control the agent cannot read is answered as a RIC CONTROL
 //! FAILURE with the decoder's reason.
 //!
 //! Fault injection: [`EmulatedGnb::link_fault`] hands out a [`LinkFault`] that drops and
@@ -22,15 +24,16 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use maestro_e2sm::kpm::KpmVersion;
 use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::RanParamDialect;
+use maestro_e2sm::rc_aper::{LeafEncoding, RanParamDialect};
 use maestro_e2sm::report::CellMeasurement;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use self::cell::EmulatedCell;
-use super::{wire, BoxFuture, E2Backend, E2Error};
+use super::{wire, BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo};
 use crate::nr::CellConfig;
 
 /// How the emulated gNB's clock runs.
@@ -93,6 +96,15 @@ pub struct EmulatorConfig {
     /// `oai`: OAI/FlexRIC's 1..12 numbering).
     #[serde(default)]
     pub rc_dialect: RanParamDialect,
+    /// Form of the PLMN/SST/SD leaves in the controls sent to this node (`binary` or
+    /// `ascii`; absent: the dialect's default, binary for `oran`, ASCII for `oai`). The node
+    /// reads either form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rc_leaf_encoding: Option<LeafEncoding>,
+    /// E2SM-KPM version of the node's KPM RAN function (`v03.00`, default, or `v02.03`; also
+    /// `3.00`, `2.03`): its announced OID and the encoding of its indication headers.
+    #[serde(default)]
+    pub kpm_version: KpmVersion,
 }
 
 fn default_fast_fading() -> bool {
@@ -128,6 +140,8 @@ impl Default for EmulatorConfig {
             seed: 1,
             fast_fading: true,
             rc_dialect: RanParamDialect::default(),
+            rc_leaf_encoding: None,
+            kpm_version: KpmVersion::default(),
         }
     }
 }
@@ -214,9 +228,47 @@ impl LinkFault {
     }
 }
 
+/// RAN function ID of the emulated node's E2SM-KPM function (FlexRIC's agents use 2).
+pub const KPM_RAN_FUNCTION_ID: u16 = 2;
+/// RAN function ID of its E2SM-RC function (FlexRIC's agents use 3).
+pub const RC_RAN_FUNCTION_ID: u16 = 3;
+/// E2SM-RC v1.03 RAN function OID.
+const RC_OID: &str = "1.3.6.1.4.1.53148.1.1.2.3";
+
+/// The E2 node the emulator stands for, as it would announce itself in E2 SETUP (E2AP
+/// clause 9.2.23): its KPM function with the OID of the configured version, and RC.
+fn announced_node(config: &EmulatorConfig) -> E2NodeInfo {
+    E2NodeInfo {
+        node_id: format!("gnb-{}", config.cell_id),
+        ran_functions: vec![
+            RanFunctionInfo {
+                id: KPM_RAN_FUNCTION_ID,
+                oid: config.kpm_version.oid().into(),
+                revision: 1,
+                name: wire::KPM_RAN_FUNCTION_NAME.into(),
+            },
+            RanFunctionInfo {
+                id: RC_RAN_FUNCTION_ID,
+                oid: RC_OID.into(),
+                revision: 1,
+                name: "ORAN-E2SM-RC".into(),
+            },
+        ],
+    }
+}
+
+/// The two ends of the KPM wire: the version the node encodes (its configuration) and the
+/// one the xApp decodes (read from the node's announced OID).
+#[derive(Debug, Clone, Copy)]
+struct KpmLink {
+    node: KpmVersion,
+    xapp: KpmVersion,
+}
+
 /// The running emulated gNB.
 pub struct EmulatedGnb {
     config: EmulatorConfig,
+    node: E2NodeInfo,
     members: Vec<RrmPolicyMember>,
     state: Arc<Mutex<State>>,
     link: LinkFault,
@@ -233,6 +285,13 @@ impl Drop for EmulatedGnb {
 impl EmulatedGnb {
     /// Validates the config and starts the cell's clock.
     pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+        let node = announced_node(&config);
+        // What the xApp side does with a real node: the KPM version from the announced OID.
+        let kpm = KpmLink {
+            node: config.kpm_version,
+            xapp: wire::kpm_version_of(&node.ran_functions)
+                .map_err(|e| EmulatorError::Config(e.to_string()))?,
+        };
         let cell = EmulatedCell::new(config.clone())?;
         let members = cell.members().to_vec();
         let state = Arc::new(Mutex::new(State {
@@ -245,9 +304,11 @@ impl EmulatedGnb {
             Arc::clone(&state),
             reports.clone(),
             link.clone(),
+            kpm,
         ));
         Ok(Arc::new(Self {
             config,
+            node,
             members,
             state,
             link,
@@ -268,6 +329,7 @@ async fn run_cell(
     state: Arc<Mutex<State>>,
     reports: broadcast::Sender<Arc<CellMeasurement>>,
     link: LinkFault,
+    kpm: KpmLink,
 ) {
     let period_ms = cell.config().period_ms;
     let wall_period = match cell.config().clock {
@@ -289,8 +351,11 @@ async fn run_cell(
             link.dropped_reports.fetch_add(1, Ordering::SeqCst);
             continue;
         }
-        // Node side encodes, xApp side decodes: the report crosses E2 as KPM bytes.
-        match wire::encode_report(&report).and_then(|ind| wire::decode_report(&ind)) {
+        // Node side encodes, xApp side decodes: the report crosses E2 as KPM bytes, each
+        // side with its own idea of the KPM version.
+        match wire::encode_report(&report, kpm.node)
+            .and_then(|ind| wire::decode_report(&ind, kpm.xapp))
+        {
             // No subscriber is fine: the cell runs regardless.
             Ok(received) => {
                 let _ = reports.send(Arc::new(received));
@@ -313,6 +378,10 @@ impl E2Backend for EmulatedGnb {
         &self.members
     }
 
+    fn nodes(&self) -> Vec<E2NodeInfo> {
+        vec![self.node.clone()]
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
         self.reports.subscribe()
     }
@@ -333,9 +402,9 @@ impl E2Backend for EmulatedGnb {
                 .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
             // xApp side encodes, the node's agent decodes: the control crosses E2 as RC bytes.
             let dialect = self.config.rc_dialect;
-            let bytes = wire::encode_control(&control, dialect)?;
+            let bytes = wire::encode_control(&control, dialect, self.config.rc_leaf_encoding)?;
             let control = match wire::decode_control(&bytes, dialect) {
-                Ok(c) => c,
+                Ok(read) => read.control,
                 Err(cause) => return Ok(ControlOutcome::Failed { cause }),
             };
             let mut updates = Vec::new();
@@ -424,6 +493,78 @@ mod tests {
                 "{rc_dialect:?}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn each_kpm_version_is_announced_and_carries_the_reports() {
+        for kpm_version in KpmVersion::ALL {
+            let gnb = EmulatedGnb::start(EmulatorConfig {
+                clock: Clock::Simulated { speedup: 100.0 },
+                kpm_version,
+                ..Default::default()
+            })
+            .unwrap();
+            let nodes = gnb.nodes();
+            assert_eq!(nodes.len(), 1);
+            let kpm = &nodes[0].ran_functions[0];
+            assert_eq!(
+                (kpm.id, kpm.oid.as_str()),
+                (KPM_RAN_FUNCTION_ID, kpm_version.oid())
+            );
+            assert_eq!(
+                wire::kpm_version_of(&nodes[0].ran_functions),
+                Ok(kpm_version)
+            );
+            // The report crossed E2 as KPM bytes of that version (whole kbit/s throughput).
+            let r = gnb.subscribe().recv().await.unwrap();
+            assert_eq!(r.cell_id, "001-01-0000000001");
+            let ues: Vec<_> = r.slices.iter().flat_map(|s| &s.ues).collect();
+            assert_eq!(ues.len(), 6, "{kpm_version}");
+            assert!(ues.iter().all(|u| u.dl_throughput_bps % 1000.0 == 0.0));
+        }
+    }
+
+    #[test]
+    fn the_kpm_version_is_configurable_and_defaults_to_v3() {
+        let text = serde_json::to_string(&EmulatorConfig::default()).unwrap();
+        assert!(text.contains(r#""kpm_version":"v03.00""#), "{text}");
+        // Older config files have no kpm_version.
+        let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        v.as_object_mut().unwrap().remove("kpm_version");
+        let old: EmulatorConfig = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(old.kpm_version, KpmVersion::V3_00);
+        for (text, version) in [("2.03", KpmVersion::V2_03), ("v03.00", KpmVersion::V3_00)] {
+            v["kpm_version"] = text.into();
+            let c: EmulatorConfig = serde_json::from_value(v.clone()).unwrap();
+            assert_eq!(c.kpm_version, version);
+        }
+        v["kpm_version"] = "4.00".into();
+        let err = serde_json::from_value::<EmulatorConfig>(v).unwrap_err();
+        assert!(
+            err.to_string().contains("unknown E2SM-KPM version"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_node_and_xapp_on_different_kpm_versions_do_not_exchange_reports() {
+        let mut cell = EmulatedCell::new(EmulatorConfig {
+            kpm_version: KpmVersion::V2_03,
+            ..Default::default()
+        })
+        .unwrap();
+        let report = cell.step(&[None, None]);
+        let v2 = wire::encode_report(&report, KpmVersion::V2_03).unwrap();
+        let v3 = wire::encode_report(&report, KpmVersion::V3_00).unwrap();
+        // Same report either way (throughput rounded to whole kbit/s by both).
+        let via_v2 = wire::decode_report(&v2, KpmVersion::V2_03).unwrap();
+        assert_eq!(via_v2, wire::decode_report(&v3, KpmVersion::V3_00).unwrap());
+        assert_eq!((via_v2.sequence, via_v2.slices.len()), (report.sequence, 2));
+        let err = wire::decode_report(&v2, KpmVersion::V3_00).unwrap_err();
+        assert!(
+            err.contains("expected v03.00") && err.contains("v02.03 header"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
