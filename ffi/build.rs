@@ -10,9 +10,29 @@
 //!   from `<prefix>/share/flexric/CMakeCache.txt` (or `$FLEXRIC_BUILD_DIR/CMakeCache.txt`),
 //!   else FlexRIC's CMake defaults `E2AP_V2` / `KPM_V2_03`, with a warning. They must match
 //!   the library, or the struct layouts differ.
+//!
+//! API shape, detected from the installed headers (never from a list of FlexRIC commits), and
+//! handed to Rust as cfgs (declared with `cargo::rustc-check-cfg`) and to the C shim as macros:
+//! - `flexric_node_arr_xapp` (`MF_NODE_ARR_XAPP`): `xApp/e42_xapp_api.h` declares
+//!   `e2_node_arr_xapp_t e2_nodes_xapp_api(void)`, freed with `free_e2_node_arr_xapp` (FlexRIC
+//!   `dev`, 2024); else `e2_node_arr_t`, freed with `free_e2_node_arr` (`master`, 2023-12);
+//! - `flexric_rf_decoded` (`MF_RF_DECODED`): the node entry holds already decoded RAN
+//!   functions, `sm_ran_function_t* rf`; else the raw `ran_function_t* ack_rf`;
+//! - `flexric_e2ap = "E2AP_V1" | "E2AP_V2" | "E2AP_V3"` and `flexric_kpm = "KPM_V2_01" |
+//!   "KPM_V2_03" | "KPM_V3_00"`: the version macros (under E2AP v1 a RAN function's OID is an
+//!   optional pointer).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    // Declared in every build (with or without the feature), so `cfg` checks stay quiet.
+    println!("cargo::rustc-check-cfg=cfg(flexric_node_arr_xapp)");
+    println!("cargo::rustc-check-cfg=cfg(flexric_rf_decoded)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(flexric_e2ap, values(\"E2AP_V1\", \"E2AP_V2\", \"E2AP_V3\"))"
+    );
+    println!(
+        "cargo::rustc-check-cfg=cfg(flexric_kpm, values(\"KPM_V2_01\", \"KPM_V2_03\", \"KPM_V3_00\"))"
+    );
     #[cfg(feature = "flexric")]
     flexric::build();
 }
@@ -95,6 +115,88 @@ mod flexric {
         v
     }
 
+    /// `text` with C comments removed and all whitespace dropped, so declarations can be
+    /// matched as plain substrings (`sm_ran_function_t*rf;`).
+    fn squeeze(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while !rest.is_empty() {
+            if let Some(r) = rest.strip_prefix("/*") {
+                rest = r.split_once("*/").map_or("", |(_, after)| after);
+            } else if let Some(r) = rest.strip_prefix("//") {
+                rest = r.split_once('\n').map_or("", |(_, after)| after);
+            } else {
+                let mut chars = rest.chars();
+                if let Some(c) = chars.next() {
+                    if !c.is_whitespace() {
+                        out.push(c);
+                    }
+                }
+                rest = chars.as_str();
+            }
+        }
+        out
+    }
+
+    fn read_header(include: &Path, rel: &str) -> Option<String> {
+        let path = include.join(rel);
+        println!("cargo:rerun-if-changed={}", path.display());
+        std::fs::read_to_string(path).ok().map(|t| squeeze(&t))
+    }
+
+    /// The API shape of the installed FlexRIC (see the crate doc): `(node_arr_xapp,
+    /// rf_decoded)`.
+    fn detect_api(include: &Path, e2ap: &str) -> (bool, bool) {
+        let api = read_header(include, "xApp/e42_xapp_api.h").unwrap_or_else(|| {
+            fail(&format!(
+                "cannot read {}/xApp/e42_xapp_api.h",
+                include.display()
+            ))
+        });
+        let node_arr_xapp = if api.contains("e2_node_arr_xapp_te2_nodes_xapp_api(void)") {
+            true
+        } else if api.contains("e2_node_arr_te2_nodes_xapp_api(void)") {
+            false
+        } else {
+            fail(&format!(
+                "{}/xApp/e42_xapp_api.h declares neither `e2_node_arr_xapp_t e2_nodes_xapp_api(void)` \
+                 nor `e2_node_arr_t e2_nodes_xapp_api(void)`: unknown FlexRIC API",
+                include.display()
+            ))
+        };
+        // The header that defines the node entry of that array.
+        let entry = if node_arr_xapp {
+            "xApp/e2_node_connected_xapp.h".to_owned()
+        } else {
+            let dir = match e2ap {
+                "E2AP_V1" => "v1_01",
+                "E2AP_V2" => "v2_03",
+                _ => "v3_01",
+            };
+            format!("lib/e2ap/{dir}/e2ap_types/e2_node_connected.h")
+        };
+        let text = read_header(include, &entry)
+            .unwrap_or_else(|| fail(&format!("cannot read {}/{entry}", include.display())));
+        let rf_decoded = if text.contains("sm_ran_function_t*rf;") {
+            true
+        } else if text.contains("ran_function_t*ack_rf;") {
+            false
+        } else {
+            fail(&format!(
+                "{}/{entry}: the node entry has neither `sm_ran_function_t* rf` nor \
+                 `ran_function_t* ack_rf`: unknown FlexRIC API",
+                include.display()
+            ))
+        };
+        if node_arr_xapp {
+            let arr = read_header(include, "xApp/e2_node_arr_xapp.h").unwrap_or_default();
+            if !arr.contains("voidfree_e2_node_arr_xapp(e2_node_arr_xapp_t*") {
+                fail("xApp/e2_node_arr_xapp.h does not declare free_e2_node_arr_xapp");
+            }
+        }
+        (node_arr_xapp, rf_decoded)
+    }
+
     pub fn build() {
         println!("cargo:rerun-if-env-changed=FLEXRIC_DIR");
         println!("cargo:rerun-if-env-changed=FLEXRIC_BUILD_DIR");
@@ -117,15 +219,33 @@ mod flexric {
             "KPM_V2_03",
             &["KPM_V2_01", "KPM_V2_03", "KPM_V3_00"],
         );
-        // The macros of FlexRIC's `target_compile_definitions(e42_xapp PUBLIC ...)`.
-        let defines = [e2ap.as_str(), kpm.as_str(), "ASN", "SQLITE3_XAPP"];
+        let (node_arr_xapp, rf_decoded) = detect_api(&include, &e2ap);
+        println!("cargo::rustc-cfg=flexric_e2ap=\"{e2ap}\"");
+        println!("cargo::rustc-cfg=flexric_kpm=\"{kpm}\"");
+        // The macros of FlexRIC's `target_compile_definitions(e42_xapp PUBLIC ...)`, then the
+        // shim's own API-shape macros.
+        let mut defines = vec![e2ap.as_str(), kpm.as_str(), "ASN", "SQLITE3_XAPP"];
+        if node_arr_xapp {
+            println!("cargo::rustc-cfg=flexric_node_arr_xapp");
+            defines.push("MF_NODE_ARR_XAPP");
+        }
+        if rf_decoded {
+            println!("cargo::rustc-cfg=flexric_rf_decoded");
+            defines.push("MF_RF_DECODED");
+        }
+        let api = match (node_arr_xapp, rf_decoded) {
+            (true, true) => "e2_node_arr_xapp_t, decoded rf",
+            (true, false) => "e2_node_arr_xapp_t, raw ack_rf",
+            (false, true) => "e2_node_arr_t, decoded rf",
+            (false, false) => "e2_node_arr_t, raw ack_rf",
+        };
 
         let mut c = cc::Build::new();
         c.file("shim/maestro_flexric.c")
             .include("shim")
             .include(&include)
             .warnings(true);
-        for d in defines {
+        for d in &defines {
             c.define(d, None);
         }
         c.compile("maestro_flexric_shim");
@@ -137,14 +257,16 @@ mod flexric {
             .allowlist_function("mf_.*")
             .allowlist_function("e2_nodes_xapp_api")
             .allowlist_function("free_e2_node_arr")
+            .allowlist_function("free_e2_node_arr_xapp")
             .allowlist_function("try_stop_xapp_api")
             .allowlist_type("mf_.*")
             .allowlist_type("e2_node_arr_t")
+            .allowlist_type("e2_node_arr_xapp_t")
             .allowlist_var("MF_.*")
             .derive_default(true)
             .layout_tests(false)
             .parse_callbacks(Box::new(bindgen::CargoCallbacks::new()));
-        for d in defines {
+        for d in &defines {
             b = b.clang_arg(format!("-D{d}"));
         }
         let bindings = b.generate().unwrap_or_else(|e| {
@@ -185,5 +307,6 @@ mod flexric {
             prefix.display()
         );
         println!("cargo:rustc-env=MAESTRO_FLEXRIC_VERSIONS={e2ap} {kpm}");
+        println!("cargo:rustc-env=MAESTRO_FLEXRIC_API={api}");
     }
 }

@@ -146,6 +146,7 @@ int mf_subscribe_mac(const void* node_id, uint32_t period_ms, mf_mac_cb cb, void
 /* KPM (E2SM-KPM v3.00, action definition format 4, indication message format 3)        */
 /* ------------------------------------------------------------------------------------ */
 
+#if defined(KPM_V3_00) || defined(KPM_V2_03)
 static void mf_kpm_trampoline(sm_ag_if_rd_t const* rd)
 {
   if (rd == NULL || rd->type != INDICATION_MSG_AGENT_IF_ANS_V0 || rd->ind.type != KPM_STATS_V3_0)
@@ -219,16 +220,30 @@ static byte_array_t mf_ba_str(const char* s)
   return ba;
 }
 
+#endif /* KPM_V3_00 || KPM_V2_03 */
+
 int mf_subscribe_kpm(const void* node_id, uint32_t period_ms, const char* const* names,
-                     size_t n_names, mf_kpm_cb cb, void* user, char* err, size_t errlen)
+                     size_t n_names, const mf_kpm_cond_t* mc, mf_kpm_cb cb, void* user,
+                     char* err, size_t errlen)
 {
 #if !defined(KPM_V3_00) && !defined(KPM_V2_03)
-  (void)node_id; (void)period_ms; (void)names; (void)n_names; (void)cb; (void)user;
-  MF_ERR("KPM subscription needs FlexRIC built with KPM_V2_03 or KPM_V3_00");
+  /* E2SM-KPM v2.01 TestCond-Type has neither sNSSAI nor cQI, and FlexRIC's v2.01 encoder
+   * aborts the process on them: refused here, before anything reaches FlexRIC. */
+  (void)node_id; (void)period_ms; (void)names; (void)n_names; (void)mc; (void)cb; (void)user;
+  (void)mf_kpm_fn; (void)mf_kpm_user;
+  MF_ERR("KPM style 4 subscription needs FlexRIC built with KPM_V2_03 or KPM_V3_00");
   return -1;
-#endif
-  if (node_id == NULL || cb == NULL || names == NULL || n_names == 0 || period_ms == 0) {
-    MF_ERR("KPM subscription needs a node, a callback, measurement names and a period");
+#else
+  if (node_id == NULL || cb == NULL || names == NULL || n_names == 0 || period_ms == 0 || mc == NULL) {
+    MF_ERR("KPM subscription needs a node, a callback, measurement names, a condition and a period");
+    return -1;
+  }
+  if ((mc->cond_type != MF_KPM_COND_SNSSAI && mc->cond_type != MF_KPM_COND_CQI)
+      || (mc->expr != MF_KPM_EXPR_EQUAL && mc->expr != MF_KPM_EXPR_GREATERTHAN)
+      || (mc->value_kind != MF_KPM_VALUE_INT && mc->value_kind != MF_KPM_VALUE_OCTETS)
+      || (mc->value_kind == MF_KPM_VALUE_OCTETS && (mc->n_octets == 0 || mc->n_octets > sizeof(mc->octets)))) {
+    MF_ERR("unsupported KPM matching condition (type %u, expression %u, value kind %u, %zu octets)",
+           mc->cond_type, mc->expr, mc->value_kind, mc->n_octets);
     return -1;
   }
   pthread_mutex_lock(&mf_mtx);
@@ -246,31 +261,59 @@ int mf_subscribe_kpm(const void* node_id, uint32_t period_ms, const char* const*
     MF_ERR("out of memory");
     return -1;
   }
-  /* Clause 8.2.1.2.4: action definition format 4, "all UEs with CQI > 0" as matching
-   * condition (as FlexRIC's own KPM example does), then format 1 measurement names. */
+  /* Clause 8.2.1.2.4: action definition format 4, one matching condition (clause 8.3.22:
+   * test type, expression, value; the caller chose them for this node and FlexRIC), then
+   * format 1 with the measurement names. */
   sub.ad->type = FORMAT_4_ACTION_DEFINITION;
   kpm_act_def_format_4_t* f4 = &sub.ad->frm_4;
   f4->matching_cond_lst_len = 1;
   f4->matching_cond_lst = calloc(1, sizeof(matching_condition_format_4_lst_t));
   test_cond_e* cond = calloc(1, sizeof(test_cond_e));
   test_cond_value_t* cval = calloc(1, sizeof(test_cond_value_t));
-  int64_t* ival = malloc(sizeof(int64_t));
+  int64_t* ival = NULL;
+  byte_array_t* oval = NULL;
+  if (mc->value_kind == MF_KPM_VALUE_INT) {
+    ival = malloc(sizeof(int64_t));
+  } else {
+    oval = calloc(1, sizeof(byte_array_t));
+    if (oval != NULL) {
+      oval->buf = calloc(mc->n_octets, 1);
+      if (oval->buf == NULL) {
+        free(oval);
+        oval = NULL;
+      }
+    }
+  }
   kpm_act_def_format_1_t* f1 = &f4->action_def_format_1;
   f1->meas_info_lst = calloc(n_names, sizeof(meas_info_format_1_lst_t));
-  if (f4->matching_cond_lst == NULL || cond == NULL || cval == NULL || ival == NULL || f1->meas_info_lst == NULL) {
+  if (f4->matching_cond_lst == NULL || cond == NULL || cval == NULL || (ival == NULL && oval == NULL)
+      || f1->meas_info_lst == NULL) {
     free(cond); free(cval); free(ival);
+    if (oval != NULL) { free(oval->buf); free(oval); }
     free_kpm_sub_data(&sub);
     MF_ERR("out of memory");
     return -1;
   }
   test_info_lst_t* ti = &f4->matching_cond_lst[0].test_info_lst;
-  ti->test_cond_type = CQI_TEST_COND_TYPE;
-  ti->CQI = TRUE_TEST_COND_TYPE;
-  *cond = GREATERTHAN_TEST_COND;
+  if (mc->cond_type == MF_KPM_COND_SNSSAI) {
+    ti->test_cond_type = S_NSSAI_TEST_COND_TYPE;
+    ti->S_NSSAI = TRUE_TEST_COND_TYPE;
+  } else {
+    ti->test_cond_type = CQI_TEST_COND_TYPE;
+    ti->CQI = TRUE_TEST_COND_TYPE;
+  }
+  *cond = mc->expr == MF_KPM_EXPR_EQUAL ? EQUAL_TEST_COND : GREATERTHAN_TEST_COND;
   ti->test_cond = cond;
-  cval->type = INTEGER_TEST_COND_VALUE;
-  *ival = 0;
-  cval->int_value = ival;
+  if (ival != NULL) {
+    cval->type = INTEGER_TEST_COND_VALUE;
+    *ival = mc->int_value;
+    cval->int_value = ival;
+  } else {
+    cval->type = OCTET_STRING_TEST_COND_VALUE;
+    memcpy(oval->buf, mc->octets, mc->n_octets);
+    oval->len = mc->n_octets;
+    cval->octet_string_value = oval;
+  }
   ti->test_cond_value = cval;
 
   f1->meas_info_lst_len = n_names;
@@ -296,6 +339,55 @@ int mf_subscribe_kpm(const void* node_id, uint32_t period_ms, const char* const*
     return -1;
   }
   return ans.u.handle;
+#endif
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Advertised KPM REPORT styles (decoded RAN function definitions only)                  */
+/* ------------------------------------------------------------------------------------ */
+
+int mf_kpm_report_styles(const void* rf_ptr, char* buf, size_t buflen)
+{
+#ifndef MF_RF_DECODED
+  (void)rf_ptr; (void)buf; (void)buflen;
+  return -3;
+#else
+  if (rf_ptr == NULL || buf == NULL || buflen == 0)
+    return -1;
+  sm_ran_function_t const* rf = rf_ptr;
+  if (rf->id != MF_SM_KPM || rf->defn.type != KPM_RAN_FUNC_DEF_E)
+    return -1;
+  kpm_ran_function_def_t const* d = &rf->defn.kpm;
+  size_t used = 0;
+  buf[0] = '\0';
+  size_t const n = d->ric_report_style_list != NULL ? d->sz_ric_report_style_list : 0;
+  for (size_t i = 0; i < n; ++i) {
+    ric_report_style_item_t const* st = &d->ric_report_style_list[i];
+    /* FlexRIC's enums count from 0 (STYLE_1_RIC_SERVICE_REPORT, FORMAT_1_ACTION_DEFINITION);
+     * the standard's RIC Style Type / Format Type from 1 (clauses 8.3.3, 8.3.5). */
+    int w = snprintf(buf + used, buflen - used, "%u\t%u", (unsigned)st->report_style_type + 1,
+                     (unsigned)st->act_def_format_type + 1);
+    if (w < 0 || (size_t)w >= buflen - used)
+      return -2;
+    used += (size_t)w;
+    size_t const m = st->meas_info_for_action_lst != NULL ? st->meas_info_for_action_lst_len : 0;
+    for (size_t k = 0; k < m; ++k) {
+      byte_array_t const name = st->meas_info_for_action_lst[k].name;
+      if (name.buf == NULL || name.len == 0)
+        continue;
+      if (used + 1 + name.len + 1 >= buflen)
+        return -2;
+      buf[used++] = '\t';
+      for (size_t c = 0; c < name.len; ++c)
+        buf[used++] = (name.buf[c] == '\t' || name.buf[c] == '\n' || name.buf[c] == '\0') ? ' ' : (char)name.buf[c];
+    }
+    if (used + 2 > buflen)
+      return -2;
+    buf[used++] = '\n';
+    buf[used] = '\0';
+  }
+  return (int)n;
+#endif
 }
 
 void mf_unsubscribe(int handle)

@@ -43,6 +43,30 @@ typedef struct {
 
 typedef void (*mf_kpm_cb)(void* user, const mf_kpm_val_t* vals, size_t len);
 
+/* The matching condition of a KPM REPORT style 4 subscription (E2SM-KPM v3.00 clause
+ * 8.2.1.2.4, action definition format 4; Test Condition Information, clause 8.3.22). */
+enum {
+  MF_KPM_COND_SNSSAI = 0, /* TestCond-Type sNSSAI (E2SM-KPM v2.03 and v3.00 only) */
+  MF_KPM_COND_CQI = 1,    /* TestCond-Type cQI (E2SM-KPM v2.03 and v3.00 only) */
+};
+enum {
+  MF_KPM_EXPR_EQUAL = 0,       /* TestCond-Expression equal */
+  MF_KPM_EXPR_GREATERTHAN = 1, /* TestCond-Expression greaterthan */
+};
+enum {
+  MF_KPM_VALUE_INT = 0,    /* TestCond-Value valueInt */
+  MF_KPM_VALUE_OCTETS = 1, /* TestCond-Value valueOctS */
+};
+
+typedef struct {
+  uint32_t cond_type;  /* MF_KPM_COND_* */
+  uint32_t expr;       /* MF_KPM_EXPR_* */
+  uint32_t value_kind; /* MF_KPM_VALUE_* */
+  int64_t int_value;   /* when MF_KPM_VALUE_INT */
+  uint8_t octets[8];   /* when MF_KPM_VALUE_OCTETS: the first n_octets bytes */
+  size_t n_octets;     /* 1..=8 */
+} mf_kpm_cond_t;
+
 /* A RAN parameter tree node for E2SM-RC control message format 1 (E2SM-RC clause 9.3.11). */
 enum {
   MF_RP_ELEMENT_INT = 0,   /* ELEMENT (key flag false), INTEGER */
@@ -78,8 +102,19 @@ int mf_init(const char* ip, const char* conf_file, const char* libs_dir, char* e
  * mf_free_nodes. */
 int mf_subscribe_mac(const void* node_id, uint32_t period_ms, mf_mac_cb cb, void* user,
                      char* err, size_t errlen);
+/* KPM REPORT style 4 (action definition format 4 with the matching condition `cond`, then
+ * format 1 with the measurement names), indication message format 3. */
 int mf_subscribe_kpm(const void* node_id, uint32_t period_ms, const char* const* names,
-                     size_t n_names, mf_kpm_cb cb, void* user, char* err, size_t errlen);
+                     size_t n_names, const mf_kpm_cond_t* cond, mf_kpm_cb cb, void* user,
+                     char* err, size_t errlen);
+
+/* The REPORT styles a decoded KPM RAN function definition advertises (E2SM-KPM clause
+ * 8.2.2.1, RIC REPORT Style List): `rf` is a `sm_ran_function_t*` of a node entry (FlexRIC
+ * API with decoded RAN functions, MF_RF_DECODED). Writes one line per style into `buf`:
+ * "<style type>\t<action definition format>\t<measurement name>\t...\n" (both numbers as in
+ * the standard, from 1). Returns the number of styles, -1 when `rf` is no KPM definition,
+ * -2 when `buf` is too small, -3 when this FlexRIC hands out raw definitions only. */
+int mf_kpm_report_styles(const void* rf, char* buf, size_t buflen);
 void mf_unsubscribe(int handle);
 
 /* E2SM-RC control, header format 1 (style, action, a placeholder gNB UE id), message

@@ -7,11 +7,13 @@
 //! FlexRIC E2 backend links it in a supervised child process (`maestro e2-bridge`), because
 //! FlexRIC's library aborts the process when the near-RT RIC does not answer in ~5 s.
 //!
-//! Without the feature the crate is empty and the workspace builds with no C toolchain or
-//! FlexRIC install (see [`FLEXRIC_ENABLED`]).
+//! Without the feature the crate holds only plain-Rust decisions ([`kpm_plan`]: which KPM
+//! subscription a node may get) and the workspace builds with no C toolchain or FlexRIC
+//! install (see [`FLEXRIC_ENABLED`]).
 
 /// Whether this build was made with the `flexric` feature.
 pub const FLEXRIC_ENABLED: bool = cfg!(feature = "flexric");
 
 #[cfg(feature = "flexric")]
 pub mod flexric;
+pub mod kpm_plan;

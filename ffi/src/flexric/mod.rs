@@ -38,5 +38,31 @@ pub mod ran_function {
 
 /// The FlexRIC version macros this crate was built with, e.g. `E2AP_V3 KPM_V3_00`.
 pub const BUILT_WITH: &str = env!("MAESTRO_FLEXRIC_VERSIONS");
+/// The API shape `build.rs` detected in the installed headers, e.g. `e2_node_arr_xapp_t,
+/// decoded rf`.
+pub const API: &str = env!("MAESTRO_FLEXRIC_API");
+
+/// The E2SM-KPM version FlexRIC was built with.
+#[cfg(flexric_kpm = "KPM_V2_01")]
+pub const KPM_VERSION: crate::kpm_plan::KpmVersion = crate::kpm_plan::KpmVersion::V2_01;
+/// The E2SM-KPM version FlexRIC was built with.
+#[cfg(flexric_kpm = "KPM_V2_03")]
+pub const KPM_VERSION: crate::kpm_plan::KpmVersion = crate::kpm_plan::KpmVersion::V2_03;
+/// The E2SM-KPM version FlexRIC was built with.
+#[cfg(flexric_kpm = "KPM_V3_00")]
+pub const KPM_VERSION: crate::kpm_plan::KpmVersion = crate::kpm_plan::KpmVersion::V3_00;
+
+/// How this FlexRIC generation's agents and example xApp encode an S-NSSAI KPM test value:
+/// an OCTET STRING where the xApp API hands out decoded RAN functions (`dev`), an INTEGER
+/// where it hands out raw ones (`master` 1f04cc55). See [`crate::kpm_plan::SnssaiEncoding`].
+#[cfg(flexric_rf_decoded)]
+pub const SNSSAI_ENCODING: crate::kpm_plan::SnssaiEncoding =
+    crate::kpm_plan::SnssaiEncoding::OctetString;
+/// How this FlexRIC generation's agents and example xApp encode an S-NSSAI KPM test value:
+/// an OCTET STRING where the xApp API hands out decoded RAN functions (`dev`), an INTEGER
+/// where it hands out raw ones (`master` 1f04cc55). See [`crate::kpm_plan::SnssaiEncoding`].
+#[cfg(not(flexric_rf_decoded))]
+pub const SNSSAI_ENCODING: crate::kpm_plan::SnssaiEncoding =
+    crate::kpm_plan::SnssaiEncoding::Integer;
 /// The FlexRIC install prefix this crate was built against.
 pub const PREFIX: &str = env!("MAESTRO_FLEXRIC_PREFIX");

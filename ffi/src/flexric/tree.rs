@@ -8,7 +8,7 @@
 //! `maestro_e2sm::rc_aper` (which documents both).
 
 use maestro_e2sm::rc::{RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{plmn_to_bcd, RanParamDialect};
+use maestro_e2sm::rc_aper::{member_leaves, LeafEncoding, MemberLeaves, RanParamDialect};
 
 /// A RAN parameter value (E2SM-RC clause 9.3.11).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,45 +66,25 @@ pub enum TreeError {
     Invalid(String),
 }
 
-/// SD value meaning "no SD" (TS 23.003 clause 28.4.2).
-const NO_SD: u32 = 0x00FF_FFFF;
-
 fn el(id: u32, value: RpValue) -> RpParam {
     RpParam { id, value }
 }
 
-fn group(g: &RrmPolicyRatioGroup, dialect: RanParamDialect) -> Result<Vec<RpParam>, TreeError> {
+fn group(
+    g: &RrmPolicyRatioGroup,
+    dialect: RanParamDialect,
+    leaves: LeafEncoding,
+) -> Result<Vec<RpParam>, TreeError> {
     g.validate()
         .map_err(|e| TreeError::Invalid(e.to_string()))?;
     let ids = dialect.ids();
     let m = &g.member;
-    if let Some(sd) = m.sd.filter(|sd| *sd > NO_SD) {
-        return Err(TreeError::Invalid(format!("SD {sd:#x} exceeds 24 bits")));
+    let MemberLeaves { plmn, sst, sd } =
+        member_leaves(m, dialect, leaves).map_err(|e| TreeError::Invalid(e.to_string()))?;
+    let mut snssai = vec![el(ids.sst, RpValue::Octets(sst))];
+    if let Some(sd) = sd {
+        snssai.push(el(ids.sd, RpValue::Octets(sd)));
     }
-    let (plmn, snssai) = match dialect {
-        RanParamDialect::Oran => {
-            // TS 38.413 clause 9.3.3.5 (PLMN, 3 BCD octets), 9.3.1.24 (SST 1 octet, SD 3).
-            let plmn =
-                plmn_to_bcd(&m.mcc, &m.mnc).map_err(|e| TreeError::Invalid(e.to_string()))?;
-            let mut snssai = vec![el(ids.sst, RpValue::Octets(vec![m.sst]))];
-            if let Some(sd) = m.sd {
-                let [_, a, b, c] = sd.to_be_bytes();
-                snssai.push(el(ids.sd, RpValue::Octets(vec![a, b, c])));
-            }
-            (plmn.to_vec(), snssai)
-        }
-        RanParamDialect::Oai => {
-            // OAI's agent parses ASCII text: PLMN "mccmnc", SST and SD in decimal, SD always.
-            plmn_to_bcd(&m.mcc, &m.mnc).map_err(|e| TreeError::Invalid(e.to_string()))?;
-            let plmn = format!("{}{}", m.mcc, m.mnc).into_bytes();
-            let sd = m.sd.unwrap_or(NO_SD);
-            let snssai = vec![
-                el(ids.sst, RpValue::Octets(m.sst.to_string().into_bytes())),
-                el(ids.sd, RpValue::Octets(sd.to_string().into_bytes())),
-            ];
-            (plmn, snssai)
-        }
-    };
     let member = vec![
         el(ids.plmn, RpValue::Octets(plmn)),
         el(ids.snssai, RpValue::Structure(snssai)),
@@ -122,10 +102,12 @@ fn group(g: &RrmPolicyRatioGroup, dialect: RanParamDialect) -> Result<Vec<RpPara
 }
 
 /// The top-level RAN parameters of control message format 1 for `control`: one RRM Policy
-/// Ratio List with one item per group.
+/// Ratio List with one item per group, with the RAN parameter IDs of `dialect` and the
+/// PLMN/SST/SD leaves in `leaves` form (the same bytes as `maestro_e2sm`'s encoder writes).
 pub fn quota_tree(
     control: &SlicePrbQuotaControl,
     dialect: RanParamDialect,
+    leaves: LeafEncoding,
 ) -> Result<Vec<RpParam>, TreeError> {
     if control.groups.is_empty() {
         return Err(TreeError::Invalid("no RRM policy ratio group".into()));
@@ -133,7 +115,7 @@ pub fn quota_tree(
     let items = control
         .groups
         .iter()
-        .map(|g| group(g, dialect))
+        .map(|g| group(g, dialect, leaves))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(vec![el(dialect.ids().ratio_list, RpValue::List(items))])
 }
@@ -237,7 +219,7 @@ mod tests {
 
     #[test]
     fn oran_tree_uses_clause_8_4_3_6_ids_and_binary_leaves() {
-        let t = quota_tree(&control(), RanParamDialect::Oran).unwrap();
+        let t = quota_tree(&control(), RanParamDialect::Oran, LeafEncoding::Binary).unwrap();
         let mut ids = Vec::new();
         t.iter().for_each(|p| ids_in(p, &mut ids));
         // list 1; group 1: policy 3, member list 5, PLMN 7, S-NSSAI 8, SST 9, SD 10, 11, 12, 13;
@@ -268,7 +250,7 @@ mod tests {
 
     #[test]
     fn oai_tree_uses_consecutive_ids_and_ascii_leaves() {
-        let t = quota_tree(&control(), RanParamDialect::Oai).unwrap();
+        let t = quota_tree(&control(), RanParamDialect::Oai, LeafEncoding::Ascii).unwrap();
         let mut ids = Vec::new();
         t.iter().for_each(|p| ids_in(p, &mut ids));
         assert_eq!(
@@ -293,8 +275,41 @@ mod tests {
     }
 
     #[test]
+    fn leaf_form_is_chosen_apart_from_the_ids() {
+        // OAI IDs with binary leaves (a FlexRIC-based xApp filling the IR with octets), and
+        // O-RAN IDs with ASCII leaves: IDs follow the dialect, leaves the setting, SD
+        // presence the dialect.
+        let leaves_of = |t: &[RpParam], item: usize| {
+            let RpValue::List(items) = &t[0].value else {
+                panic!("not a list")
+            };
+            let RpValue::Structure(policy) = &items[item][0].value else {
+                panic!("policy")
+            };
+            let RpValue::List(members) = &policy[0].value else {
+                panic!("members")
+            };
+            let RpValue::Structure(snssai) = &members[0][1].value else {
+                panic!("snssai")
+            };
+            (members[0][0].value.clone(), snssai.clone())
+        };
+        let t = quota_tree(&control(), RanParamDialect::Oai, LeafEncoding::Binary).unwrap();
+        let (plmn, snssai) = leaves_of(&t, 1);
+        assert_eq!(plmn, RpValue::Octets(vec![0x00, 0xF1, 0x10]));
+        assert_eq!(snssai[0], el(8, RpValue::Octets(vec![1])));
+        assert_eq!(snssai[1], el(9, RpValue::Octets(vec![0xFF, 0xFF, 0xFF])));
+        let t = quota_tree(&control(), RanParamDialect::Oran, LeafEncoding::Ascii).unwrap();
+        let (plmn, snssai) = leaves_of(&t, 0);
+        assert_eq!(plmn, RpValue::Octets(b"00101".to_vec()));
+        assert_eq!(snssai[0], el(9, RpValue::Octets(b"1".to_vec())));
+        assert_eq!(snssai[1], el(10, RpValue::Octets(b"1".to_vec())));
+        assert_eq!(leaves_of(&t, 1).1.len(), 1, "O-RAN IDs: no SD, none sent");
+    }
+
+    #[test]
     fn flatten_keeps_children_contiguous_and_in_bounds() {
-        let t = quota_tree(&control(), RanParamDialect::Oran).unwrap();
+        let t = quota_tree(&control(), RanParamDialect::Oran, LeafEncoding::Binary).unwrap();
         let flat = flatten(&t);
         // 1 list + 2 items + 2x(policy,min,max,ded) + 2 member lists + 2 member items
         // + 2x(plmn, snssai) + sst,sd + sst
@@ -319,11 +334,11 @@ mod tests {
     #[test]
     fn rejects_empty_and_unordered_controls() {
         let empty = SlicePrbQuotaControl { groups: vec![] };
-        assert!(quota_tree(&empty, RanParamDialect::Oran).is_err());
+        assert!(quota_tree(&empty, RanParamDialect::Oran, LeafEncoding::Binary).is_err());
         let mut c = control();
         c.groups[0].min_prb_ratio = 90; // > max 60
         assert!(matches!(
-            quota_tree(&c, RanParamDialect::Oai),
+            quota_tree(&c, RanParamDialect::Oai, LeafEncoding::Ascii),
             Err(TreeError::Invalid(_))
         ));
     }

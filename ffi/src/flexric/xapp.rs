@@ -14,6 +14,67 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::sys;
 use super::tree::{flatten, FlatKind, RpParam};
+use crate::kpm_plan::{Advertised, KpmRequest, ReportStyle, TestExpression, TestType, TestValue};
+
+/// FlexRIC's node array as `e2_nodes_xapp_api` returns it (the API shape `build.rs`
+/// detected): `e2_node_arr_xapp_t` of `e2_node_connected_xapp_t` ...
+#[cfg(flexric_node_arr_xapp)]
+type RawNodeArr = sys::e2_node_arr_xapp_t;
+#[cfg(flexric_node_arr_xapp)]
+type RawNode = sys::e2_node_connected_xapp_t;
+/// ... or `e2_node_arr_t` of `e2_node_connected_t`.
+#[cfg(not(flexric_node_arr_xapp))]
+type RawNodeArr = sys::e2_node_arr_t;
+#[cfg(not(flexric_node_arr_xapp))]
+type RawNode = sys::e2_node_connected_t;
+
+/// A node entry's RAN function: decoded (`sm_ran_function_t`, field `rf`) or raw
+/// (`ran_function_t`, field `ack_rf`).
+#[cfg(flexric_rf_decoded)]
+type RawRanFunction = sys::sm_ran_function_t;
+#[cfg(not(flexric_rf_decoded))]
+type RawRanFunction = sys::ran_function_t;
+
+/// The RAN functions of a node entry (length checked before the pointer is read).
+fn raw_ran_functions(n: &RawNode) -> &[RawRanFunction] {
+    #[cfg(flexric_rf_decoded)]
+    let ptr = n.rf;
+    #[cfg(not(flexric_rf_decoded))]
+    let ptr = n.ack_rf;
+    if n.len_rf == 0 || ptr.is_null() {
+        return &[];
+    }
+    // SAFETY: the entry holds `len_rf` RAN functions at `ptr` (non-null, checked above),
+    // owned by the node array that outlives the borrow of `n`.
+    unsafe { std::slice::from_raw_parts(ptr, n.len_rf) }
+}
+
+/// A RAN function's OID (E2AP clause 9.2.31; optional under E2AP v1, where FlexRIC keeps a
+/// pointer).
+fn oid_text(rf: &RawRanFunction) -> String {
+    #[cfg(flexric_e2ap = "E2AP_V1")]
+    let bytes = if rf.oid.is_null() {
+        &[][..]
+    } else {
+        // SAFETY: non-null pointer to one byte_array_t owned by the node array.
+        bytes_of(unsafe { &*rf.oid })
+    };
+    #[cfg(not(flexric_e2ap = "E2AP_V1"))]
+    let bytes = bytes_of(&rf.oid);
+    String::from_utf8_lossy(bytes)
+        .trim_end_matches('\0')
+        .to_owned()
+}
+
+/// A RAN function's short name: its definition when that is printable text (FlexRIC's own
+/// SMs, raw definitions only), else the well-known name of its id.
+fn rf_name(rf: &RawRanFunction) -> String {
+    #[cfg(not(flexric_rf_decoded))]
+    if let Some(text) = printable(bytes_of(&rf.defn)) {
+        return text;
+    }
+    well_known_name(rf.id).to_owned()
+}
 
 /// FFI failures.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -197,7 +258,7 @@ impl FlexricXapp {
 
 /// An owned snapshot of FlexRIC's E2 node array; requests name a node by its index.
 pub struct NodeList {
-    arr: sys::e2_node_arr_t,
+    arr: RawNodeArr,
     nodes: Vec<E2Node>,
 }
 
@@ -217,8 +278,17 @@ impl std::fmt::Debug for NodeList {
 impl Drop for NodeList {
     fn drop(&mut self) {
         if !self.arr.n.is_null() || self.arr.len != 0 {
-            // SAFETY: the array came from e2_nodes_xapp_api and is freed once.
-            unsafe { sys::free_e2_node_arr(&mut self.arr) };
+            // SAFETY: the array came from e2_nodes_xapp_api and is freed once, with the free
+            // function of its type.
+            #[cfg(flexric_node_arr_xapp)]
+            unsafe {
+                sys::free_e2_node_arr_xapp(&mut self.arr)
+            };
+            // SAFETY: as above.
+            #[cfg(not(flexric_node_arr_xapp))]
+            unsafe {
+                sys::free_e2_node_arr(&mut self.arr)
+            };
         }
     }
 }
@@ -245,6 +315,8 @@ fn well_known_name(id: u16) -> &'static str {
     }
 }
 
+// Used for raw definitions only (FlexRIC's own SMs send their name as the definition).
+#[cfg_attr(flexric_rf_decoded, allow(dead_code))]
 fn printable(b: &[u8]) -> Option<String> {
     let b = b.strip_suffix(&[0]).unwrap_or(b);
     (!b.is_empty() && b.len() <= 64 && b.iter().all(|c| c.is_ascii_graphic() || *c == b' '))
@@ -267,7 +339,7 @@ fn node_type_name(t: u32) -> &'static str {
     }
 }
 
-fn node_info(n: &sys::e2_node_connected_t) -> E2Node {
+fn node_info(n: &RawNode) -> E2Node {
     let id = &n.id;
     let mnc = if id.plmn.mnc_digit_len == 3 {
         format!("{:03}", id.plmn.mnc)
@@ -285,22 +357,13 @@ fn node_info(n: &sys::e2_node_connected_t) -> E2Node {
         // SAFETY: non-null pointer to one u64 owned by the node array.
         text.push_str(&format!("-{}", unsafe { *id.cu_du_id }));
     }
-    let rfs: &[sys::ran_function_t] = if n.len_rf == 0 || n.ack_rf.is_null() {
-        &[]
-    } else {
-        // SAFETY: `ack_rf` holds `len_rf` RAN functions (length checked first).
-        unsafe { std::slice::from_raw_parts(n.ack_rf, n.len_rf) }
-    };
-    let ran_functions = rfs
+    let ran_functions = raw_ran_functions(n)
         .iter()
         .map(|rf| RanFunction {
             id: rf.id,
             revision: rf.rev,
-            oid: String::from_utf8_lossy(bytes_of(&rf.oid))
-                .trim_end_matches('\0')
-                .to_owned(),
-            name: printable(bytes_of(&rf.defn))
-                .unwrap_or_else(|| well_known_name(rf.id).to_owned()),
+            oid: oid_text(rf),
+            name: rf_name(rf),
         })
         .collect();
     E2Node {
@@ -373,8 +436,8 @@ extern "C" fn kpm_trampoline(user: *mut c_void, vals: *const sys::mf_kpm_val_t, 
 }
 
 impl NodeList {
-    fn new(arr: sys::e2_node_arr_t) -> Self {
-        let raw: &[sys::e2_node_connected_t] = if arr.len == 0 || arr.n.is_null() {
+    fn new(arr: RawNodeArr) -> Self {
+        let raw: &[RawNode] = if arr.len == 0 || arr.n.is_null() {
             &[]
         } else {
             // SAFETY: `n` holds `len` nodes (length checked first).
@@ -400,6 +463,45 @@ impl NodeList {
         // SAFETY: index checked against the length the node list was built from.
         let n = unsafe { &*self.arr.n.add(node) };
         Ok(&n.id as *const sys::global_e2_node_id_t as *const c_void)
+    }
+
+    /// What `node`'s KPM RAN function definition advertises: its REPORT styles when this
+    /// FlexRIC hands out decoded definitions, else [`Advertised::NotDecoded`].
+    pub fn kpm_advertised(&self, node: usize) -> Result<Advertised, FfiError> {
+        self.id_ptr(node, super::ran_function::KPM)?;
+        // SAFETY: index checked by `id_ptr` against the node list's length.
+        let n = unsafe { &*self.arr.n.add(node) };
+        let Some(rf) = raw_ran_functions(n)
+            .iter()
+            .find(|rf| rf.id == super::ran_function::KPM)
+        else {
+            return Err(FfiError::NoRanFunction {
+                node: self.nodes[node].id.clone(),
+                ran_function: super::ran_function::KPM,
+            });
+        };
+        let mut buf = vec![0 as c_char; 16 * 1024];
+        // SAFETY: `rf` points into the node array we own; `buf` is writable for its length;
+        // the shim writes a NUL-terminated string within it or returns a negative value.
+        let rc = unsafe {
+            sys::mf_kpm_report_styles(
+                rf as *const RawRanFunction as *const c_void,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        match rc {
+            -3 => Ok(Advertised::NotDecoded),
+            n if n >= 0 => Ok(Advertised::Styles(ReportStyle::parse_lines(&err_text(
+                &buf,
+            )))),
+            -2 => Err(FfiError::Refused(
+                "KPM RAN function definition too large to list".into(),
+            )),
+            _ => Err(FfiError::Refused(
+                "the KPM RAN function holds no decoded KPM definition".into(),
+            )),
+        }
     }
 
     /// Subscribes to MAC stats of `node` every `period_ms` (1, 2, 5 or 10: all FlexRIC's MAC
@@ -434,17 +536,20 @@ impl NodeList {
         Ok(h)
     }
 
-    /// Subscribes to E2SM-KPM measurements `names` (TS 28.552 names, e.g. `DRB.UEThpDl`) of
-    /// all UEs of `node` every `period_ms`. Same rules as [`Self::subscribe_mac`].
+    /// Subscribes to E2SM-KPM REPORT style 4 as `request` says (its matching condition and
+    /// measurement names, TS 28.552, e.g. `DRB.UEThpDl`) of `node` every `period_ms`; choose
+    /// `request` with [`crate::kpm_plan::plan_kpm`]. Same rules as [`Self::subscribe_mac`].
     pub fn subscribe_kpm(
         &self,
         node: usize,
         period_ms: u32,
-        names: &[&str],
+        request: &KpmRequest,
         on_indication: impl Fn(Vec<KpmValue>) + Send + Sync + 'static,
     ) -> Result<i32, FfiError> {
         let id = self.id_ptr(node, super::ran_function::KPM)?;
-        let owned = names
+        let cond = kpm_cond(request)?;
+        let owned = request
+            .measurements
             .iter()
             .map(|n| cstring("measurement name", n))
             .collect::<Result<Vec<_>, _>>()?;
@@ -459,6 +564,7 @@ impl NodeList {
                 period_ms,
                 ptrs.as_ptr(),
                 ptrs.len(),
+                &cond,
                 Some(kpm_trampoline),
                 user,
                 err.as_mut_ptr(),
@@ -550,6 +656,39 @@ impl NodeList {
         }
         Ok(())
     }
+}
+
+/// The shim's form of `request`'s matching condition (E2SM-KPM clause 8.3.22).
+fn kpm_cond(request: &KpmRequest) -> Result<sys::mf_kpm_cond_t, FfiError> {
+    let c = &request.condition;
+    let mut out = sys::mf_kpm_cond_t {
+        cond_type: match c.test {
+            TestType::SNssai => sys::MF_KPM_COND_SNSSAI,
+        },
+        expr: match c.expression {
+            TestExpression::Equal => sys::MF_KPM_EXPR_EQUAL,
+        },
+        ..Default::default()
+    };
+    match &c.value {
+        TestValue::Integer(v) => {
+            out.value_kind = sys::MF_KPM_VALUE_INT;
+            out.int_value = *v;
+        }
+        TestValue::Octets(b) => {
+            if b.is_empty() || b.len() > out.octets.len() {
+                return Err(FfiError::InvalidArgument(format!(
+                    "KPM test value of {} octets (1..={} supported)",
+                    b.len(),
+                    out.octets.len()
+                )));
+            }
+            out.value_kind = sys::MF_KPM_VALUE_OCTETS;
+            out.octets[..b.len()].copy_from_slice(b);
+            out.n_octets = b.len();
+        }
+    }
+    Ok(out)
 }
 
 /// Writes the FlexRIC config file the library insists on reading (`NEAR_RIC_IP`, `DB_DIR`)

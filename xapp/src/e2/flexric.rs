@@ -4,9 +4,11 @@
 //! MAC stats indications (FlexRIC RAN function 142: per-UE wide-band CQI, MCS, PRBs, BLER,
 //! transport block bytes) become one [`CellMeasurement`] per report period, UEs grouped into
 //! the configured slices by RNTI ([`FlexricConfig::slice_of`]). E2SM-KPM (RAN function 2) is
-//! subscribed too when offered (`DRB.UEThpDl`, `RRU.PrbTotDl`, TS 28.552 clauses 5.1.1.3.1
-//! and 5.1.1.2.1): KPM names UEs by AMF UE NGAP ID and the MAC SM by RNTI, so its values only
-//! serve as a cell-level cross-check in the logs. Controls go out as E2SM-RC style 2 action
+//! subscribed too when offered, allowed by `kpm` in the config, and safe for the node
+//! ([`maestro_ffi::kpm_plan::plan_kpm`]: REPORT style 4, S-NSSAI EQUAL as FlexRIC's own
+//! example of the same generation sends it; `DRB.UEThpDl`, `RRU.PrbTotDl`, TS 28.552 clauses
+//! 5.1.1.3.1 and 5.1.1.2.1): KPM names UEs by AMF UE NGAP ID and the MAC SM by RNTI, so its
+//! values only serve as a cell-level cross-check in the logs. Controls go out as E2SM-RC style 2 action
 //! 6 or, for nodes offering FlexRIC's SLICE SM (145) instead, as a STATIC slice config.
 //!
 //! FlexRIC aborts its process when the RIC does not answer in ~5 s and notices no lost
@@ -30,9 +32,10 @@ use maestro_e2sm::report::{CellMeasurement, SliceMeasurement, UeMeasurement};
 use maestro_ffi::flexric::{
     quota_tree, ran_function, FfiError, FlexricXapp, KpmValue, MacIndication, NodeList, StaticSlice,
 };
+use maestro_ffi::kpm_plan::{plan_kpm, KpmPlan};
 use tokio::sync::broadcast;
 
-use super::flexric_config::{FlexricConfig, FlexricControl};
+use super::flexric_config::{FlexricConfig, FlexricControl, FlexricKpm};
 use super::{BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo};
 use crate::nr::CellConfig;
 
@@ -91,6 +94,8 @@ struct Shared {
     sequence: AtomicU64,
     last_indication: Mutex<Instant>,
     kpm_last: Mutex<Option<(f64, f64)>>,
+    /// Index of `DRB.UEThpDl` and `RRU.PrbTotDl` in the KPM subscription's measurement list.
+    kpm_index: Mutex<(Option<u32>, Option<u32>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -151,6 +156,7 @@ impl FlexricBackend {
             ric = %config.ric_addr,
             sm_dir = %config.sm_dir.display(),
             flexric = maestro_ffi::flexric::BUILT_WITH,
+            api = maestro_ffi::flexric::API,
             "starting FlexRIC xApp library (E42 SETUP)"
         );
         let sm_dir = config.sm_dir.clone();
@@ -214,6 +220,7 @@ impl FlexricBackend {
             sequence: AtomicU64::new(0),
             last_indication: Mutex::new(Instant::now()),
             kpm_last: Mutex::new(None),
+            kpm_index: Mutex::new((None, None)),
         });
         let nodes = Arc::new(Mutex::new(nodes));
         let period = u32::try_from(config.report_period_ms)
@@ -233,17 +240,10 @@ impl FlexricBackend {
                 "subscribed to MAC stats (142)"
             );
         }
-        if chosen.offers(ran_function::KPM) {
-            let (s, n) = (Arc::clone(&shared), Arc::clone(&nodes));
-            let r = tokio::task::spawn_blocking(move || {
-                lock(&n).subscribe_kpm(node, period, &KPM_MEASUREMENTS, move |v| on_kpm(&s, v))
-            })
-            .await
-            .map_err(|e| FlexricError::Io(e.to_string()))?;
-            match r {
-                Ok(h) => tracing::info!(handle = h, "subscribed to KPM (2): {KPM_MEASUREMENTS:?}"),
-                Err(e) => tracing::warn!("KPM subscription failed, MAC stats only: {e}"),
-            }
+        if config.kpm == FlexricKpm::Off {
+            tracing::info!("KPM not subscribed: \"kpm\": \"off\" in the config");
+        } else if chosen.offers(ran_function::KPM) {
+            subscribe_kpm(&shared, &nodes, node, period).await?;
         }
         let watchdog = tokio::spawn(watch(Arc::clone(&shared)));
         Ok(Self {
@@ -256,6 +256,76 @@ impl FlexricBackend {
             watchdog,
         })
     }
+}
+
+/// The SST of the UEs KPM reports on: the first configured slice's.
+fn kpm_sst(config: &FlexricConfig) -> u8 {
+    config.slices.first().map_or(1, |s| s.member.sst)
+}
+
+/// Chooses (see [`plan_kpm`]) and sends the KPM subscription of `node`; a refusal or a plan
+/// that says no is logged, never an error (MAC stats carry the control loop).
+async fn subscribe_kpm(
+    shared: &Arc<Shared>,
+    nodes: &Arc<Mutex<NodeList>>,
+    node: usize,
+    period: u32,
+) -> Result<(), FlexricError> {
+    let n = Arc::clone(nodes);
+    let advertised = tokio::task::spawn_blocking(move || lock(&n).kpm_advertised(node))
+        .await
+        .map_err(|e| FlexricError::Io(e.to_string()))?;
+    let advertised = match advertised {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!("KPM not subscribed: cannot read the node's KPM definition: {e}");
+            return Ok(());
+        }
+    };
+    tracing::info!(
+        kpm_version = ?maestro_ffi::flexric::KPM_VERSION,
+        advertised = ?advertised,
+        "KPM RAN function definition"
+    );
+    let plan = plan_kpm(
+        maestro_ffi::flexric::KPM_VERSION,
+        maestro_ffi::flexric::SNSSAI_ENCODING,
+        &advertised,
+        kpm_sst(&shared.config),
+        &KPM_MEASUREMENTS,
+    );
+    let request = match plan {
+        KpmPlan::Skip(why) => {
+            tracing::info!("KPM not subscribed, MAC stats only: {why}");
+            return Ok(());
+        }
+        KpmPlan::Subscribe(r) => r,
+    };
+    let position = |name: &str| {
+        request
+            .measurements
+            .iter()
+            .position(|m| m == name)
+            .and_then(|i| u32::try_from(i).ok())
+    };
+    *lock(&shared.kpm_index) = (position(KPM_MEASUREMENTS[0]), position(KPM_MEASUREMENTS[1]));
+    let (s, n) = (Arc::clone(shared), Arc::clone(nodes));
+    let req = request.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        lock(&n).subscribe_kpm(node, period, &req, move |v| on_kpm(&s, v))
+    })
+    .await
+    .map_err(|e| FlexricError::Io(e.to_string()))?;
+    match r {
+        Ok(h) => tracing::info!(
+            handle = h,
+            condition = ?request.condition,
+            "subscribed to KPM (2) REPORT style 4: {:?}",
+            request.measurements
+        ),
+        Err(e) => tracing::warn!("KPM subscription failed, MAC stats only: {e}"),
+    }
+    Ok(())
 }
 
 /// Closes the report stream when MAC indications stop (the RIC or the node is gone).
@@ -278,8 +348,13 @@ async fn watch(shared: Arc<Shared>) {
 }
 
 fn on_kpm(shared: &Shared, values: Vec<KpmValue>) {
-    let thp: f64 = values.iter().filter(|v| v.meas == 0).map(|v| v.value).sum();
-    let prb: f64 = values.iter().filter(|v| v.meas == 1).map(|v| v.value).sum();
+    let (thp_i, prb_i) = *lock(&shared.kpm_index);
+    let sum = |i: Option<u32>| -> f64 {
+        i.map_or(0.0, |i| {
+            values.iter().filter(|v| v.meas == i).map(|v| v.value).sum()
+        })
+    };
+    let (thp, prb) = (sum(thp_i), sum(prb_i));
     *lock(&shared.kpm_last) = Some((thp, prb));
     tracing::debug!(
         ues = values.len(),
@@ -491,7 +566,10 @@ impl E2Backend for FlexricBackend {
             let nodes = Arc::clone(&self.nodes);
             let node = self.node;
             let result = if use_rc {
-                let tree = quota_tree(&control, cfg.rc_dialect)
+                let leaves = cfg
+                    .rc_leaf_encoding
+                    .unwrap_or(cfg.rc_dialect.default_leaf_encoding());
+                let tree = quota_tree(&control, cfg.rc_dialect, leaves)
                     .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
                 tokio::task::spawn_blocking(move || {
                     lock(&nodes).rc_control(
@@ -612,6 +690,14 @@ mod tests {
         assert_eq!(m.slices.len(), 2);
         assert!(m.slices.iter().all(|s| s.ues.is_empty()));
         assert!(prev.is_empty());
+    }
+
+    #[test]
+    fn kpm_reports_on_the_first_slice_sst() {
+        let mut cfg = config();
+        assert_eq!(kpm_sst(&cfg), 1);
+        cfg.slices[0].member.sst = 2;
+        assert_eq!(kpm_sst(&cfg), 2);
     }
 
     #[test]

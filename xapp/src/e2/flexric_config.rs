@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use maestro_e2sm::rc::RrmPolicyMember;
-use maestro_e2sm::rc_aper::RanParamDialect;
+use maestro_e2sm::rc_aper::{LeafEncoding, RanParamDialect};
 use serde::{Deserialize, Serialize};
 
 use crate::nr::CellConfig;
@@ -32,6 +32,20 @@ pub enum FlexricControl {
     Rc,
     /// Always FlexRIC's SLICE SM (RAN function 145) slice configuration.
     Slice,
+}
+
+/// Whether the backend subscribes to E2SM-KPM (RAN function 2) beside the MAC stats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlexricKpm {
+    /// Subscribe when the node offers KPM and a REPORT style 4 subscription is safe for it:
+    /// FlexRIC built with E2SM-KPM v2.03 or v3.00, style 4 advertised (when FlexRIC decodes
+    /// the RAN function definition), S-NSSAI EQUAL as FlexRIC's example of that generation
+    /// sends it (`maestro_ffi::kpm_plan`); otherwise log why and go on with MAC stats only.
+    #[default]
+    Auto,
+    /// Never subscribe to KPM (MAC stats only).
+    Off,
 }
 
 /// A slice as the FlexRIC backend reports it: PLMN + S-NSSAI and the UEs (RNTIs) in it.
@@ -69,9 +83,18 @@ pub struct FlexricConfig {
     /// OAI/FlexRIC's 1..12 numbering).
     #[serde(default)]
     pub rc_dialect: RanParamDialect,
+    /// Form of the PLMN/SST/SD leaves in the E2SM-RC control: `binary` (TS 38.413 octets,
+    /// what srsRAN and the O-RAN table expect) or `ascii` (decimal text, what OAI's
+    /// `add_mod_rc_slice` parses). Absent: the dialect's default (binary for `oran`, ASCII
+    /// for `oai`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rc_leaf_encoding: Option<LeafEncoding>,
     /// How the PRB quota is sent.
     #[serde(default)]
     pub control: FlexricControl,
+    /// KPM subscription: `auto` (default) or `off`.
+    #[serde(default)]
+    pub kpm: FlexricKpm,
     /// Only use the E2 node whose id (as [`super::E2NodeInfo::node_id`]) is this; the first
     /// node offering MAC stats when absent.
     #[serde(default)]
@@ -132,7 +155,9 @@ impl Default for FlexricConfig {
             db_dir: default_db_dir(),
             report_period_ms: default_period_ms(),
             rc_dialect: RanParamDialect::default(),
+            rc_leaf_encoding: None,
             control: FlexricControl::default(),
+            kpm: FlexricKpm::default(),
             node_id: None,
             cell_id: default_cell_id(),
             cell: CellConfig::oai_40mhz(),
@@ -221,6 +246,7 @@ mod tests {
         assert_eq!(c, FlexricConfig::default());
         assert_eq!(c.ric_addr.port(), 36422);
         assert_eq!(c.control, FlexricControl::Auto);
+        assert_eq!(c.kpm, FlexricKpm::Auto);
         assert_eq!(c.rc_dialect, RanParamDialect::Oran);
         c.validate().unwrap();
     }
@@ -242,6 +268,29 @@ mod tests {
         // unlisted: rnti % 2
         assert_eq!(c.slice_of(11), 1);
         assert_eq!(c.slice_of(12), 0);
+    }
+
+    #[test]
+    fn leaf_encoding_is_optional_and_checked() {
+        let c: FlexricConfig =
+            serde_json::from_str(r#"{"rc_dialect":"oai","rc_leaf_encoding":"binary"}"#).unwrap();
+        assert_eq!(c.rc_leaf_encoding, Some(LeafEncoding::Binary));
+        let c: FlexricConfig = serde_json::from_str(r#"{"rc_dialect":"oai"}"#).unwrap();
+        assert_eq!(c.rc_leaf_encoding, None);
+        let err = serde_json::from_str::<FlexricConfig>(r#"{"rc_leaf_encoding":"hex"}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hex"), "{err}");
+    }
+
+    #[test]
+    fn kpm_switch_parses_and_rejects_unknown_values() {
+        let c: FlexricConfig = serde_json::from_str(r#"{"kpm":"off"}"#).unwrap();
+        assert_eq!(c.kpm, FlexricKpm::Off);
+        let c: FlexricConfig = serde_json::from_str(r#"{"kpm":"auto"}"#).unwrap();
+        assert_eq!(c.kpm, FlexricKpm::Auto);
+        assert!(serde_json::from_str::<FlexricConfig>(r#"{"kpm":"on"}"#).is_err());
+        assert!(serde_json::from_str::<FlexricConfig>(r#"{"kpm":false}"#).is_err());
     }
 
     #[test]
