@@ -1,17 +1,17 @@
 //! Encode + decode of an E2SM-KPM indication message format 3 with 100 UEs, each with 4
-//! measurement records: the hand-written codec (`kpm_per`, `kpm_*`) and the rasn-based
-//! `kpm_aper::reference` (`kpm_rasn_*`).
+//! measurement records: the hand-written codec (`kpm::codec`, `kpm_*`) and the rasn-based
+//! `kpm::reference` (`kpm_rasn_*`).
 
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use maestro_e2sm::common::GnbUeId;
+use maestro_e2sm::kpm;
 use maestro_e2sm::kpm::{
     KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
     MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
     TimeStampForm, UeMeasurementReport,
 };
-use maestro_e2sm::rc_aper::GnbUeId;
-use maestro_e2sm::{kpm_aper, kpm_per};
 use std::hint::black_box;
 
 fn hundred_ues() -> KpmIndicationMessage {
@@ -74,40 +74,40 @@ fn hundred_ues() -> KpmIndicationMessage {
 
 fn bench(c: &mut Criterion) {
     let msg = hundred_ues();
-    let bytes = match kpm_per::encode_indication_message(&msg) {
+    let bytes = match kpm::codec::encode_indication_message(&msg) {
         Ok(b) => b,
         Err(e) => panic!("encode: {e}"),
     };
     assert_eq!(
-        kpm_aper::reference::encode_indication_message(&msg).ok(),
+        kpm::reference::encode_indication_message(&msg).ok(),
         Some(bytes.clone())
     );
     println!("KPM indication format 3, 100 UEs: {} bytes", bytes.len());
     let n = 2_000;
     common::cpu_time("kpm_f3_encode_100_ues", n, || {
-        kpm_per::encode_indication_message(&msg)
+        kpm::codec::encode_indication_message(&msg)
     });
     common::cpu_time("kpm_f3_decode_100_ues", n, || {
-        kpm_per::decode_indication_message(&bytes)
+        kpm::codec::decode_indication_message(&bytes)
     });
     common::cpu_time("kpm_f3_encode_decode_100_ues", n, || {
-        kpm_per::encode_indication_message(&msg)
-            .and_then(|m| kpm_per::decode_indication_message(&m))
+        kpm::codec::encode_indication_message(&msg)
+            .and_then(|m| kpm::codec::decode_indication_message(&m))
     });
     common::cpu_time("kpm_rasn_f3_encode_decode_100_ues", n / 10, || {
-        kpm_aper::reference::encode_indication_message(&msg)
-            .and_then(|m| kpm_aper::reference::decode_indication_message(&m))
+        kpm::reference::encode_indication_message(&msg)
+            .and_then(|m| kpm::reference::decode_indication_message(&m))
     });
     c.bench_function("kpm_f3_encode_100_ues", |b| {
-        b.iter(|| kpm_per::encode_indication_message(black_box(&msg)))
+        b.iter(|| kpm::codec::encode_indication_message(black_box(&msg)))
     });
     c.bench_function("kpm_f3_decode_100_ues", |b| {
-        b.iter(|| kpm_per::decode_indication_message(black_box(&bytes)))
+        b.iter(|| kpm::codec::decode_indication_message(black_box(&bytes)))
     });
     c.bench_function("kpm_f3_encode_decode_100_ues", |b| {
         b.iter(|| {
-            kpm_per::encode_indication_message(black_box(&msg))
-                .and_then(|m| kpm_per::decode_indication_message(&m))
+            kpm::codec::encode_indication_message(black_box(&msg))
+                .and_then(|m| kpm::codec::decode_indication_message(&m))
         })
     });
     // v03.00: the 8-octet TimeStamp (2024-01-01T00:00:00.5Z).
@@ -124,20 +124,20 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("kpm_header_encode_decode", |b| {
         b.iter(|| {
-            kpm_per::encode_indication_header(black_box(&header), KpmVersion::V3_00)
-                .and_then(|h| kpm_per::decode_indication_header(&h, KpmVersion::V3_00))
+            kpm::codec::encode_indication_header(black_box(&header), KpmVersion::V3_00)
+                .and_then(|h| kpm::codec::decode_indication_header(&h, KpmVersion::V3_00))
         })
     });
     c.bench_function("kpm_rasn_f3_encode_100_ues", |b| {
-        b.iter(|| kpm_aper::reference::encode_indication_message(black_box(&msg)))
+        b.iter(|| kpm::reference::encode_indication_message(black_box(&msg)))
     });
     c.bench_function("kpm_rasn_f3_decode_100_ues", |b| {
-        b.iter(|| kpm_aper::reference::decode_indication_message(black_box(&bytes)))
+        b.iter(|| kpm::reference::decode_indication_message(black_box(&bytes)))
     });
     c.bench_function("kpm_rasn_f3_encode_decode_100_ues", |b| {
         b.iter(|| {
-            kpm_aper::reference::encode_indication_message(black_box(&msg))
-                .and_then(|m| kpm_aper::reference::decode_indication_message(&m))
+            kpm::reference::encode_indication_message(black_box(&msg))
+                .and_then(|m| kpm::reference::decode_indication_message(&m))
         })
     });
 }

@@ -1,13 +1,12 @@
 //! Encode + decode of an E2SM-RC slice PRB quota control message with 8 slices (APER): the
-//! hand-written codec behind `rc_aper` (`rc_*`) and the rasn reference (`rc_rasn_*`).
+//! hand-written codec behind `rc` (`rc_*`) and the rasn reference (`rc_rasn_*`).
 
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{
+use maestro_e2sm::rc::{
     decode_control_header, decode_control_message, encode_control_header, encode_control_message,
-    reference, RanParamDialect,
+    reference, RanParamDialect, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
 use std::hint::black_box;
 

@@ -6,6 +6,12 @@
 mod kpm_common;
 
 use kpm_common::{action_f1, action_f4, event_trigger, hex, msg_f1, msg_f3, subscription};
+use maestro_e2sm::common::{GnbUeId, Plmn};
+use maestro_e2sm::kpm::{
+    decode_action_definition, decode_event_trigger, decode_indication_header,
+    decode_indication_message, encode_action_definition, encode_event_trigger,
+    encode_indication_header, encode_indication_message, KpmCodecError,
+};
 use maestro_e2sm::kpm::{
     ActionDefinitionFormat, KpmActionDefinition, KpmEventTrigger, KpmIndicationHeader,
     KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
@@ -13,12 +19,6 @@ use maestro_e2sm::kpm::{
     SubscriptionInfo, TestCondKind, TestCondition, TestExpression, TestValue, TimeStampForm,
     UeMeasurementReport,
 };
-use maestro_e2sm::kpm_aper::{
-    decode_action_definition, decode_event_trigger, decode_indication_header,
-    decode_indication_message, encode_action_definition, encode_event_trigger,
-    encode_indication_header, encode_indication_message, KpmCodecError,
-};
-use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 use proptest::prelude::*;
 
 // Made by `.ci/e2sm-kpm-vectors.py`: asn1tools 0.169.0 (PyPI), codec 'per' (ALIGNED PER),
@@ -111,12 +111,10 @@ fn real_values_round_trip_and_the_asn1tools_real_vector_decodes() {
     assert_eq!(encode_indication_message(&m).unwrap(), hex(MSG_F1_REAL));
     // rasn, the reference, has no REAL.
     assert_eq!(
-        maestro_e2sm::kpm_aper::reference::encode_indication_message(&real),
+        maestro_e2sm::kpm::reference::encode_indication_message(&real),
         Err(KpmCodecError::Real)
     );
-    assert!(
-        maestro_e2sm::kpm_aper::reference::decode_indication_message(&hex(MSG_F1_REAL)).is_err()
-    );
+    assert!(maestro_e2sm::kpm::reference::decode_indication_message(&hex(MSG_F1_REAL)).is_err());
 }
 
 #[test]

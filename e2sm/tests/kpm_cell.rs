@@ -2,9 +2,9 @@
 //! versions: what the emulated gNB encodes is what the xApp decodes, and a decoder of the
 //! other version says so.
 
+use maestro_e2sm::kpm::cell::{decode_cell_report, encode_cell_report, names, KpmCellError};
+use maestro_e2sm::kpm::{decode_indication_header, decode_indication_message, KpmCodecError};
 use maestro_e2sm::kpm::{KpmIndicationMessage, KpmVersion, MeasurementType, TimeStampForm};
-use maestro_e2sm::kpm_aper::{decode_indication_header, decode_indication_message, KpmCodecError};
-use maestro_e2sm::kpm_cell::{decode_cell_report, encode_cell_report, names, KpmCellError};
 use maestro_e2sm::rc::RrmPolicyMember;
 use maestro_e2sm::report::{CellMeasurement, SliceMeasurement, UeMeasurement};
 use proptest::prelude::*;

@@ -1,15 +1,14 @@
-//! Differential tests: the hand-written E2SM-KPM indication codec (`maestro_e2sm::kpm_per`)
-//! against the rasn-based `kpm_aper` (messages without REAL, which rasn cannot encode), plus
+//! Differential tests: the hand-written E2SM-KPM indication codec (`maestro_e2sm::kpm::codec`)
+//! against the rasn-based `kpm::reference` (messages without REAL, which rasn cannot encode), plus
 //! REAL round trips and the asn1tools vectors.
 
+use maestro_e2sm::common::{GnbUeId, Plmn};
+use maestro_e2sm::kpm;
 use maestro_e2sm::kpm::{
     KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
     MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
     StartEnd, TimeStampForm, UeMeasurementReport,
 };
-use maestro_e2sm::kpm_aper;
-use maestro_e2sm::kpm_per;
-use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 use proptest::prelude::*;
 
 // From tests/kpm_aper.rs (asn1tools 0.169.0, codec 'per'); HEADER is a v02.03 header.
@@ -28,25 +27,28 @@ fn hex(s: &str) -> Vec<u8> {
 #[test]
 fn asn1tools_vectors_decode_and_re_encode() {
     let v2 = KpmVersion::V2_03;
-    let h = kpm_per::decode_indication_header(&hex(HEADER), v2).expect("header");
+    let h = kpm::codec::decode_indication_header(&hex(HEADER), v2).expect("header");
     assert_eq!(
         Ok(h.clone()),
-        kpm_aper::reference::decode_indication_header(&hex(HEADER), v2)
+        kpm::reference::decode_indication_header(&hex(HEADER), v2)
     );
-    assert_eq!(kpm_per::encode_indication_header(&h, v2), Ok(hex(HEADER)));
+    assert_eq!(
+        kpm::codec::encode_indication_header(&h, v2),
+        Ok(hex(HEADER))
+    );
     for v in [MSG_F1, MSG_F3] {
-        let m = kpm_per::decode_indication_message(&hex(v)).expect("message");
+        let m = kpm::codec::decode_indication_message(&hex(v)).expect("message");
         assert_eq!(
             Ok(m.clone()),
-            kpm_aper::reference::decode_indication_message(&hex(v))
+            kpm::reference::decode_indication_message(&hex(v))
         );
-        assert_eq!(kpm_per::encode_indication_message(&m), Ok(hex(v)));
+        assert_eq!(kpm::codec::encode_indication_message(&m), Ok(hex(v)));
     }
 }
 
 #[test]
 fn asn1tools_real_vector_decodes_and_re_encodes() {
-    let m = kpm_per::decode_indication_message(&hex(MSG_F1_REAL)).expect("REAL message");
+    let m = kpm::codec::decode_indication_message(&hex(MSG_F1_REAL)).expect("REAL message");
     let KpmIndicationMessage::Format1(r) = &m else {
         panic!("format 1 expected: {m:?}");
     };
@@ -58,7 +60,10 @@ fn asn1tools_real_vector_decodes_and_re_encodes() {
         "{m:?}"
     );
     println!("{m:?}");
-    assert_eq!(kpm_per::encode_indication_message(&m), Ok(hex(MSG_F1_REAL)));
+    assert_eq!(
+        kpm::codec::encode_indication_message(&m),
+        Ok(hex(MSG_F1_REAL))
+    );
 }
 
 #[test]
@@ -83,8 +88,8 @@ fn real_values_round_trip() {
             info: None,
             granularity_period_ms: Some(1000),
         });
-        let bytes = kpm_per::encode_indication_message(&m).expect("encode");
-        let back = kpm_per::decode_indication_message(&bytes).expect("decode");
+        let bytes = kpm::codec::encode_indication_message(&m).expect("encode");
+        let back = kpm::codec::decode_indication_message(&bytes).expect("decode");
         let KpmIndicationMessage::Format1(r) = back else {
             panic!("format 1 expected")
         };
@@ -101,9 +106,9 @@ fn real_values_round_trip() {
         info: None,
         granularity_period_ms: None,
     });
-    let bytes = kpm_per::encode_indication_message(&nan).expect("encode");
+    let bytes = kpm::codec::encode_indication_message(&nan).expect("encode");
     assert!(matches!(
-        kpm_per::decode_indication_message(&bytes),
+        kpm::codec::decode_indication_message(&bytes),
         Ok(KpmIndicationMessage::Format1(MeasurementReport { ref data, .. }))
             if matches!(data[0].record[0], MeasurementValue::Real(v) if v.is_nan())
     ));
@@ -126,14 +131,14 @@ fn large_format3_uses_a_fragmented_open_type() {
         },
     };
     let m = KpmIndicationMessage::Format3((0..1000).map(ue).collect());
-    let fast = kpm_per::encode_indication_message(&m).expect("encode");
+    let fast = kpm::codec::encode_indication_message(&m).expect("encode");
     assert!(fast.len() > 16 * 1024, "{}", fast.len());
     assert_eq!(
-        kpm_aper::reference::encode_indication_message(&m).as_ref(),
+        kpm::reference::encode_indication_message(&m).as_ref(),
         Ok(&fast)
     );
-    assert_eq!(kpm_per::decode_indication_message(&fast), Ok(m.clone()));
-    assert_eq!(kpm_aper::reference::decode_indication_message(&fast), Ok(m));
+    assert_eq!(kpm::codec::decode_indication_message(&fast), Ok(m.clone()));
+    assert_eq!(kpm::reference::decode_indication_message(&fast), Ok(m));
 }
 
 fn printable_text(max: usize) -> impl Strategy<Value = String> {
@@ -320,8 +325,8 @@ fn header() -> impl Strategy<Value = (KpmIndicationHeader, KpmVersion)> {
 }
 
 fn assert_agree(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let fast = kpm_per::decode_indication_message(bytes);
-    let slow = kpm_aper::reference::decode_indication_message(bytes);
+    let fast = kpm::codec::decode_indication_message(bytes);
+    let slow = kpm::reference::decode_indication_message(bytes);
     if slow.is_ok() {
         prop_assert_eq!(&fast, &slow, "bytes {:02x?}", bytes);
     }
@@ -347,13 +352,13 @@ fn assert_agree(bytes: &[u8]) -> Result<(), TestCaseError> {
         );
     }
     for version in KpmVersion::ALL {
-        let fast = kpm_per::decode_indication_header(bytes, version);
-        let slow = kpm_aper::reference::decode_indication_header(bytes, version);
+        let fast = kpm::codec::decode_indication_header(bytes, version);
+        let slow = kpm::reference::decode_indication_header(bytes, version);
         if fast.is_ok() || slow.is_ok() {
             prop_assert_eq!(&fast, &slow, "{} header bytes {:02x?}", version, bytes);
         }
         // A version mismatch is diagnosed alike.
-        if let Err(maestro_e2sm::kpm_aper::KpmCodecError::VersionMismatch { .. }) = fast {
+        if let Err(maestro_e2sm::kpm::KpmCodecError::VersionMismatch { .. }) = fast {
             prop_assert_eq!(&fast, &slow, "{} header bytes {:02x?}", version, bytes);
         }
     }
@@ -368,26 +373,26 @@ proptest! {
 
     #[test]
     fn messages_are_byte_identical(m in message()) {
-        let fast = kpm_per::encode_indication_message(&m);
-        let slow = kpm_aper::reference::encode_indication_message(&m);
+        let fast = kpm::codec::encode_indication_message(&m);
+        let slow = kpm::reference::encode_indication_message(&m);
         prop_assert_eq!(&fast, &slow);
         let bytes = fast.expect("encode");
-        prop_assert_eq!(kpm_per::decode_indication_message(&bytes), Ok(m.clone()));
-        prop_assert_eq!(kpm_aper::reference::decode_indication_message(&bytes), Ok(m));
+        prop_assert_eq!(kpm::codec::decode_indication_message(&bytes), Ok(m.clone()));
+        prop_assert_eq!(kpm::reference::decode_indication_message(&bytes), Ok(m));
     }
 
     #[test]
     fn headers_are_byte_identical((h, version) in header()) {
-        let fast = kpm_per::encode_indication_header(&h, version);
-        let slow = kpm_aper::reference::encode_indication_header(&h, version);
+        let fast = kpm::codec::encode_indication_header(&h, version);
+        let slow = kpm::reference::encode_indication_header(&h, version);
         prop_assert_eq!(&fast, &slow);
         let bytes = fast.expect("encode");
-        prop_assert_eq!(kpm_per::decode_indication_header(&bytes, version), Ok(h.clone()));
-        prop_assert_eq!(kpm_aper::reference::decode_indication_header(&bytes, version), Ok(h));
+        prop_assert_eq!(kpm::codec::decode_indication_header(&bytes, version), Ok(h.clone()));
+        prop_assert_eq!(kpm::reference::decode_indication_header(&bytes, version), Ok(h));
         // As the other version: never a (wrong) header, and both codecs fail the same way.
         let other = version.other();
-        let fast = kpm_per::decode_indication_header(&bytes, other);
-        let slow = kpm_aper::reference::decode_indication_header(&bytes, other);
+        let fast = kpm::codec::decode_indication_header(&bytes, other);
+        let slow = kpm::reference::decode_indication_header(&bytes, other);
         prop_assert!(fast.is_err() || fast == slow, "{:?} / {:?}", fast, slow);
         assert_agree(&bytes)?;
     }
@@ -403,7 +408,7 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..4),
         cut in any::<prop::sample::Index>(),
     ) {
-        let bytes = kpm_per::encode_indication_message(&m).expect("encode");
+        let bytes = kpm::codec::encode_indication_message(&m).expect("encode");
         let mut mutated = bytes.clone();
         for (at, bit) in &flips {
             let i = at.index(mutated.len());
@@ -411,7 +416,7 @@ proptest! {
         }
         assert_agree(&mutated)?;
         let truncated = &bytes[..cut.index(bytes.len())];
-        prop_assert!(kpm_per::decode_indication_message(truncated).is_err());
+        prop_assert!(kpm::codec::decode_indication_message(truncated).is_err());
         assert_agree(truncated)?;
     }
 
@@ -420,7 +425,7 @@ proptest! {
         (h, version) in header(),
         flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..3),
     ) {
-        let mut bytes = kpm_per::encode_indication_header(&h, version).expect("encode");
+        let mut bytes = kpm::codec::encode_indication_header(&h, version).expect("encode");
         for (at, bit) in &flips {
             let i = at.index(bytes.len());
             bytes[i] ^= 1 << bit;

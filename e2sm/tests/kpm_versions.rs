@@ -1,8 +1,8 @@
 //! E2SM-KPM v02.03 and v03.00 against vectors that asn1tools encoded from the STANDARD
 //! O-RAN modules (FlexRIC c74bcef0's `e2sm_kpm_v02.03_standard.asn1` and
 //! `e2sm_kpm_v03.00_standard.asn1`): byte-exact round trips both ways through the
-//! hand-written codec (`kpm_per`, behind `kpm_aper`) and the rasn reference
-//! (`kpm_aper::reference`); what the TimeStamp means in each version; FlexRIC's Unix-µs
+//! hand-written codec (`kpm::codec`, behind `kpm`) and the rasn reference
+//! (`kpm::reference`); what the TimeStamp means in each version; FlexRIC's Unix-µs
 //! TimeStamp; and the error a header of the wrong version gives.
 
 mod kpm_common;
@@ -10,11 +10,10 @@ mod kpm_common;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kpm_common::{action_f1, action_f4, event_trigger, hex, msg_f1, msg_f3};
+use maestro_e2sm::kpm::{self, reference, KpmCodecError};
 use maestro_e2sm::kpm::{
     KpmIndicationHeader, KpmIndicationMessage, KpmVersion, NtpTimestamp, TimeStampForm,
 };
-use maestro_e2sm::kpm_aper::{self, reference, KpmCodecError};
-use maestro_e2sm::kpm_per;
 
 // Made by `.ci/e2sm-kpm-vectors.py` (asn1tools 0.169.0, codec 'per' (ALIGNED PER), python
 // 3.11.7) from the standard modules of FlexRIC's tree,
@@ -131,22 +130,22 @@ fn headers() -> [(&'static str, KpmVersion, KpmIndicationHeader); 5] {
 fn headers_round_trip_byte_exact_through_both_codecs() {
     for (vector, version, header) in headers() {
         let bytes = hex(vector);
-        // Hand-written codec, directly and behind kpm_aper.
+        // Hand-written codec, directly and behind kpm.
         assert_eq!(
-            kpm_per::decode_indication_header(&bytes, version),
+            kpm::codec::decode_indication_header(&bytes, version),
             Ok(header.clone()),
             "{version} {vector}"
         );
         assert_eq!(
-            kpm_per::encode_indication_header(&header, version),
+            kpm::codec::encode_indication_header(&header, version),
             Ok(bytes.clone())
         );
         assert_eq!(
-            kpm_aper::decode_indication_header(&bytes, version),
+            kpm::decode_indication_header(&bytes, version),
             Ok(header.clone())
         );
         assert_eq!(
-            kpm_aper::encode_indication_header(&header, version),
+            kpm::encode_indication_header(&header, version),
             Ok(bytes.clone())
         );
         // rasn reference (the subset's v03.00 header type or its v02.03 twin).
@@ -171,8 +170,14 @@ fn messages_round_trip_byte_exact_through_both_codecs_in_both_versions() {
     for (v2, v3, msg) in cases {
         for vector in [v2, v3] {
             let bytes = hex(vector);
-            assert_eq!(kpm_per::decode_indication_message(&bytes), Ok(msg.clone()));
-            assert_eq!(kpm_per::encode_indication_message(&msg), Ok(bytes.clone()));
+            assert_eq!(
+                kpm::codec::decode_indication_message(&bytes),
+                Ok(msg.clone())
+            );
+            assert_eq!(
+                kpm::codec::encode_indication_message(&msg),
+                Ok(bytes.clone())
+            );
             assert_eq!(
                 reference::decode_indication_message(&bytes),
                 Ok(msg.clone())
@@ -187,8 +192,8 @@ fn event_triggers_and_action_definitions_round_trip_in_both_versions() {
     // One codec (rasn) for these: they are not on the per-period path.
     for vector in [V0203_EVENT_TRIGGER, V0300_EVENT_TRIGGER] {
         let bytes = hex(vector);
-        assert_eq!(kpm_aper::decode_event_trigger(&bytes), Ok(event_trigger()));
-        assert_eq!(kpm_aper::encode_event_trigger(&event_trigger()), Ok(bytes));
+        assert_eq!(kpm::decode_event_trigger(&bytes), Ok(event_trigger()));
+        assert_eq!(kpm::encode_event_trigger(&event_trigger()), Ok(bytes));
     }
     for (vector, def) in [
         (V0203_ACTION_F1, action_f1()),
@@ -197,8 +202,8 @@ fn event_triggers_and_action_definitions_round_trip_in_both_versions() {
         (V0300_ACTION_F4, action_f4()),
     ] {
         let bytes = hex(vector);
-        assert_eq!(kpm_aper::decode_action_definition(&bytes), Ok(def.clone()));
-        assert_eq!(kpm_aper::encode_action_definition(&def), Ok(bytes));
+        assert_eq!(kpm::decode_action_definition(&bytes), Ok(def.clone()));
+        assert_eq!(kpm::encode_action_definition(&def), Ok(bytes));
     }
 }
 
@@ -227,7 +232,7 @@ fn the_versions_differ_only_in_the_header_time_stamp() {
 
 #[test]
 fn a_v0300_header_carries_the_64_bit_ntp_time() {
-    let h = kpm_aper::decode_indication_header(&hex(V0300_HEADER), KpmVersion::V3_00)
+    let h = kpm::decode_indication_header(&hex(V0300_HEADER), KpmVersion::V3_00)
         .expect("v03.00 header");
     assert_eq!(h.collect_start_time_form, TimeStampForm::Ntp);
     // 2024-01-01T00:00:00Z is NTP 3,913,056,000 s (3,913,056,000 - 2,208,988,800 =
@@ -237,7 +242,7 @@ fn a_v0300_header_carries_the_64_bit_ntp_time() {
         h.collect_start_time.to_system_time(),
         utc(2024, 1, 1, 0, 0, 0, 500)
     );
-    let bare = kpm_aper::decode_indication_header(&hex(V0300_HEADER_BARE), KpmVersion::V3_00)
+    let bare = kpm::decode_indication_header(&hex(V0300_HEADER_BARE), KpmVersion::V3_00)
         .expect("v03.00 header");
     assert_eq!(
         SystemTime::from(bare.collect_start_time),
@@ -248,7 +253,7 @@ fn a_v0300_header_carries_the_64_bit_ntp_time() {
 
 #[test]
 fn a_v0203_header_carries_the_ntp_seconds() {
-    let h = kpm_aper::decode_indication_header(&hex(V0203_HEADER), KpmVersion::V2_03)
+    let h = kpm::decode_indication_header(&hex(V0203_HEADER), KpmVersion::V2_03)
         .expect("v02.03 header");
     assert_eq!(h.collect_start_time_form, TimeStampForm::Ntp);
     assert_eq!(
@@ -260,7 +265,7 @@ fn a_v0203_header_carries_the_ntp_seconds() {
         utc(2024, 1, 1, 0, 0, 0, 0)
     );
     assert_eq!(h.file_format_version.as_deref(), Some("v02.03"));
-    let bare = kpm_aper::decode_indication_header(&hex(V0203_HEADER_BARE), KpmVersion::V2_03)
+    let bare = kpm::decode_indication_header(&hex(V0203_HEADER_BARE), KpmVersion::V2_03)
         .expect("v02.03 header");
     assert_eq!(
         bare.collect_start_time.to_system_time(),
@@ -275,7 +280,7 @@ fn a_v0203_header_carries_the_ntp_seconds() {
         ..bare
     };
     assert_eq!(
-        kpm_aper::encode_indication_header(&with_fraction, KpmVersion::V2_03),
+        kpm::encode_indication_header(&with_fraction, KpmVersion::V2_03),
         Ok(hex(V0203_HEADER_BARE))
     );
 }
@@ -283,7 +288,7 @@ fn a_v0203_header_carries_the_ntp_seconds() {
 #[test]
 fn a_flexric_microsecond_header_decodes_to_the_right_time_and_says_so() {
     for decoded in [
-        kpm_per::decode_indication_header(&hex(V0300_HEADER_FLEXRIC_US), KpmVersion::V3_00),
+        kpm::codec::decode_indication_header(&hex(V0300_HEADER_FLEXRIC_US), KpmVersion::V3_00),
         reference::decode_indication_header(&hex(V0300_HEADER_FLEXRIC_US), KpmVersion::V3_00),
     ] {
         let h = decoded.expect("FlexRIC header");
@@ -303,13 +308,13 @@ fn a_flexric_microsecond_header_decodes_to_the_right_time_and_says_so() {
     // The standard header of the same time is different bytes, and reads back as NTP.
     let ntp = KpmIndicationHeader {
         collect_start_time_form: TimeStampForm::Ntp,
-        ..kpm_aper::decode_indication_header(&hex(V0300_HEADER_FLEXRIC_US), KpmVersion::V3_00)
+        ..kpm::decode_indication_header(&hex(V0300_HEADER_FLEXRIC_US), KpmVersion::V3_00)
             .expect("FlexRIC header")
     };
-    let bytes = kpm_aper::encode_indication_header(&ntp, KpmVersion::V3_00).expect("encode");
+    let bytes = kpm::encode_indication_header(&ntp, KpmVersion::V3_00).expect("encode");
     assert_ne!(bytes, hex(V0300_HEADER_FLEXRIC_US));
     assert_eq!(
-        kpm_aper::decode_indication_header(&bytes, KpmVersion::V3_00),
+        kpm::decode_indication_header(&bytes, KpmVersion::V3_00),
         Ok(ntp)
     );
 }
@@ -331,9 +336,9 @@ fn a_header_of_the_other_version_is_a_clear_error() {
             found,
             len: bytes.len(),
         });
-        assert_eq!(kpm_per::decode_indication_header(&bytes, expected), want);
+        assert_eq!(kpm::codec::decode_indication_header(&bytes, expected), want);
         assert_eq!(reference::decode_indication_header(&bytes, expected), want);
-        let text = kpm_aper::decode_indication_header(&bytes, expected)
+        let text = kpm::decode_indication_header(&bytes, expected)
             .expect_err("wrong version")
             .to_string();
         for part in [
@@ -350,7 +355,7 @@ fn a_header_of_the_other_version_is_a_clear_error() {
         }
     }
     // Garbage is malformed, and the error names the version it was read as.
-    let text = kpm_aper::decode_indication_header(&[0x1e, 0xe9], KpmVersion::V3_00)
+    let text = kpm::decode_indication_header(&[0x1e, 0xe9], KpmVersion::V3_00)
         .expect_err("truncated")
         .to_string();
     assert!(

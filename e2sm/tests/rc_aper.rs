@@ -1,12 +1,12 @@
 //! E2SM-RC slice PRB quota APER codec: byte-exact vectors from an independent ASN.1
 //! implementation, round trips, and robustness against arbitrary bytes.
 
-use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{
+use maestro_e2sm::common::{GnbUeId, Plmn};
+use maestro_e2sm::rc::{
     decode_control_header, decode_control_message, decode_control_message_with_leaves,
     encode_control_header, encode_control_message, encode_control_message_with_leaves,
-    encode_header, ControlDecision, DecodedControl, GnbUeId, LeafEncoding, Plmn, RanParamDialect,
-    RcCodecError, RcControlHeader,
+    encode_header, ControlDecision, DecodedControl, LeafEncoding, RanParamDialect, RcCodecError,
+    RcControlHeader, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
 use proptest::prelude::*;
 

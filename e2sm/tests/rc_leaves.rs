@@ -1,11 +1,11 @@
 //! E2SM-RC slice PRB quota control messages in both RAN parameter ID dialects and both leaf
-//! encodings (binary 3GPP octets, ASCII text; see `maestro_e2sm::rc_aper`): byte-exact
+//! encodings (binary 3GPP octets, ASCII text; see `maestro_e2sm::rc`): byte-exact
 //! vectors from an independent encoder through both codecs (the hand-written one behind
-//! `rc_aper` and the rasn `reference`), both ways, and random round trips.
+//! `rc` and the rasn `reference`), both ways, and random round trips.
 
-use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{
+use maestro_e2sm::rc::{
     self, reference, DecodedControl, LeafEncoding, LeafEncodingSeen, RanParamDialect,
+    RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
 use proptest::prelude::*;
 
@@ -268,7 +268,7 @@ const CASES: [Case; 20] = [
 fn both_codecs_encode_every_vector_byte_exact() {
     for (name, dialect, leaves, control, vector) in CASES {
         let c = control();
-        let fast = rc_aper::encode_control_message_with_leaves(&c, dialect, leaves);
+        let fast = rc::encode_control_message_with_leaves(&c, dialect, leaves);
         let slow = reference::encode_control_message_with_leaves(&c, dialect, leaves);
         assert_eq!(fast, Ok(hex(vector)), "{name}: hand-written codec");
         assert_eq!(slow, Ok(hex(vector)), "{name}: rasn reference");
@@ -284,7 +284,7 @@ fn both_codecs_decode_every_vector_and_report_its_leaf_form() {
         });
         let bytes = hex(vector);
         assert_eq!(
-            rc_aper::decode_control_message_with_leaves(&bytes, dialect),
+            rc::decode_control_message_with_leaves(&bytes, dialect),
             want,
             "{name}: hand-written codec"
         );
@@ -294,7 +294,7 @@ fn both_codecs_decode_every_vector_and_report_its_leaf_form() {
             "{name}: rasn reference"
         );
         assert_eq!(
-            rc_aper::decode_control_message(&bytes, dialect),
+            rc::decode_control_message(&bytes, dialect),
             Ok(control()),
             "{name}"
         );
@@ -314,7 +314,7 @@ fn the_default_leaf_encoding_is_the_dialects() {
         if leaves == dialect.default_leaf_encoding() {
             let c = control();
             assert_eq!(
-                rc_aper::encode_control_message(&c, dialect),
+                rc::encode_control_message(&c, dialect),
                 Ok(hex(vector)),
                 "{name}"
             );
@@ -367,7 +367,7 @@ fn binary_and_ascii_messages_of_one_dialect_decode_to_the_same_control() {
     for (dialect, binary, ascii, want) in pairs {
         assert_ne!(binary, ascii);
         for decode in [
-            rc_aper::decode_control_message,
+            rc::decode_control_message,
             reference::decode_control_message,
         ] {
             let from_binary = decode(&hex(binary), dialect);
@@ -386,7 +386,7 @@ fn messages_mixing_binary_and_ascii_members_decode_as_mixed() {
         });
         let bytes = hex(vector);
         assert_eq!(
-            rc_aper::decode_control_message_with_leaves(&bytes, dialect),
+            rc::decode_control_message_with_leaves(&bytes, dialect),
             want
         );
         assert_eq!(
@@ -395,7 +395,7 @@ fn messages_mixing_binary_and_ascii_members_decode_as_mixed() {
         );
         // No uniform encoding reproduces it.
         for leaves in LeafEncoding::ALL {
-            let ours = rc_aper::encode_control_message_with_leaves(&two_sd(), dialect, leaves);
+            let ours = rc::encode_control_message_with_leaves(&two_sd(), dialect, leaves);
             assert_ne!(ours, Ok(bytes.clone()), "{dialect:?} {leaves}");
         }
     }
@@ -409,7 +409,7 @@ fn the_other_dialects_ids_are_refused_in_either_leaf_form() {
             Oai => Oran,
         };
         assert!(
-            rc_aper::decode_control_message(&hex(vector), other).is_err(),
+            rc::decode_control_message(&hex(vector), other).is_err(),
             "{name}"
         );
         assert!(
@@ -471,18 +471,18 @@ proptest! {
         dialect in arb_dialect(),
         leaves in arb_leaves(),
     ) {
-        let bytes = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves)
+        let bytes = rc::encode_control_message_with_leaves(&control, dialect, leaves)
             .expect("encode");
         prop_assert_eq!(
             reference::encode_control_message_with_leaves(&control, dialect, leaves),
             Ok(bytes.clone())
         );
         let want = Ok(DecodedControl { control: control.clone(), leaves: leaves.into() });
-        prop_assert_eq!(rc_aper::decode_control_message_with_leaves(&bytes, dialect), want.clone());
+        prop_assert_eq!(rc::decode_control_message_with_leaves(&bytes, dialect), want.clone());
         prop_assert_eq!(reference::decode_control_message_with_leaves(&bytes, dialect), want);
         let other = match leaves { Binary => Ascii, Ascii => Binary };
-        let other_bytes = rc_aper::encode_control_message_with_leaves(&control, dialect, other)
+        let other_bytes = rc::encode_control_message_with_leaves(&control, dialect, other)
             .expect("encode");
-        prop_assert_eq!(rc_aper::decode_control_message(&other_bytes, dialect), Ok(control));
+        prop_assert_eq!(rc::decode_control_message(&other_bytes, dialect), Ok(control));
     }
 }

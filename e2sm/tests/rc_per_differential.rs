@@ -1,10 +1,10 @@
-//! Differential tests: the hand-written APER codec behind `rc_aper`'s public functions
-//! (`maestro_e2sm::rc_per`) against the rasn-generated reference (`rc_aper::reference`).
+//! Differential tests: the hand-written APER codec behind `rc`'s public functions
+//! (`maestro_e2sm::rc::codec`) against the rasn-generated reference (`rc::reference`).
 
-use maestro_e2sm::rc::{RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{
-    self, reference, ControlDecision, DecodedControl, GnbUeId, LeafEncoding, Plmn, RanParamDialect,
-    RcControlHeader,
+use maestro_e2sm::common::{GnbUeId, Plmn};
+use maestro_e2sm::rc::{
+    self, reference, ControlDecision, DecodedControl, LeafEncoding, RanParamDialect,
+    RcControlHeader, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
 use proptest::prelude::*;
 
@@ -111,7 +111,7 @@ fn assert_message_decoders_agree(
     bytes: &[u8],
     dialect: RanParamDialect,
 ) -> Result<(), TestCaseError> {
-    let fast = rc_aper::decode_control_message_with_leaves(bytes, dialect);
+    let fast = rc::decode_control_message_with_leaves(bytes, dialect);
     let slow = reference::decode_control_message_with_leaves(bytes, dialect);
     if fast.is_ok() || slow.is_ok() {
         prop_assert_eq!(&fast, &slow, "bytes {:02x?}", bytes);
@@ -120,7 +120,7 @@ fn assert_message_decoders_agree(
 }
 
 fn assert_header_decoders_agree(bytes: &[u8]) -> Result<(), TestCaseError> {
-    let fast = rc_aper::decode_control_header(bytes);
+    let fast = rc::decode_control_header(bytes);
     let slow = reference::decode_control_header(bytes);
     if fast.is_ok() || slow.is_ok() {
         prop_assert_eq!(&fast, &slow, "bytes {:02x?}", bytes);
@@ -140,7 +140,7 @@ proptest! {
         dialect in arb_dialect(),
         leaves in arb_leaves(),
     ) {
-        let fast = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves)
+        let fast = rc::encode_control_message_with_leaves(&control, dialect, leaves)
             .expect("fast encode");
         let slow = reference::encode_control_message_with_leaves(&control, dialect, leaves)
             .expect("rasn encode");
@@ -159,7 +159,7 @@ proptest! {
         };
         let expected = DecodedControl { control: expected, leaves: leaves.into() };
         prop_assert_eq!(
-            rc_aper::decode_control_message_with_leaves(&slow, dialect),
+            rc::decode_control_message_with_leaves(&slow, dialect),
             Ok(expected.clone())
         );
         prop_assert_eq!(reference::decode_control_message_with_leaves(&fast, dialect), Ok(expected));
@@ -167,10 +167,10 @@ proptest! {
 
     #[test]
     fn headers_are_byte_identical(header in arb_header()) {
-        let fast = rc_aper::encode_header(&header).expect("fast encode");
+        let fast = rc::encode_header(&header).expect("fast encode");
         let slow = reference::encode_header(&header).expect("rasn encode");
         prop_assert_eq!(&fast, &slow);
-        prop_assert_eq!(rc_aper::decode_control_header(&slow), Ok(header.clone()));
+        prop_assert_eq!(rc::decode_control_header(&slow), Ok(header.clone()));
         prop_assert_eq!(reference::decode_control_header(&fast), Ok(header));
     }
 
@@ -190,7 +190,7 @@ proptest! {
             2 => g.member.sd = Some(0x0100_0000),
             _ => g.member.mnc = "1".into(),
         }
-        let fast = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves);
+        let fast = rc::encode_control_message_with_leaves(&control, dialect, leaves);
         let slow = reference::encode_control_message_with_leaves(&control, dialect, leaves);
         prop_assert!(fast.is_err());
         prop_assert_eq!(fast, slow);
@@ -214,7 +214,7 @@ proptest! {
         cut in any::<prop::sample::Index>(),
         extra in proptest::collection::vec(any::<u8>(), 0..4),
     ) {
-        let bytes = rc_aper::encode_control_message_with_leaves(&control, dialect, leaves)
+        let bytes = rc::encode_control_message_with_leaves(&control, dialect, leaves)
             .expect("encode");
         let mut mutated = bytes.clone();
         for (at, bit) in &flips {
@@ -224,7 +224,7 @@ proptest! {
         assert_message_decoders_agree(&mutated, dialect)?;
         // Truncated: both refuse. With trailing octets: both refuse them too (X.691 11.1).
         let truncated = &bytes[..cut.index(bytes.len())];
-        prop_assert!(rc_aper::decode_control_message(truncated, dialect).is_err());
+        prop_assert!(rc::decode_control_message(truncated, dialect).is_err());
         assert_message_decoders_agree(truncated, dialect)?;
         let mut longer = bytes.clone();
         longer.extend_from_slice(&extra);
@@ -237,7 +237,7 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..8), 1..3),
         cut in any::<prop::sample::Index>(),
     ) {
-        let bytes = rc_aper::encode_header(&header).expect("encode");
+        let bytes = rc::encode_header(&header).expect("encode");
         let mut mutated = bytes.clone();
         for (at, bit) in &flips {
             let i = at.index(mutated.len());
@@ -245,7 +245,7 @@ proptest! {
         }
         assert_header_decoders_agree(&mutated)?;
         let truncated = &bytes[..cut.index(bytes.len())];
-        prop_assert!(rc_aper::decode_control_header(truncated).is_err());
+        prop_assert!(rc::decode_control_header(truncated).is_err());
         assert_header_decoders_agree(truncated)?;
     }
 }

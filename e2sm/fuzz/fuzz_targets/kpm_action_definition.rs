@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use maestro_e2sm::kpm_aper::{decode_action_definition, encode_action_definition};
+use maestro_e2sm::kpm::{decode_action_definition, encode_action_definition};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = decode_action_definition(data) {

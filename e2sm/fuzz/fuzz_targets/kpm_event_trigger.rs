@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use maestro_e2sm::kpm_aper::{decode_event_trigger, encode_event_trigger};
+use maestro_e2sm::kpm::{decode_event_trigger, encode_event_trigger};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = decode_event_trigger(data) {

@@ -7,7 +7,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use maestro_e2sm::kpm::KpmVersion;
-use maestro_e2sm::kpm_aper::{decode_indication_header, encode_indication_header, reference};
+use maestro_e2sm::kpm::{decode_indication_header, encode_indication_header, reference};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&first, bytes)) = data.split_first() else {

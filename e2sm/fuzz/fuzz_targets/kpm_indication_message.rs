@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use maestro_e2sm::kpm_aper::{decode_indication_message, encode_indication_message};
+use maestro_e2sm::kpm::{decode_indication_message, encode_indication_message};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(value) = decode_indication_message(data) {

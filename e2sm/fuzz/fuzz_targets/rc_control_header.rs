@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use maestro_e2sm::rc_aper::decode_control_header;
+use maestro_e2sm::rc::decode_control_header;
 
 fuzz_target!(|data: &[u8]| {
     let _ = decode_control_header(data);

@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use maestro_e2sm::rc_aper::{
+use maestro_e2sm::rc::{
     decode_control_message_with_leaves, encode_control_message_with_leaves, DecodedControl,
     LeafEncoding, RanParamDialect,
 };

@@ -2,13 +2,13 @@
 //! vectors of `.ci/e2sm-kpm-vectors.py` encode (same values, same names in lower case).
 #![allow(dead_code)] // each test file uses a part
 
+use maestro_e2sm::common::{GnbUeId, Plmn};
 use maestro_e2sm::kpm::{
     ActionDefinitionFormat, KpmActionDefinition, KpmEventTrigger, KpmIndicationMessage,
     MeasurementDataItem, MeasurementInfo, MeasurementLabel, MeasurementReport, MeasurementType,
     MeasurementValue, NrCgi, Snssai, SubscriptionInfo, TestCondKind, TestCondition, TestExpression,
     TestValue, UeMeasurementReport,
 };
-use maestro_e2sm::rc_aper::{GnbUeId, Plmn};
 
 pub const PLMN_00101: [u8; 3] = [0x00, 0xF1, 0x10];
 

@@ -5,10 +5,12 @@
 //! RRM Policy Ratio List -> items { RRM Policy { RRM Policy Member List -> items { PLMN
 //! Identity, S-NSSAI { SST, SD } } }, Min, Max, Dedicated PRB Policy Ratio }. The RAN
 //! parameter IDs and the leaf encodings depend on the [`RanParamDialect`], exactly as in
-//! `maestro_e2sm::rc_aper` (which documents both).
+//! `maestro_e2sm::rc` (which documents both).
 
-use maestro_e2sm::rc::{RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{member_leaves, LeafEncoding, MemberLeaves, RanParamDialect};
+use maestro_e2sm::rc::{
+    member_leaves, LeafEncoding, MemberLeaves, RanParamDialect, RrmPolicyRatioGroup,
+    SlicePrbQuotaControl,
+};
 
 /// A RAN parameter value (E2SM-RC clause 9.3.11).
 #[derive(Debug, Clone, PartialEq, Eq)]

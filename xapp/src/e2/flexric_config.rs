@@ -7,8 +7,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use maestro_e2sm::rc::RrmPolicyMember;
-use maestro_e2sm::rc_aper::{LeafEncoding, RanParamDialect};
+use maestro_e2sm::rc::{LeafEncoding, RanParamDialect, RrmPolicyMember};
 use serde::{Deserialize, Serialize};
 
 use crate::nr::CellConfig;

@@ -10,14 +10,12 @@
 //! function the node announced ([`kpm_version_of`]), and a report encoded in the other
 //! version does not decode.
 
+use maestro_e2sm::kpm::cell::{decode_cell_report, encode_cell_report, KpmCellIndications};
 use maestro_e2sm::kpm::{is_kpm_oid, KpmVersion};
-use maestro_e2sm::kpm_cell::{decode_cell_report, encode_cell_report, KpmCellIndications};
 use maestro_e2sm::rc::{
-    SlicePrbQuotaControl, CONTROL_ACTION_SLICE_PRB_QUOTA, CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION,
-};
-use maestro_e2sm::rc_aper::{
     decode_control_header, decode_control_message_with_leaves, encode_control_header,
     encode_control_message_with_leaves, DecodedControl, LeafEncoding, RanParamDialect,
+    SlicePrbQuotaControl, CONTROL_ACTION_SLICE_PRB_QUOTA, CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION,
 };
 use maestro_e2sm::report::CellMeasurement;
 

@@ -25,8 +25,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use maestro_e2sm::kpm::KpmVersion;
-use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
-use maestro_e2sm::rc_aper::{LeafEncoding, RanParamDialect};
+use maestro_e2sm::rc::{
+    ControlOutcome, LeafEncoding, RanParamDialect, RrmPolicyMember, SlicePrbQuotaControl,
+};
 use maestro_e2sm::report::CellMeasurement;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;

@@ -1,12 +1,13 @@
-//! Hand-written ALIGNED PER codec of exactly the E2SM-RC messages of [`crate::rc_aper`]:
+//! Hand-written ALIGNED PER codec of exactly the E2SM-RC messages of [`crate::rc`]:
 //! E2SM-RC-ControlHeader format 1 and E2SM-RC-ControlMessage format 1 carrying the
 //! slice-level PRB quota tree (both [`RanParamDialect`]s, both [`LeafEncoding`]s), built on
 //! [`crate::per`].
 //!
 //! It follows `asn1/e2sm-rc-subset.asn` (and the UEID of `asn1/e2sm-common-subset.asn`)
 //! field by field; the comments give the ASN.1 of each step. The public functions of
-//! [`crate::rc_aper`] call this module; the rasn-generated codec stays available as
-//! [`crate::rc_aper::reference`], and the tests check both give the same bytes and values.
+//! [`crate::rc`] call this module; the rasn-generated codec stays available as
+//! `rc::reference` (feature `reference`), and the tests check both give the same bytes and
+//! values.
 //!
 //! Decoding works like the reference: the whole PDU is first read into a generic RAN
 //! parameter tree (kept in two flat arenas, with octet strings borrowed from the input), so
@@ -14,19 +15,20 @@
 //! clause 8.4.3.6 shape with the same rules and messages as the reference (IDs in any
 //! order, `ElementTrue` accepted, LIST items optionally wrapped in one STRUCTURE item
 //! carrying the element's ID; PLMN Identity, SST and SD leaves binary or ASCII, read by the
-//! rule both codecs share, [`crate::rc_aper`]'s `member_from_leaves`). Unknown extension
+//! rule both codecs share, `rc::leaves::member_from_leaves`). Unknown extension
 //! additions of SEQUENCEs are skipped; unknown extension alternatives of CHOICEs are
 //! errors. The RAN parameter tree may nest at most [`MAX_DEPTH`] STRUCTURE/LIST levels,
 //! which bounds the recursion.
 
 use std::fmt;
 
-use crate::per::{PerError, PerReader, PerWriter};
-use crate::rc::{RrmPolicyRatioGroup, SlicePrbQuotaControl};
-use crate::rc_aper::{
-    check_len, member_from_leaves, plmn_to_bcd, ControlDecision, DecodedControl, GnbUeId,
-    LeafEncoding, LeafEncodingSeen, Plmn, RanParamDialect, RcCodecError, RcControlHeader, NO_SD,
+use super::leaves::member_from_leaves;
+use super::{
+    check_len, ControlDecision, DecodedControl, LeafEncoding, LeafEncodingSeen, RanParamDialect,
+    RcCodecError, RcControlHeader, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
+use crate::common::{plmn_to_bcd, read_ueid, write_ueid_gnb, GnbUeId, Plmn, RawGnbUeId, NO_SD};
+use crate::per::{PerError, PerReader, PerWriter};
 
 /// Deepest nesting of STRUCTURE and LIST values the decoder follows (the quota tree uses 5).
 pub const MAX_DEPTH: usize = 64;
@@ -42,134 +44,6 @@ fn decode_error(e: PerError) -> RcCodecError {
 
 fn encode_error(e: PerError) -> RcCodecError {
     RcCodecError::Encode(e.to_string())
-}
-
-// =========================================================================================
-// E2SM common IEs: UEID (gNB-UEID)
-// =========================================================================================
-
-/// The gNB-UEID fields this crate represents, as on the wire.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct RawGnbUeId {
-    /// AMF-UE-NGAP-ID.
-    pub amf_ue_ngap_id: u64,
-    /// GUAMI pLMNIdentity.
-    pub plmn: [u8; 3],
-    /// AMFRegionID (8 bits).
-    pub amf_region_id: u8,
-    /// AMFSetID (10 bits).
-    pub amf_set_id: u16,
-    /// AMFPointer (6 bits).
-    pub amf_pointer: u8,
-}
-
-/// `ub - lb` of AMF-UE-NGAP-ID ::= INTEGER (0..1099511627775).
-const AMF_UE_NGAP_ID_SPAN: u64 = (1 << 40) - 1;
-/// `ub - lb` of INTEGER (0..4294967295).
-const U32_SPAN: u64 = u32::MAX as u64;
-
-/// Writes `UEID ::= CHOICE { gNB-UEID UEID-GNB, <6 more>, ... }` with the gNB-UEID
-/// alternative and none of its optional fields.
-pub(crate) fn write_ueid_gnb(w: &mut PerWriter, ue: &RawGnbUeId) {
-    // CHOICE: extension bit 0, index 0 of 7 root alternatives (3 bits, X.691 23.6-23.7).
-    w.extension_bit(false);
-    w.constrained_whole_number(0, 6);
-    // UEID-GNB ::= SEQUENCE { ..., 5 OPTIONAL, ... }: extension bit, presence bitmap.
-    w.extension_bit(false);
-    w.bits(0, 5);
-    // amf-UE-NGAP-ID INTEGER (0..2^40-1): indefinite-length case (11.5.7.4).
-    w.constrained_whole_number(ue.amf_ue_ngap_id, AMF_UE_NGAP_ID_SPAN);
-    // guami GUAMI ::= SEQUENCE { pLMNIdentity OCTET STRING (SIZE(3)), aMFRegionID BIT
-    // STRING (SIZE(8)), aMFSetID BIT STRING (SIZE(10)), aMFPointer BIT STRING (SIZE(6)), ...}
-    w.extension_bit(false);
-    w.aligned_octets(&ue.plmn); // fixed size > 2 octets: octet-aligned, no length (17.7)
-    w.bits(u64::from(ue.amf_region_id), 8); // fixed size <= 16 bits: not aligned (16.9)
-    w.bits(u64::from(ue.amf_set_id), 10);
-    w.bits(u64::from(ue.amf_pointer), 6);
-}
-
-/// Reads a `UEID`; `None` for the six alternatives other than gNB-UEID (placeholders in our
-/// subset), whose contents are skipped. Optional fields of UEID-GNB are read and dropped.
-pub(crate) fn read_ueid(r: &mut PerReader<'_>) -> Result<Option<RawGnbUeId>, PerError> {
-    if r.extension_bit()? {
-        return Err(PerError::Invalid(
-            &"UEID: unknown extension alternative of the CHOICE",
-        ));
-    }
-    if r.constrained_whole_number(6)? != 0 {
-        // UEID-Placeholder ::= SEQUENCE { ... }
-        if r.extension_bit()? {
-            r.skip_sequence_extensions()?;
-        }
-        return Ok(None);
-    }
-    let ext = r.extension_bit()?;
-    let present = r.bits(5)?;
-    let amf_ue_ngap_id = r.constrained_whole_number(AMF_UE_NGAP_ID_SPAN)?;
-    let guami_ext = r.extension_bit()?;
-    let p = r.aligned_octets(3)?;
-    let plmn = [p[0], p[1], p[2]];
-    let amf_region_id = r.bits(8)? as u8;
-    let amf_set_id = r.bits(10)? as u16;
-    let amf_pointer = r.bits(6)? as u8;
-    if guami_ext {
-        r.skip_sequence_extensions()?;
-    }
-    // gNB-CU-UE-F1AP-ID-List SEQUENCE (SIZE(1..maxF1APid = 4)) OF SEQUENCE {
-    //     gNB-CU-UE-F1AP-ID INTEGER (0..4294967295), ... }
-    if present & 0b10000 != 0 {
-        for _ in 0..r.length(1, Some(4))? {
-            let e = r.extension_bit()?;
-            r.constrained_whole_number(U32_SPAN)?;
-            if e {
-                r.skip_sequence_extensions()?;
-            }
-        }
-    }
-    // gNB-CU-CP-UE-E1AP-ID-List SEQUENCE (SIZE(1..maxE1APid = 65535)) OF SEQUENCE {
-    //     gNB-CU-CP-UE-E1AP-ID INTEGER (0..4294967295), ... }
-    if present & 0b01000 != 0 {
-        for _ in 0..r.length(1, Some(65535))? {
-            let e = r.extension_bit()?;
-            r.constrained_whole_number(U32_SPAN)?;
-            if e {
-                r.skip_sequence_extensions()?;
-            }
-        }
-    }
-    // ran-UEID OCTET STRING (SIZE(8))
-    if present & 0b00100 != 0 {
-        r.aligned_octets(8)?;
-    }
-    // m-NG-RAN-UE-XnAP-ID INTEGER (0..4294967295)
-    if present & 0b00010 != 0 {
-        r.constrained_whole_number(U32_SPAN)?;
-    }
-    // globalGNB-ID SEQUENCE { pLMNIdentity, gNB-ID CHOICE { gNB-ID BIT STRING
-    //     (SIZE(22..32)), ... }, ... }
-    if present & 0b00001 != 0 {
-        let e = r.extension_bit()?;
-        r.aligned_octets(3)?;
-        if r.extension_bit()? {
-            return Err(PerError::Invalid(
-                &"GNB-ID: unknown extension alternative of the CHOICE",
-            ));
-        }
-        r.bit_string(22, Some(32))?;
-        if e {
-            r.skip_sequence_extensions()?;
-        }
-    }
-    if ext {
-        r.skip_sequence_extensions()?;
-    }
-    Ok(Some(RawGnbUeId {
-        amf_ue_ngap_id,
-        plmn,
-        amf_region_id,
-        amf_set_id,
-        amf_pointer,
-    }))
 }
 
 // =========================================================================================
@@ -458,7 +332,7 @@ fn write_group(
 }
 
 /// Encodes the E2SM-RC-ControlMessage format 1 carrying `control` with the leaves in the
-/// form `leaves` (see [`crate::rc_aper::encode_control_message_with_leaves`]).
+/// form `leaves` (see [`crate::rc::encode_control_message_with_leaves`]).
 pub fn encode_control_message(
     control: &SlicePrbQuotaControl,
     dialect: RanParamDialect,
@@ -971,7 +845,7 @@ fn decode_group(
 }
 
 /// Decodes an E2SM-RC-ControlMessage format 1 carrying the slice-level PRB quota tree, with
-/// the form of its leaves (see [`crate::rc_aper::decode_control_message_with_leaves`]).
+/// the form of its leaves (see [`crate::rc::decode_control_message_with_leaves`]).
 pub fn decode_control_message(
     bytes: &[u8],
     dialect: RanParamDialect,
@@ -1016,11 +890,11 @@ pub fn decode_control_message(
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "reference"))]
 mod tests {
     use super::*;
-    use crate::asn1::rc as g;
-    use crate::rc_aper::reference;
+    use crate::common::reference::rc as g;
+    use crate::rc::reference;
     use proptest::prelude::*;
     use rasn::types::{BitString, FixedOctetString, Integer};
 

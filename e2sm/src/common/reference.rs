@@ -1,13 +1,13 @@
 //! rasn types generated at build time by `rasn-compiler` from `asn1/*.asn` (see `build.rs`),
-//! and the conversions of the common IEs both service models' rasn codecs share; private to
-//! the crate, the public API is [`crate::rc_aper`] and [`crate::kpm_aper`].
+//! and the conversions of the common IEs both service models' rasn reference codecs
+//! (`rc::reference`, `kpm::reference`) share; feature `reference`, private to the crate.
 
 #[allow(missing_docs, clippy::all, clippy::pedantic, dead_code, unused_imports)]
 mod inner {
     include!(concat!(env!("OUT_DIR"), "/e2sm_subsets.rs"));
 }
 
-use crate::rc_aper::GnbUeId;
+use crate::common::{GnbUeId, Plmn};
 use inner::e2_sm_common_subset as common;
 
 /// E2SM-RC types with the common IEs they use (UEID, PLMN identity, ...).
@@ -50,7 +50,7 @@ pub(crate) fn gnb_ueid_from_asn(gnb: &common::UEIDGNB) -> (GnbUeId, &[u8]) {
     let ue = GnbUeId {
         amf_ue_ngap_id: gnb.amf_ue_ngap_id.0,
         // The caller reads the PLMN octets returned beside it.
-        plmn: crate::rc_aper::Plmn::TEST,
+        plmn: Plmn::TEST,
         amf_region_id: get_bits(guami.a_mfregion_id.0.as_bitslice(), 8) as u8,
         amf_set_id: get_bits(guami.a_mfset_id.0.as_bitslice(), 10) as u16,
         amf_pointer: get_bits(guami.a_mfpointer.0.as_bitslice(), 6) as u8,

@@ -1,16 +1,30 @@
-//! E2SM-RC control "Slice-level PRB quota" as ASN.1 ALIGNED PER (APER) bytes.
+//! E2SM-RC control "Slice-level PRB quota" (O-RAN E2SM-RC v1.03 clause 7.6.3.1, control
+//! style 2 "Radio Resource Allocation Control", action 6; RAN parameters of clause 8.4.3.6:
+//! RRM Policy Ratio List -> RRM Policy Ratio Group -> {RRM Policy (member list of PLMN,
+//! S-NSSAI), Min PRB Policy Ratio, Max PRB Policy Ratio, Dedicated PRB Policy Ratio}).
+//!
+//! The ratios follow TS 28.541 clause 5.3.43 (RRMPolicyRatio): percentages of the cell's PRBs
+//! with `100 >= max >= min >= dedicated >= 0`.
+//!
+//! This module holds the control's types and its APER API: encode and decode functions,
+//! [`RanParamDialect`], [`LeafEncoding`] and the errors. The hand-written codec behind the
+//! API is [`codec`]; the rasn reference codec, for tests, benches and fuzzing, is
+//! `rc::reference` (feature `reference`); the PLMN Identity, SST and SD leaves both write
+//! and read are in `leaves` (re-exported here).
+//!
+//! ## As ASN.1 ALIGNED PER (APER) bytes
 //!
 //! O-RAN E2SM-RC v1.03, control service style 2 "Radio Resource Allocation Control"
 //! (clause 7.6.3.1), control action 6 "Slice-level PRB quota"; the RAN parameter tree of
 //! clause 8.4.3.6, as specified in `asn1/e2sm-rc-subset.asn` (with the UEID of
 //! `asn1/e2sm-common-subset.asn`).
 //!
-//! The functions of this module use the hand-written ALIGNED PER codec of [`crate::rc_per`]
-//! (over the X.691 bit writer/reader of [`crate::per`]), 5 to 8 times faster than rasn's
+//! The functions of this module use the hand-written ALIGNED PER codec of [`codec`] (over
+//! the X.691 bit writer/reader of [`crate::per`]), 5 to 8 times faster than rasn's
 //! generic APER codec (8-slice control, CPU time on a loaded 2-vCPU machine: about 3 µs to
 //! encode and 7 µs to decode, against 23 and 32 µs; `cargo bench --bench rc`). The rasn
 //! codec of the types that `rasn-compiler` generates from the ASN.1 module at build time
-//! (module `asn1`) is kept as [`reference`](mod@reference), with the same API:
+//! (`common::reference`) is kept as `rc::reference` (feature `reference`), with the same API:
 //! `tests/rc_per_differential.rs` checks on random controls and headers that both produce
 //! identical bytes and decode each other's output, and on random and mutated bytes that
 //! they accept exactly the same inputs with the same values. The byte-exact vectors of
@@ -94,16 +108,153 @@
 //! Elements are sent as `ranP-Choice-ElementFalse` with the value present (key flag false,
 //! as FlexRIC's slice example does); the decoder accepts `ElementTrue` as well.
 
-use rasn::types::{Integer, OctetString};
+use serde::{Deserialize, Serialize};
 
-use crate::asn1::rc as g;
-use crate::asn1::{gnb_ueid_from_asn, gnb_ueid_to_asn};
-use crate::rc::{QuotaError, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl};
+use crate::common::{GnbUeId, PlmnError};
+
+pub mod codec;
+mod leaves;
+#[cfg(feature = "reference")]
+pub mod reference;
+
+pub use leaves::{member_leaves, MemberLeaves};
+
+/// E2SM-RC control style "Radio Resource Allocation Control".
+pub const CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION: u8 = 2;
+/// E2SM-RC control action "Slice-level PRB quota" of style 2.
+pub const CONTROL_ACTION_SLICE_PRB_QUOTA: u8 = 6;
+
+/// An RRM policy member: PLMN identity and S-NSSAI (TS 23.003 clause 28.4.2).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RrmPolicyMember {
+    /// Mobile country code, 3 digits.
+    pub mcc: String,
+    /// Mobile network code, 2 or 3 digits.
+    pub mnc: String,
+    /// Slice/Service Type.
+    pub sst: u8,
+    /// Slice Differentiator (24 bits), when present.
+    pub sd: Option<u32>,
+}
+
+/// Why a PRB ratio group is invalid.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuotaError {
+    /// The ordering `100 >= max >= min >= dedicated >= 0` of TS 28.541 is broken.
+    #[error(
+        "PRB ratios must satisfy 100 >= max >= min >= dedicated >= 0 \
+         (TS 28.541 clause 5.3.43), got max {max}, min {min}, dedicated {dedicated}"
+    )]
+    RatioOrder {
+        /// Max PRB policy ratio.
+        max: u8,
+        /// Min PRB policy ratio.
+        min: u8,
+        /// Dedicated PRB policy ratio.
+        dedicated: u8,
+    },
+}
+
+/// One RRM Policy Ratio Group: a slice and its PRB ratios (percent of the cell's PRBs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RrmPolicyRatioGroup {
+    /// The slice.
+    pub member: RrmPolicyMember,
+    /// Min PRB Policy Ratio: PRBs the slice is prioritised for, %.
+    pub min_prb_ratio: u8,
+    /// Max PRB Policy Ratio: PRBs the slice may use at most, %.
+    pub max_prb_ratio: u8,
+    /// Dedicated PRB Policy Ratio: PRBs reserved for the slice even when idle, %.
+    pub dedicated_prb_ratio: u8,
+}
+
+impl RrmPolicyRatioGroup {
+    /// A group, checked against the ratio ordering.
+    pub fn new(
+        member: RrmPolicyMember,
+        min_prb_ratio: u8,
+        max_prb_ratio: u8,
+        dedicated_prb_ratio: u8,
+    ) -> Result<Self, QuotaError> {
+        let g = Self {
+            member,
+            min_prb_ratio,
+            max_prb_ratio,
+            dedicated_prb_ratio,
+        };
+        g.validate()?;
+        Ok(g)
+    }
+
+    /// Checks `100 >= max >= min >= dedicated >= 0`.
+    pub fn validate(&self) -> Result<(), QuotaError> {
+        let (max, min, dedicated) = (
+            self.max_prb_ratio,
+            self.min_prb_ratio,
+            self.dedicated_prb_ratio,
+        );
+        if max <= 100 && max >= min && min >= dedicated {
+            Ok(())
+        } else {
+            Err(QuotaError::RatioOrder {
+                max,
+                min,
+                dedicated,
+            })
+        }
+    }
+}
+
+/// The control message: the RRM Policy Ratio List for one cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlicePrbQuotaControl {
+    /// One group per slice.
+    pub groups: Vec<RrmPolicyRatioGroup>,
+}
+
+impl SlicePrbQuotaControl {
+    /// Checks every group.
+    pub fn validate(&self) -> Result<(), QuotaError> {
+        self.groups
+            .iter()
+            .try_for_each(RrmPolicyRatioGroup::validate)
+    }
+}
+
+/// Outcome of a control request (E2AP RIC Control Acknowledge / Failure).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ControlOutcome {
+    /// The E2 node applied the control.
+    Acknowledged,
+    /// The E2 node refused it, with its cause.
+    Failed {
+        /// Cause as reported by the node.
+        cause: String,
+    },
+}
+
+/// Converts a PRB count to the smallest whole percentage of `n_prb` that still grants at least
+/// those PRBs (`floor(ratio * n_prb / 100) >= prbs`), capped at 100.
+pub fn ratio_for_prbs(prbs: u16, n_prb: u16) -> u8 {
+    if n_prb == 0 || prbs == 0 {
+        return 0;
+    }
+    let prbs = u32::from(prbs.min(n_prb));
+    let n = u32::from(n_prb);
+    // smallest r with floor(r * n / 100) >= prbs  <=>  r * n >= 100 * prbs
+    let r = (100 * prbs).div_ceil(n);
+    r.min(100) as u8
+}
+
+/// PRBs granted by a ratio of `n_prb`: `floor(ratio * n_prb / 100)`.
+pub fn prbs_for_ratio(ratio: u8, n_prb: u16) -> u16 {
+    ((u32::from(ratio.min(100)) * u32::from(n_prb)) / 100) as u16
+}
 
 /// Largest input [`decode_control_message`] and [`decode_control_header`] accept. An
 /// 8-slice message is under 600 bytes. (The recursion of the RAN parameter tree is bounded:
-/// [`crate::rc_per`] follows at most [`crate::rc_per::MAX_DEPTH`] STRUCTURE/LIST levels, and
-/// rasn's PER decoder, the [`reference`](mod@reference), stops at 128 nested constructed
+/// [`codec`] follows at most [`codec::MAX_DEPTH`] STRUCTURE/LIST levels, and
+/// rasn's PER decoder, the reference (`rc::reference`), stops at 128 nested constructed
 /// types; the test `deepest_nesting_within_the_length_limit_does_not_overflow_the_stack`
 /// checks both on a 2 MiB stack.)
 pub const MAX_MESSAGE_LEN: usize = 8 * 1024;
@@ -397,52 +548,6 @@ pub enum ControlDecision {
     Reject,
 }
 
-/// The gNB-UEID alternative of UEID (E2SM common IEs): AMF UE NGAP ID and GUAMI
-/// (TS 38.413 clause 9.3.3.3). Slice-level control is not about one UE; the E2 nodes we
-/// target ignore it, see [`GnbUeId::placeholder`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct GnbUeId {
-    /// AMF UE NGAP ID, 0..2^40-1.
-    pub amf_ue_ngap_id: u64,
-    /// GUAMI PLMN (MCC and MNC).
-    pub plmn: Plmn,
-    /// AMF Region ID (8 bits).
-    pub amf_region_id: u8,
-    /// AMF Set ID (10 bits).
-    pub amf_set_id: u16,
-    /// AMF Pointer (6 bits).
-    pub amf_pointer: u8,
-}
-
-impl GnbUeId {
-    /// Checks the field widths of TS 38.413 clause 9.3.3.3 (AMF UE NGAP ID 40 bits, AMF Set
-    /// ID 10, AMF Pointer 6); the reason when one is exceeded.
-    pub fn check(&self) -> Result<(), String> {
-        if self.amf_ue_ngap_id >= 1 << 40 {
-            return Err(format!(
-                "AMF UE NGAP ID {} exceeds 40 bits",
-                self.amf_ue_ngap_id
-            ));
-        }
-        if self.amf_set_id >= 1 << 10 || self.amf_pointer >= 1 << 6 {
-            return Err("AMF Set ID exceeds 10 bits or AMF Pointer exceeds 6 bits".into());
-        }
-        Ok(())
-    }
-
-    /// AMF UE NGAP ID 0 with a GUAMI of the test PLMN 001/01 and zero AMF identifiers,
-    /// as sent with cell-wide (not per-UE) controls.
-    pub fn placeholder() -> Self {
-        Self {
-            amf_ue_ngap_id: 0,
-            plmn: Plmn::TEST,
-            amf_region_id: 0,
-            amf_set_id: 0,
-            amf_pointer: 0,
-        }
-    }
-}
-
 /// E2SM-RC-ControlHeader, format 1.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RcControlHeader {
@@ -469,12 +574,12 @@ pub fn encode_control_header(style: i64, action: i64) -> Result<Vec<u8>, RcCodec
 
 /// Encodes any [`RcControlHeader`].
 pub fn encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
-    crate::rc_per::encode_header(header)
+    codec::encode_header(header)
 }
 
 /// Decodes an E2SM-RC-ControlHeader (format 1 with a gNB-UEID).
 pub fn decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecError> {
-    crate::rc_per::decode_control_header(bytes)
+    codec::decode_control_header(bytes)
 }
 
 /// Encodes the E2SM-RC-ControlMessage format 1 carrying `control` as the clause 8.4.3.6
@@ -494,7 +599,7 @@ pub fn encode_control_message_with_leaves(
     dialect: RanParamDialect,
     leaves: LeafEncoding,
 ) -> Result<Vec<u8>, RcCodecError> {
-    crate::rc_per::encode_control_message(control, dialect, leaves)
+    codec::encode_control_message(control, dialect, leaves)
 }
 
 /// Decodes an E2SM-RC-ControlMessage format 1 that carries the slice-level PRB quota tree
@@ -514,556 +619,13 @@ pub fn decode_control_message_with_leaves(
     bytes: &[u8],
     dialect: RanParamDialect,
 ) -> Result<DecodedControl, RcCodecError> {
-    crate::rc_per::decode_control_message(bytes, dialect)
+    codec::decode_control_message(bytes, dialect)
 }
 
-/// The same API implemented with the rasn types generated from `asn1/e2sm-rc-subset.asn`:
-/// the reference the hand-written codec ([`crate::rc_per`]) is tested against
-/// (`tests/rc_per_differential.rs`). 5 to 8 times slower.
-pub mod reference {
-    use super::{
-        DecodedControl, LeafEncoding, RanParamDialect, RcCodecError, RcControlHeader,
-        SlicePrbQuotaControl,
-    };
-
-    /// [`super::encode_header`] with rasn.
-    pub fn encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
-        super::rasn_encode_header(header)
+impl From<PlmnError> for RcCodecError {
+    fn from(e: PlmnError) -> Self {
+        RcCodecError::Plmn(e.0)
     }
-
-    /// [`super::decode_control_header`] with rasn.
-    pub fn decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecError> {
-        super::rasn_decode_control_header(bytes)
-    }
-
-    /// [`super::encode_control_message`] with rasn.
-    pub fn encode_control_message(
-        control: &SlicePrbQuotaControl,
-        dialect: RanParamDialect,
-    ) -> Result<Vec<u8>, RcCodecError> {
-        encode_control_message_with_leaves(control, dialect, dialect.default_leaf_encoding())
-    }
-
-    /// [`super::encode_control_message_with_leaves`] with rasn.
-    pub fn encode_control_message_with_leaves(
-        control: &SlicePrbQuotaControl,
-        dialect: RanParamDialect,
-        leaves: LeafEncoding,
-    ) -> Result<Vec<u8>, RcCodecError> {
-        super::rasn_encode_control_message(control, dialect, leaves)
-    }
-
-    /// [`super::decode_control_message`] with rasn.
-    pub fn decode_control_message(
-        bytes: &[u8],
-        dialect: RanParamDialect,
-    ) -> Result<SlicePrbQuotaControl, RcCodecError> {
-        decode_control_message_with_leaves(bytes, dialect).map(|d| d.control)
-    }
-
-    /// [`super::decode_control_message_with_leaves`] with rasn.
-    pub fn decode_control_message_with_leaves(
-        bytes: &[u8],
-        dialect: RanParamDialect,
-    ) -> Result<DecodedControl, RcCodecError> {
-        super::rasn_decode_control_message(bytes, dialect)
-    }
-}
-
-/// [`encode_header`] with rasn (the reference codec).
-fn rasn_encode_header(header: &RcControlHeader) -> Result<Vec<u8>, RcCodecError> {
-    let ue = &header.ue;
-    ue.check().map_err(RcCodecError::Header)?;
-    let ueid = gnb_ueid_to_asn(ue, ue.plmn.bcd());
-    let decision = header.decision.map(|d| match d {
-        ControlDecision::Accept => g::E2SMRCControlHeaderFormat1RicControlDecision::accept,
-        ControlDecision::Reject => g::E2SMRCControlHeaderFormat1RicControlDecision::reject,
-    });
-    let f1 = g::E2SMRCControlHeaderFormat1::new(
-        ueid,
-        g::RICStyleType(Integer::from(header.style)),
-        g::RICControlActionID(Integer::from(header.action)),
-        decision,
-    );
-    let pdu = g::E2SMRCControlHeader::new(
-        g::E2SMRCControlHeaderRicControlHeaderFormats::controlHeader_Format1(f1),
-    );
-    rasn::aper::encode(&pdu).map_err(|e| RcCodecError::Encode(e.to_string()))
-}
-
-/// [`decode_control_header`] with rasn (the reference codec).
-fn rasn_decode_control_header(bytes: &[u8]) -> Result<RcControlHeader, RcCodecError> {
-    check_len(bytes)?;
-    let pdu: g::E2SMRCControlHeader = rasn::aper::decode(bytes).map_err(decode_error)?;
-    let g::E2SMRCControlHeaderRicControlHeaderFormats::controlHeader_Format1(f1) =
-        pdu.ric_control_header_formats;
-    let g::UEID::gNB_UEID(gnb) = f1.ue_id else {
-        return Err(RcCodecError::Header(
-            "only the gNB-UEID alternative of UEID is supported".into(),
-        ));
-    };
-    let (ue, plmn) = gnb_ueid_from_asn(&gnb);
-    let plmn = Plmn::from_octets(plmn)?;
-    let style = i64::try_from(&f1.ric_style_type.0)
-        .map_err(|_| RcCodecError::Header("RIC Style Type does not fit in i64".into()))?;
-    let action = i64::try_from(&f1.ric_control_action_id.0)
-        .map_err(|_| RcCodecError::Header("RIC Control Action ID does not fit in i64".into()))?;
-    let decision = match f1.ric_control_decision {
-        None => None,
-        Some(g::E2SMRCControlHeaderFormat1RicControlDecision::accept) => {
-            Some(ControlDecision::Accept)
-        }
-        Some(g::E2SMRCControlHeaderFormat1RicControlDecision::reject) => {
-            Some(ControlDecision::Reject)
-        }
-    };
-    Ok(RcControlHeader {
-        ue: GnbUeId { plmn, ..ue },
-        style,
-        action,
-        decision,
-    })
-}
-
-// ---------------------------------------------------------------------------------------
-// PLMN identity, S-NSSAI
-// ---------------------------------------------------------------------------------------
-
-/// The first 3 digits of `s` and its length; every character must be a digit. (No heap
-/// allocation: this runs for every UE of a KPM indication.)
-fn digits(s: &str, what: &str) -> Result<([u8; 3], usize), RcCodecError> {
-    let mut d = [0u8; 3];
-    for (i, b) in s.bytes().enumerate() {
-        if !b.is_ascii_digit() {
-            return Err(RcCodecError::Plmn(format!(
-                "{what} {s:?} is not all digits"
-            )));
-        }
-        if let Some(slot) = d.get_mut(i) {
-            *slot = b - b'0';
-        }
-    }
-    Ok((d, s.len()))
-}
-
-/// PLMN identity as 3 octets of BCD digits: TS 38.413 clause 9.3.3.5 refers to
-/// TS 24.008 clause 10.5.1.13 (figure 10.5.13): octet 1 = MCC digit 2 | MCC digit 1,
-/// octet 2 = MNC digit 3 | MCC digit 3 (MNC digit 3 is the filler 0xF for a 2-digit MNC),
-/// octet 3 = MNC digit 2 | MNC digit 1; high nibble first in each pair.
-pub fn plmn_to_bcd(mcc: &str, mnc: &str) -> Result<[u8; 3], RcCodecError> {
-    let (c, c_len) = digits(mcc, "MCC")?;
-    let (n, n_len) = digits(mnc, "MNC")?;
-    if c_len != 3 {
-        return Err(RcCodecError::Plmn(format!(
-            "MCC {mcc:?} must have 3 digits"
-        )));
-    }
-    let n3 = match n_len {
-        2 => 0x0F,
-        3 => n[2],
-        _ => {
-            return Err(RcCodecError::Plmn(format!(
-                "MNC {mnc:?} must have 2 or 3 digits"
-            )))
-        }
-    };
-    Ok([c[1] << 4 | c[0], n3 << 4 | c[2], n[1] << 4 | n[0]])
-}
-
-/// Inverse of [`plmn_to_bcd`].
-pub fn plmn_from_bcd(octets: &[u8]) -> Result<(String, String), RcCodecError> {
-    let plmn = Plmn::from_octets(octets)?;
-    Ok((plmn.mcc(), plmn.mnc()))
-}
-
-/// A PLMN identity kept in its wire form, the 3 BCD octets of TS 38.413 clause 9.3.3.5
-/// (TS 24.008 clause 10.5.1.13): MCC digits 1-2, MNC digit 3 (0xF filler for 2-digit MNCs) and
-/// MCC digit 3, MNC digits 1-2. Only valid identities can be built, so it is `Copy` and free
-/// to encode; [`Plmn::mcc`] and [`Plmn::mnc`] give the digits as text.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Plmn([u8; 3]);
-
-impl Plmn {
-    /// The test PLMN 001/01 (TS 23.003 clause 2.2, "test networks").
-    pub const TEST: Plmn = Plmn([0x00, 0xF1, 0x10]);
-
-    /// From MCC (3 digits) and MNC (2 or 3 digits) text.
-    pub fn new(mcc: &str, mnc: &str) -> Result<Self, RcCodecError> {
-        plmn_to_bcd(mcc, mnc).map(Self)
-    }
-
-    /// From the 3 wire octets, checked to be BCD digits (with the MNC filler allowed).
-    pub fn from_octets(octets: &[u8]) -> Result<Self, RcCodecError> {
-        let Ok(o) = <[u8; 3]>::try_from(octets) else {
-            return Err(RcCodecError::Plmn(format!(
-                "PLMN identity must be 3 octets, got {}",
-                octets.len()
-            )));
-        };
-        let nib = Self(o).nibbles();
-        let n = if nib[5] == 0x0F { 5 } else { 6 };
-        if nib[..n].iter().any(|d| *d > 9) {
-            return Err(RcCodecError::Plmn(format!(
-                "PLMN identity {o:02x?} has a non-BCD digit"
-            )));
-        }
-        Ok(Self(o))
-    }
-
-    /// The 3 wire octets.
-    pub fn bcd(self) -> [u8; 3] {
-        self.0
-    }
-
-    /// MCC digits 1-3, MNC digits 1-3 (the last is 0xF for a 2-digit MNC).
-    fn nibbles(self) -> [u8; 6] {
-        let [o1, o2, o3] = self.0;
-        [o1 & 0x0F, o1 >> 4, o2 & 0x0F, o3 & 0x0F, o3 >> 4, o2 >> 4]
-    }
-
-    /// The MCC as 3 digits.
-    pub fn mcc(self) -> String {
-        self.nibbles()[..3]
-            .iter()
-            .map(|d| char::from(b'0' + d))
-            .collect()
-    }
-
-    /// The MNC as 2 or 3 digits.
-    pub fn mnc(self) -> String {
-        let nib = self.nibbles();
-        let n = if nib[5] == 0x0F { 5 } else { 6 };
-        nib[3..n].iter().map(|d| char::from(b'0' + d)).collect()
-    }
-}
-
-impl std::fmt::Debug for Plmn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Plmn({}-{})", self.mcc(), self.mnc())
-    }
-}
-
-impl std::fmt::Display for Plmn {
-    /// `mcc-mnc`, e.g. `001-01`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}-{}", self.mcc(), self.mnc())
-    }
-}
-
-/// SD value meaning "no SD" (TS 23.003 clause 28.4.2).
-pub(crate) const NO_SD: u32 = 0x00FF_FFFF;
-
-/// A PLMN Identity, SST or SD leaf as its shape alone reads it (module docs: "Decoding").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LeafValue<T> {
-    /// Only the binary form has this shape.
-    Binary(T),
-    /// Only the ASCII form has this shape.
-    Ascii(T),
-    /// Both forms have this shape; the value read in each.
-    Either {
-        /// Read as binary.
-        binary: T,
-        /// Read as ASCII.
-        ascii: T,
-    },
-}
-
-impl<T> LeafValue<T> {
-    /// The value and the form it was read in; an ambiguous leaf takes the form `anchor`.
-    fn resolve(self, anchor: LeafEncoding) -> (T, LeafEncoding) {
-        match (self, anchor) {
-            (Self::Binary(v), _) | (Self::Either { binary: v, .. }, LeafEncoding::Binary) => {
-                (v, LeafEncoding::Binary)
-            }
-            (Self::Ascii(v), _) | (Self::Either { ascii: v, .. }, LeafEncoding::Ascii) => {
-                (v, LeafEncoding::Ascii)
-            }
-        }
-    }
-}
-
-/// The number that 1 to 8 ASCII decimal digits spell; `None` for any other content.
-fn ascii_decimal(o: &[u8]) -> Option<u32> {
-    if o.is_empty() || o.len() > 8 || !o.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(o.iter().fold(0u32, |a, d| a * 10 + u32::from(d - b'0')))
-}
-
-fn leaf_shape(path: &impl std::fmt::Display, reason: impl Into<String>) -> RcCodecError {
-    RcCodecError::Shape {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
-
-/// PLMN Identity: 3 octets are binary (BCD digits, TS 38.413 clause 9.3.3.5), 5 or 6 ASCII
-/// digits are `mccmnc` text; never ambiguous. MCC, MNC and the form.
-fn plmn_leaf(
-    o: &[u8],
-    path: &impl std::fmt::Display,
-) -> Result<(String, String, LeafEncoding), RcCodecError> {
-    match o.len() {
-        3 => {
-            let p = Plmn::from_octets(o)?;
-            Ok((p.mcc(), p.mnc(), LeafEncoding::Binary))
-        }
-        5 | 6 if o.iter().all(u8::is_ascii_digit) => {
-            let text = |b: &[u8]| b.iter().map(|&d| char::from(d)).collect::<String>();
-            let (mcc, mnc) = o.split_at(3);
-            Ok((text(mcc), text(mnc), LeafEncoding::Ascii))
-        }
-        _ => Err(leaf_shape(
-            path,
-            format!("expected 3 BCD octets or 5 to 6 ASCII digits, got {o:02x?}"),
-        )),
-    }
-}
-
-/// SST: 1 octet (TS 38.413 clause 9.3.1.24) or 1 to 8 ASCII digits of at most 255; a single
-/// ASCII digit octet is both.
-fn sst_leaf(o: &[u8], path: &impl std::fmt::Display) -> Result<LeafValue<u8>, RcCodecError> {
-    match o {
-        [b] if b.is_ascii_digit() => Ok(LeafValue::Either {
-            binary: *b,
-            ascii: *b - b'0',
-        }),
-        [b] => Ok(LeafValue::Binary(*b)),
-        _ => match ascii_decimal(o) {
-            Some(v) => u8::try_from(v)
-                .map(LeafValue::Ascii)
-                .map_err(|_| leaf_shape(path, format!("SST {v} > 255"))),
-            None => Err(leaf_shape(
-                path,
-                format!("expected 1 octet or 1 to 8 ASCII digits, got {o:02x?}"),
-            )),
-        },
-    }
-}
-
-/// SD: 3 octets big-endian (TS 38.413 clause 9.3.1.24) or 1 to 8 ASCII digits of at most
-/// 0xFFFFFF; 3 ASCII digits are both.
-fn sd_leaf(o: &[u8], path: &impl std::fmt::Display) -> Result<LeafValue<u32>, RcCodecError> {
-    match (o, ascii_decimal(o)) {
-        ([a, b, c], ascii) => {
-            let binary = u32::from_be_bytes([0, *a, *b, *c]);
-            Ok(match ascii {
-                Some(ascii) => LeafValue::Either { binary, ascii },
-                None => LeafValue::Binary(binary),
-            })
-        }
-        (_, Some(v)) if v > NO_SD => Err(RcCodecError::Sd(v)),
-        (_, Some(v)) => Ok(LeafValue::Ascii(v)),
-        (_, None) => Err(leaf_shape(
-            path,
-            format!("expected 3 octets or 1 to 8 ASCII digits, got {o:02x?}"),
-        )),
-    }
-}
-
-/// The PLMN Identity, SST and SD octet strings of one RRM Policy Member as they go on the
-/// wire: the one place that decides the leaf bytes for the reference codec and for
-/// FlexRIC's IR (`maestro-ffi`); the hand-written codec writes the same bytes without
-/// allocating, and `tests/rc_per_differential.rs` holds them equal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberLeaves {
-    /// PLMN Identity: 3 BCD octets (TS 38.413 clause 9.3.3.5) or ASCII "mccmnc".
-    pub plmn: Vec<u8>,
-    /// SST: 1 octet (TS 38.413 clause 9.3.1.24) or decimal ASCII.
-    pub sst: Vec<u8>,
-    /// SD: 3 octets big-endian or decimal ASCII; `None` when not sent.
-    pub sd: Option<Vec<u8>>,
-}
-
-/// The leaves of `m` with the IDs' dialect deciding whether SD is always sent (OAI's agent
-/// requires it, "no SD" being 0xFFFFFF, TS 23.003 clause 28.4.2) and `leaves` their form.
-pub fn member_leaves(
-    m: &RrmPolicyMember,
-    dialect: RanParamDialect,
-    leaves: LeafEncoding,
-) -> Result<MemberLeaves, RcCodecError> {
-    if let Some(sd) = m.sd.filter(|sd| *sd > NO_SD) {
-        return Err(RcCodecError::Sd(sd));
-    }
-    let bcd = plmn_to_bcd(&m.mcc, &m.mnc)?;
-    let sd = if dialect.always_sends_sd() {
-        Some(m.sd.unwrap_or(NO_SD))
-    } else {
-        m.sd
-    };
-    Ok(match leaves {
-        LeafEncoding::Binary => MemberLeaves {
-            plmn: bcd.to_vec(),
-            sst: vec![m.sst],
-            // TS 38.413 clause 9.3.1.24: SD is OCTET STRING (SIZE(3)), big-endian.
-            sd: sd.map(|sd| sd.to_be_bytes()[1..].to_vec()),
-        },
-        // As the OAI agent reads them: PLMN "mccmnc", SST and SD in decimal.
-        LeafEncoding::Ascii => MemberLeaves {
-            plmn: format!("{}{}", m.mcc, m.mnc).into_bytes(),
-            sst: m.sst.to_string().into_bytes(),
-            sd: sd.map(|sd| sd.to_string().into_bytes()),
-        },
-    })
-}
-
-/// The RRM Policy Member that the PLMN Identity, SST and (when present) SD octet strings of
-/// one member carry, binary or ASCII leaf by leaf, and the form it was read in: the rule of
-/// the module docs ("Decoding"), shared by both codecs so that they agree exactly. In a
-/// dialect that [always sends SD](RanParamDialect::always_sends_sd), SD 0xFFFFFF is `None`.
-/// Each octet string comes with its path in the tree, for errors.
-pub(crate) fn member_from_leaves<P: std::fmt::Display>(
-    dialect: RanParamDialect,
-    plmn: (&[u8], &P),
-    sst: (&[u8], &P),
-    sd: Option<(&[u8], &P)>,
-) -> Result<(RrmPolicyMember, LeafEncodingSeen), RcCodecError> {
-    let (mcc, mnc, anchor) = plmn_leaf(plmn.0, plmn.1)?;
-    let (sst, sst_form) = sst_leaf(sst.0, sst.1)?.resolve(anchor);
-    let mut seen = LeafEncodingSeen::from(anchor).and(sst_form);
-    let sd = match sd {
-        None => None,
-        Some((o, path)) => {
-            let (v, form) = sd_leaf(o, path)?.resolve(anchor);
-            seen = seen.and(form);
-            Some(v).filter(|v| !(dialect.always_sends_sd() && *v == NO_SD))
-        }
-    };
-    Ok((RrmPolicyMember { mcc, mnc, sst, sd }, seen))
-}
-
-// ---------------------------------------------------------------------------------------
-// Control message: encode
-// ---------------------------------------------------------------------------------------
-
-fn pid(id: u32) -> g::RANParameterID {
-    g::RANParameterID(Integer::from(i64::from(id)))
-}
-
-fn element(id: u32, value: g::RANParameterValue) -> g::RANParameterSTRUCTUREItem {
-    g::RANParameterSTRUCTUREItem::new(
-        pid(id),
-        g::RANParameterValueType::ranP_Choice_ElementFalse(
-            g::RANParameterValueTypeChoiceElementFalse::new(Some(value)),
-        ),
-    )
-}
-
-fn structure(items: Vec<g::RANParameterSTRUCTUREItem>) -> g::RANParameterSTRUCTURE {
-    g::RANParameterSTRUCTURE::new(Some(items))
-}
-
-fn structure_item(
-    id: u32,
-    items: Vec<g::RANParameterSTRUCTUREItem>,
-) -> g::RANParameterSTRUCTUREItem {
-    g::RANParameterSTRUCTUREItem::new(
-        pid(id),
-        g::RANParameterValueType::ranP_Choice_Structure(
-            g::RANParameterValueTypeChoiceStructure::new(structure(items)),
-        ),
-    )
-}
-
-fn list_value(items: Vec<g::RANParameterSTRUCTURE>) -> g::RANParameterValueType {
-    g::RANParameterValueType::ranP_Choice_List(g::RANParameterValueTypeChoiceList::new(
-        g::RANParameterLIST::new(items),
-    ))
-}
-
-fn octets(b: &[u8]) -> g::RANParameterValue {
-    g::RANParameterValue::valueOctS(OctetString::from_slice(b))
-}
-
-fn int(v: u8) -> g::RANParameterValue {
-    g::RANParameterValue::valueInt(Integer::from(i64::from(v)))
-}
-
-fn group_tree(
-    group: &RrmPolicyRatioGroup,
-    dialect: RanParamDialect,
-    leaves: LeafEncoding,
-) -> Result<g::RANParameterSTRUCTURE, RcCodecError> {
-    group.validate()?;
-    let ids = dialect.ids();
-    let MemberLeaves { plmn, sst, sd } = member_leaves(&group.member, dialect, leaves)?;
-    let mut snssai = vec![element(ids.sst, octets(&sst))];
-    if let Some(sd) = sd {
-        snssai.push(element(ids.sd, octets(&sd)));
-    }
-    let plmn = octets(&plmn);
-    // A LIST item is a RANParameter-STRUCTURE without an ID of its own: the item *is* the
-    // RRM Policy Member (resp. RRM Policy Ratio Group), so their IDs are not on the wire.
-    let member = structure(vec![
-        element(ids.plmn, plmn),
-        structure_item(ids.snssai, snssai),
-    ]);
-    let member_list =
-        g::RANParameterSTRUCTUREItem::new(pid(ids.member_list), list_value(vec![member]));
-    let policy = structure_item(ids.policy, vec![member_list]);
-    Ok(structure(vec![
-        policy,
-        element(ids.min_prb, int(group.min_prb_ratio)),
-        element(ids.max_prb, int(group.max_prb_ratio)),
-        element(ids.dedicated_prb, int(group.dedicated_prb_ratio)),
-    ]))
-}
-
-/// [`encode_control_message`] with rasn (the reference codec).
-fn rasn_encode_control_message(
-    control: &SlicePrbQuotaControl,
-    dialect: RanParamDialect,
-    leaves: LeafEncoding,
-) -> Result<Vec<u8>, RcCodecError> {
-    if control.groups.is_empty() {
-        return Err(RcCodecError::NoGroups);
-    }
-    let ids = dialect.ids();
-    let groups = control
-        .groups
-        .iter()
-        .map(|g| group_tree(g, dialect, leaves))
-        .collect::<Result<Vec<_>, _>>()?;
-    let item = g::E2SMRCControlMessageFormat1Item::new(pid(ids.ratio_list), list_value(groups));
-    let pdu = g::E2SMRCControlMessage::new(
-        g::E2SMRCControlMessageRicControlMessageFormats::controlMessage_Format1(
-            g::E2SMRCControlMessageFormat1::new(vec![item]),
-        ),
-    );
-    rasn::aper::encode(&pdu).map_err(|e| RcCodecError::Encode(e.to_string()))
-}
-
-// ---------------------------------------------------------------------------------------
-// Control message: decode
-// ---------------------------------------------------------------------------------------
-
-fn shape(path: &str, reason: impl Into<String>) -> RcCodecError {
-    RcCodecError::Shape {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn id_of(id: &g::RANParameterID, path: &str) -> Result<u32, RcCodecError> {
-    u32::try_from(&id.0).map_err(|_| shape(path, "RAN parameter ID out of range"))
-}
-
-/// rasn nests the message of every enclosing field; keep the innermost cause and the
-/// outermost fields, within 400 characters.
-fn decode_error(e: rasn::error::DecodeError) -> RcCodecError {
-    const MAX: usize = 400;
-    let text = e.to_string().replace(" (Codec: APER)", "");
-    if text.len() <= MAX {
-        return RcCodecError::Decode(text);
-    }
-    let head: String = text.chars().take(MAX / 2).collect();
-    let tail_start = text
-        .char_indices()
-        .map(|(i, _)| i)
-        .find(|&i| i >= text.len() - MAX / 2)
-        .unwrap_or(text.len());
-    RcCodecError::Decode(format!("{head} … {}", &text[tail_start..]))
 }
 
 pub(crate) fn check_len(bytes: &[u8]) -> Result<(), RcCodecError> {
@@ -1077,221 +639,59 @@ pub(crate) fn check_len(bytes: &[u8]) -> Result<(), RcCodecError> {
     }
 }
 
-/// The items of a STRUCTURE value, looked up by ID; every ID must appear at most once and
-/// be one of `allowed`.
-struct Fields<'a> {
-    path: String,
-    items: Vec<(u32, &'a g::RANParameterValueType)>,
-}
-
-impl<'a> Fields<'a> {
-    fn of_structure(
-        s: &'a g::RANParameterSTRUCTURE,
-        path: &str,
-        allowed: &[u32],
-    ) -> Result<Self, RcCodecError> {
-        let mut items = Vec::new();
-        for item in s.sequence_of_ran_parameters.iter().flatten() {
-            let id = id_of(&item.ran_parameter_id, path)?;
-            if !allowed.contains(&id) {
-                return Err(shape(path, format!("unexpected RAN parameter ID {id}")));
-            }
-            if items.iter().any(|(i, _)| *i == id) {
-                return Err(shape(path, format!("RAN parameter ID {id} appears twice")));
-            }
-            items.push((id, &item.ran_parameter_value_type));
-        }
-        Ok(Self {
-            path: path.to_string(),
-            items,
-        })
-    }
-
-    fn get(
-        &self,
-        id: u32,
-        name: &str,
-    ) -> Result<(&'a g::RANParameterValueType, String), RcCodecError> {
-        self.opt(id, name)?
-            .ok_or_else(|| shape(&self.path, format!("missing {name} (ID {id})")))
-    }
-
-    fn opt(
-        &self,
-        id: u32,
-        name: &str,
-    ) -> Result<Option<(&'a g::RANParameterValueType, String)>, RcCodecError> {
-        Ok(self
-            .items
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, v)| (*v, format!("{}/{name}", self.path))))
-    }
-}
-
-fn as_structure<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-) -> Result<&'a g::RANParameterSTRUCTURE, RcCodecError> {
-    match v {
-        g::RANParameterValueType::ranP_Choice_Structure(s) => Ok(&s.ran_parameter_structure),
-        _ => Err(shape(path, "expected a STRUCTURE")),
-    }
-}
-
-fn as_list<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-) -> Result<&'a [g::RANParameterSTRUCTURE], RcCodecError> {
-    match v {
-        g::RANParameterValueType::ranP_Choice_List(l) => {
-            Ok(&l.ran_parameter_list.list_of_ran_parameter)
-        }
-        _ => Err(shape(path, "expected a LIST")),
-    }
-}
-
-fn as_element<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-) -> Result<&'a g::RANParameterValue, RcCodecError> {
-    match v {
-        g::RANParameterValueType::ranP_Choice_ElementTrue(e) => Ok(&e.ran_parameter_value),
-        g::RANParameterValueType::ranP_Choice_ElementFalse(e) => e
-            .ran_parameter_value
-            .as_ref()
-            .ok_or_else(|| shape(path, "ELEMENT without a value")),
-        _ => Err(shape(path, "expected an ELEMENT")),
-    }
-}
-
-fn as_octets<'a>(v: &'a g::RANParameterValueType, path: &str) -> Result<&'a [u8], RcCodecError> {
-    match as_element(v, path)? {
-        g::RANParameterValue::valueOctS(o) => Ok(o),
-        _ => Err(shape(path, "expected valueOctS")),
-    }
-}
-
-fn as_ratio(v: &g::RANParameterValueType, path: &str) -> Result<u8, RcCodecError> {
-    match as_element(v, path)? {
-        g::RANParameterValue::valueInt(i) => u8::try_from(i)
-            .ok()
-            .filter(|r| *r <= 100)
-            .ok_or_else(|| shape(path, format!("ratio {i} is not in 0..=100"))),
-        _ => Err(shape(path, "expected valueInt")),
-    }
-}
-
-/// A LIST item is the list element itself (RRM Policy Ratio Group, RRM Policy Member). Some
-/// encoders wrap its content in one more STRUCTURE item carrying the element's ID; accept
-/// that form too and return the element's STRUCTURE.
-fn unwrap_list_item<'a>(
-    s: &'a g::RANParameterSTRUCTURE,
-    path: &str,
-    element_id: u32,
-    name: &str,
-) -> Result<(&'a g::RANParameterSTRUCTURE, String), RcCodecError> {
-    if let Some([only]) = s.sequence_of_ran_parameters.as_deref() {
-        if id_of(&only.ran_parameter_id, path)? == element_id {
-            let inner = format!("{path}/{name}");
-            return Ok((as_structure(&only.ran_parameter_value_type, &inner)?, inner));
-        }
-    }
-    Ok((s, path.to_string()))
-}
-
-/// One RRM Policy Ratio Group and the form of its leaves.
-fn decode_group(
-    s: &g::RANParameterSTRUCTURE,
-    dialect: RanParamDialect,
-    path: &str,
-) -> Result<(RrmPolicyRatioGroup, LeafEncodingSeen), RcCodecError> {
-    let ids = dialect.ids();
-    let group_items = [ids.policy, ids.min_prb, ids.max_prb, ids.dedicated_prb];
-    let (s, path) = unwrap_list_item(s, path, ids.ratio_group, "RRM Policy Ratio Group")?;
-    let grp = Fields::of_structure(s, &path, &group_items)?;
-    let (policy, ppath) = grp.get(ids.policy, "RRM Policy")?;
-    let policy = Fields::of_structure(as_structure(policy, &ppath)?, &ppath, &[ids.member_list])?;
-    let (members, mpath) = policy.get(ids.member_list, "RRM Policy Member List")?;
-    let members = as_list(members, &mpath)?;
-    let [member] = members else {
-        return Err(shape(
-            &mpath,
-            format!(
-                "expected exactly one RRM Policy Member, got {}",
-                members.len()
-            ),
-        ));
-    };
-    let (member, mpath) = unwrap_list_item(member, &mpath, ids.member, "RRM Policy Member")?;
-    let member = Fields::of_structure(member, &mpath, &[ids.plmn, ids.snssai])?;
-    let (plmn, plmn_path) = member.get(ids.plmn, "PLMN Identity")?;
-    let (snssai, spath) = member.get(ids.snssai, "S-NSSAI")?;
-    let snssai = Fields::of_structure(as_structure(snssai, &spath)?, &spath, &[ids.sst, ids.sd])?;
-    let (sst, sst_path) = snssai.get(ids.sst, "SST")?;
-    let sd = snssai.opt(ids.sd, "SD")?;
-    let plmn = as_octets(plmn, &plmn_path)?;
-    let sst = as_octets(sst, &sst_path)?;
-    let sd = match &sd {
-        Some((sd, sd_path)) => Some((as_octets(sd, sd_path)?, sd_path)),
-        None => None,
-    };
-    let (member, leaves) = member_from_leaves(dialect, (plmn, &plmn_path), (sst, &sst_path), sd)?;
-    let (min, p) = grp.get(ids.min_prb, "Min PRB Policy Ratio")?;
-    let min_prb_ratio = as_ratio(min, &p)?;
-    let (max, p) = grp.get(ids.max_prb, "Max PRB Policy Ratio")?;
-    let max_prb_ratio = as_ratio(max, &p)?;
-    let (ded, p) = grp.get(ids.dedicated_prb, "Dedicated PRB Policy Ratio")?;
-    let dedicated_prb_ratio = as_ratio(ded, &p)?;
-    let group =
-        RrmPolicyRatioGroup::new(member, min_prb_ratio, max_prb_ratio, dedicated_prb_ratio)?;
-    Ok((group, leaves))
-}
-
-/// [`decode_control_message_with_leaves`] with rasn (the reference codec).
-fn rasn_decode_control_message(
-    bytes: &[u8],
-    dialect: RanParamDialect,
-) -> Result<DecodedControl, RcCodecError> {
-    check_len(bytes)?;
-    let pdu: g::E2SMRCControlMessage = rasn::aper::decode(bytes).map_err(decode_error)?;
-    let g::E2SMRCControlMessageRicControlMessageFormats::controlMessage_Format1(f1) =
-        pdu.ric_control_message_formats;
-    let ids = dialect.ids();
-    let [item] = f1.ran_p_list.as_slice() else {
-        return Err(shape(
-            "ranP-List",
-            format!("expected one RAN parameter, got {}", f1.ran_p_list.len()),
-        ));
-    };
-    let path = "RRM Policy Ratio List";
-    let id = id_of(&item.ran_parameter_id, path)?;
-    if id != ids.ratio_list {
-        return Err(shape(
-            path,
-            format!("expected RAN parameter ID {}, got {id}", ids.ratio_list),
-        ));
-    }
-    let items = as_list(&item.ran_parameter_value_type, path)?;
-    let mut groups = Vec::with_capacity(items.len());
-    let mut leaves: Option<LeafEncodingSeen> = None;
-    for (i, s) in items.iter().enumerate() {
-        let (group, seen) = decode_group(s, dialect, &format!("{path}[{i}]"))?;
-        groups.push(group);
-        leaves = Some(leaves.map_or(seen, |l| l.merge(seen)));
-    }
-    let control = SlicePrbQuotaControl { groups };
-    control.validate()?;
-    Ok(DecodedControl {
-        control,
-        // A LIST holds at least one item (SIZE(1..maxnoofItemsinList)).
-        leaves: leaves.ok_or_else(|| shape(path, "empty RRM Policy Ratio List"))?,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn member() -> RrmPolicyMember {
+        RrmPolicyMember {
+            mcc: "001".into(),
+            mnc: "01".into(),
+            sst: 1,
+            sd: Some(1),
+        }
+    }
+
+    #[test]
+    fn ratio_order_is_enforced() {
+        assert!(RrmPolicyRatioGroup::new(member(), 30, 40, 10).is_ok());
+        assert_eq!(
+            RrmPolicyRatioGroup::new(member(), 50, 40, 10),
+            Err(QuotaError::RatioOrder {
+                max: 40,
+                min: 50,
+                dedicated: 10
+            })
+        );
+        assert!(RrmPolicyRatioGroup::new(member(), 0, 101, 0).is_err());
+        assert!(RrmPolicyRatioGroup::new(member(), 5, 10, 6).is_err());
+    }
+
+    #[test]
+    fn ratio_round_trip_never_grants_fewer_prbs() {
+        for n_prb in [24u16, 51, 106, 273] {
+            for prbs in 0..=n_prb {
+                let r = ratio_for_prbs(prbs, n_prb);
+                assert!(prbs_for_ratio(r, n_prb) >= prbs, "{prbs}/{n_prb} -> {r}%");
+                if r > 0 {
+                    assert!(
+                        prbs_for_ratio(r - 1, n_prb) < prbs,
+                        "{prbs}/{n_prb} not minimal"
+                    );
+                }
+            }
+        }
+        assert_eq!(ratio_for_prbs(53, 106), 50);
+        assert_eq!(ratio_for_prbs(54, 106), 51);
+    }
+}
+
+#[cfg(all(test, feature = "reference"))]
+mod aper_tests {
+    use super::reference::{element, int, list_value, octets, pid, structure, structure_item};
+    use super::*;
+    use crate::common::reference::rc as g;
+    use crate::common::{plmn_from_bcd, plmn_to_bcd, Plmn, NO_SD};
 
     #[test]
     fn plmn_bcd_matches_ts_24_008() {
@@ -1413,7 +813,7 @@ mod tests {
             .expect("spawn")
             .join()
             .expect("decoder thread");
-        // Both stop at their maximum depth (rc_per::MAX_DEPTH, rasn's 128) long before the
+        // Both stop at their maximum depth (codec::MAX_DEPTH, rasn's 128) long before the
         // stack runs out.
         assert!(
             matches!(result.0, Err(RcCodecError::Decode(_))),

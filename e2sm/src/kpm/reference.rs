@@ -1,119 +1,22 @@
-//! E2SM-KPM v02.03 and v03.00 messages ([`crate::kpm`]) as ASN.1 ALIGNED PER (APER) bytes.
-//!
-//! The ASN.1 types come from `asn1/e2sm-kpm-subset.asn` (with `asn1/e2sm-common-subset.asn`),
-//! compiled at build time by `rasn-compiler` and encoded with rasn's APER codec.
-//!
-//! Only the indication header takes a [`KpmVersion`]: its TimeStamp (clause 8.3.12) is the
-//! one difference between the versions' modules (see [`crate::kpm`]), so event triggers,
-//! action definitions and indication messages are the same bytes in both. A PER encoding
-//! does not say its version; the caller knows it from the RAN function OID
-//! ([`KpmVersion::from_oid`]). A header decoded as the wrong version fails, and when it does
-//! decode as the other one the error says so ([`KpmCodecError::VersionMismatch`]).
-//!
-//! The indication header and message functions use the hand-written ALIGNED PER codec of
-//! [`crate::kpm_per`] (over [`crate::per`]), which is about 20 times faster than rasn's and
-//! also encodes and decodes REAL measurement values ([`MeasurementValue::Real`], X.691
-//! clause 15 / X.690 clause 8.5). Their rasn versions are kept as
-//! [`reference`](mod@reference), checked against the fast codec by
-//! `tests/kpm_per_differential.rs`. rasn's APER codec has no REAL: there a REAL value gives
-//! [`KpmCodecError::Real`] (never a panic).
+//! The rasn reference codec of E2SM-KPM (feature `reference`), on the rasn types that
+//! `rasn-compiler` generates from `asn1/e2sm-kpm-subset.asn` (with
+//! `asn1/e2sm-common-subset.asn`) at build time: the indication functions of
+//! [`crate::kpm`] (the reference of [`super::codec`] in the tests,
+//! `tests/kpm_per_differential.rs`; no REAL), and the event trigger and action definition,
+//! which have no hand-written codec yet and are re-exported by [`crate::kpm`].
 
 use rasn::types::{FixedBitString, FixedOctetString, Integer, PrintableString};
 
-use crate::asn1::kpm as g;
-use crate::asn1::{get_bits, gnb_ueid_from_asn, gnb_ueid_to_asn, set_bits};
-use crate::kpm::{
-    ActionDefinitionFormat, KpmActionDefinition, KpmEventTrigger, KpmIndicationHeader,
-    KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo, MeasurementLabel,
-    MeasurementReport, MeasurementType, MeasurementValue, NrCgi, NtpTimestamp, Snssai, StartEnd,
-    SubscriptionInfo, TestCondKind, TestCondition, TestExpression, TestValue, TimeStampError,
-    UeMeasurementReport,
+use super::{
+    diagnose_header_version, ActionDefinitionFormat, KpmActionDefinition, KpmCodecError,
+    KpmEventTrigger, KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem,
+    MeasurementInfo, MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NrCgi,
+    NtpTimestamp, Result, Snssai, StartEnd, SubscriptionInfo, TestCondKind, TestCondition,
+    TestExpression, TestValue, UeMeasurementReport, MAX_MESSAGE_LEN,
 };
-use crate::rc_aper::GnbUeId;
-
-/// Largest input the decoders accept: a format 3 indication of 1,000 UEs with a few
-/// measurements each stays under it.
-pub const MAX_MESSAGE_LEN: usize = 1024 * 1024;
-
-/// Errors of the E2SM-KPM APER codec.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum KpmCodecError {
-    /// The bytes are not a valid APER encoding of the message.
-    #[error("malformed E2SM-KPM message: {0}")]
-    Malformed(String),
-    /// The input is longer than [`MAX_MESSAGE_LEN`].
-    #[error("E2SM-KPM message of {len} bytes exceeds the {max}-byte limit")]
-    TooLong {
-        /// Input length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// A value is outside what the ASN.1 type allows (e.g. an empty list, a 0 ms period).
-    #[error("invalid E2SM-KPM value: {0}")]
-    Invalid(String),
-    /// A well-formed message this subset does not represent (e.g. a UEID other than
-    /// gNB-UEID, action definition format 2).
-    #[error("unsupported E2SM-KPM content: {0}")]
-    Unsupported(String),
-    /// REAL values: rasn's APER codec has none.
-    #[error("REAL measurement values are not supported by the rasn APER codec")]
-    Real,
-    /// The encoder failed.
-    #[error("E2SM-KPM encoding failed: {0}")]
-    Encode(String),
-    /// The header's time cannot be written as the version's TimeStamp (clause 8.3.12).
-    #[error("E2SM-KPM TimeStamp: {0}")]
-    TimeStamp(#[from] TimeStampError),
-    /// The bytes do not decode as an indication header of the expected version but do as
-    /// one of the other version: the two ends disagree on the E2SM-KPM version.
-    #[error(
-        "E2SM-KPM indication header: expected {expected} (TimeStamp of {} octets), but the \
-         {len} bytes are a {found} header (TimeStamp of {} octets); the version the decoder \
-         took from the RAN function OID is not the one the E2 node encodes",
-        .expected.timestamp_octets(),
-        .found.timestamp_octets()
-    )]
-    VersionMismatch {
-        /// The version the decoder was given.
-        expected: KpmVersion,
-        /// The version the bytes decode as.
-        found: KpmVersion,
-        /// Length of the header, octets.
-        len: usize,
-    },
-}
-
-/// Decodes a header with `decode` as `version`; when that fails as malformed, tells a header
-/// of the other version ([`KpmCodecError::VersionMismatch`]) from garbage (the malformed
-/// error, naming the version and its TimeStamp size). Shared by both header codecs, so they
-/// agree.
-pub(crate) fn diagnose_header_version(
-    bytes: &[u8],
-    version: KpmVersion,
-    decode: impl Fn(&[u8], KpmVersion) -> Result<KpmIndicationHeader>,
-) -> Result<KpmIndicationHeader> {
-    match decode(bytes, version) {
-        Err(KpmCodecError::Malformed(why)) => {
-            let other = version.other();
-            if decode(bytes, other).is_ok() {
-                Err(KpmCodecError::VersionMismatch {
-                    expected: version,
-                    found: other,
-                    len: bytes.len(),
-                })
-            } else {
-                Err(KpmCodecError::Malformed(format!(
-                    "{version} indication header (TimeStamp of {} octets): {why}",
-                    version.timestamp_octets()
-                )))
-            }
-        }
-        result => result,
-    }
-}
-
-type Result<T> = std::result::Result<T, KpmCodecError>;
+use crate::common::reference::kpm as g;
+use crate::common::reference::{get_bits, gnb_ueid_from_asn, gnb_ueid_to_asn, set_bits};
+use crate::common::GnbUeId;
 
 fn invalid(what: impl Into<String>) -> KpmCodecError {
     KpmCodecError::Invalid(what.into())
@@ -352,66 +255,31 @@ fn test_condition_from_asn(c: g::TestCondInfo) -> Result<TestCondition> {
 // Indication header and message
 // ---------------------------------------------------------------------------------------
 
-/// Encodes an E2SM-KPM-IndicationHeader format 1 of `version` (clause 8.2.1.3).
+/// [`super::encode_indication_header`] with rasn.
 pub fn encode_indication_header(
     header: &KpmIndicationHeader,
     version: KpmVersion,
 ) -> Result<Vec<u8>> {
-    crate::kpm_per::encode_indication_header(header, version)
+    rasn_encode_indication_header(header, version)
 }
 
-/// Decodes an E2SM-KPM-IndicationHeader (format 1) of `version`: a v03.00 TimeStamp in
-/// FlexRIC's Unix microseconds is recognised ([`crate::kpm::TimeStampForm::UnixMicros`]).
+/// [`super::decode_indication_header`] with rasn.
 pub fn decode_indication_header(bytes: &[u8], version: KpmVersion) -> Result<KpmIndicationHeader> {
-    crate::kpm_per::decode_indication_header(bytes, version)
+    diagnose_header_version(bytes, version, rasn_decode_indication_header)
 }
 
-/// Encodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included; the same
-/// bytes in v02.03 and v03.00.
+/// [`super::encode_indication_message`] with rasn ([`super::KpmCodecError::Real`] for
+/// REAL values).
 pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
-    crate::kpm_per::encode_indication_message(msg)
+    rasn_encode_indication_message(msg)
 }
 
-/// Decodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included; v02.03 and
-/// v03.00 alike.
+/// [`super::decode_indication_message`] with rasn (REAL values do not decode).
 pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
-    crate::kpm_per::decode_indication_message(bytes)
+    rasn_decode_indication_message(bytes)
 }
 
-/// The indication functions implemented with the rasn types generated from
-/// `asn1/e2sm-kpm-subset.asn`: the reference of [`crate::kpm_per`] in the tests. No REAL.
-pub mod reference {
-    use super::{KpmIndicationHeader, KpmIndicationMessage, KpmVersion, Result};
-
-    /// [`super::encode_indication_header`] with rasn.
-    pub fn encode_indication_header(
-        header: &KpmIndicationHeader,
-        version: KpmVersion,
-    ) -> Result<Vec<u8>> {
-        super::rasn_encode_indication_header(header, version)
-    }
-
-    /// [`super::decode_indication_header`] with rasn.
-    pub fn decode_indication_header(
-        bytes: &[u8],
-        version: KpmVersion,
-    ) -> Result<KpmIndicationHeader> {
-        super::diagnose_header_version(bytes, version, super::rasn_decode_indication_header)
-    }
-
-    /// [`super::encode_indication_message`] with rasn ([`super::KpmCodecError::Real`] for
-    /// REAL values).
-    pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
-        super::rasn_encode_indication_message(msg)
-    }
-
-    /// [`super::decode_indication_message`] with rasn (REAL values do not decode).
-    pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
-        super::rasn_decode_indication_message(bytes)
-    }
-}
-
-/// [`encode_indication_header`] with rasn (the reference codec): the v03.00 type of the
+/// [`super::encode_indication_header`] with rasn (the reference codec): the v03.00 type of the
 /// subset, or its v02.03 twin `E2SM-KPM-IndicationHeader-V0203`.
 fn rasn_encode_indication_header(
     header: &KpmIndicationHeader,
@@ -807,7 +675,7 @@ fn ueid_from_asn(ue: g::UEID) -> Result<GnbUeId> {
     };
     let (ue, plmn) = gnb_ueid_from_asn(&gnb);
     let plmn =
-        crate::rc_aper::Plmn::from_octets(plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
+        crate::common::Plmn::from_octets(plmn).map_err(|e| invalid(format!("GUAMI PLMN: {e}")))?;
     Ok(GnbUeId { plmn, ..ue })
 }
 

@@ -14,7 +14,8 @@
 //! - [`KpmVersion`]: which of the two modules a RAN function speaks, from its OID.
 //!
 //! Measurement names are those of 3GPP TS 28.552 clause 5 (e.g. `DRB.UEThpDl`,
-//! `RRU.PrbUsedDl`, `CARR.WBCQIDist`). The APER codec is [`crate::kpm_aper`].
+//! `RRU.PrbUsedDl`, `CARR.WBCQIDist`). The APER API is below
+//! ("As ASN.1 ALIGNED PER (APER) bytes").
 //!
 //! # v02.03 and v03.00
 //!
@@ -53,6 +54,34 @@
 //! would take a version parameter on the action definition codec with a v02.01 TestCondInfo
 //! (two mandatory fields) and the refusal of the TestCond-Type alternatives it lacks;
 //! headers and messages could use the v02.03 codec as is.
+//!
+//! This module holds the types and the APER API (encode and decode functions,
+//! [`KpmVersion`], [`NtpTimestamp`], the errors); [`codec`] is the hand-written codec behind
+//! the API, `kpm::reference` the rasn reference (feature `reference`), [`cell`] a cell's
+//! per-period report as KPM indications.
+//!
+//! ## As ASN.1 ALIGNED PER (APER) bytes
+//!
+//! The ASN.1 types come from `asn1/e2sm-kpm-subset.asn` (with `asn1/e2sm-common-subset.asn`).
+//! The event trigger and action definition have no hand-written codec yet: they are encoded
+//! with rasn's APER codec, on the types `rasn-compiler` generates at build time, in
+//! `kpm::reference`, and so exist only with the feature `reference` (the xApp does not
+//! subscribe itself: FlexRIC or the emulator does).
+//!
+//! Only the indication header takes a [`KpmVersion`]: its TimeStamp (clause 8.3.12) is the
+//! one difference between the versions' modules (see above), so event triggers,
+//! action definitions and indication messages are the same bytes in both. A PER encoding
+//! does not say its version; the caller knows it from the RAN function OID
+//! ([`KpmVersion::from_oid`]). A header decoded as the wrong version fails, and when it does
+//! decode as the other one the error says so ([`KpmCodecError::VersionMismatch`]).
+//!
+//! The indication header and message functions use the hand-written ALIGNED PER codec of
+//! [`codec`] (over [`crate::per`]), which is about 20 times faster than rasn's and
+//! also encodes and decodes REAL measurement values ([`MeasurementValue::Real`], X.691
+//! clause 15 / X.690 clause 8.5). Their rasn versions are kept as `kpm::reference`
+//! (feature `reference`), checked against the fast codec by
+//! `tests/kpm_per_differential.rs`. rasn's APER codec has no REAL: there a REAL value gives
+//! [`KpmCodecError::Real`] (never a panic).
 
 use std::fmt;
 use std::str::FromStr;
@@ -60,7 +89,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::rc_aper::GnbUeId;
+pub use crate::common::{GnbUeId, Snssai};
+
+pub mod cell;
+pub mod codec;
+#[cfg(feature = "reference")]
+pub mod reference;
+
+#[cfg(feature = "reference")]
+pub use reference::{
+    decode_action_definition, decode_event_trigger, encode_action_definition, encode_event_trigger,
+};
 
 /// REPORT service style 1, "E2 Node Measurement" (clause 7.4.2): action definition format 1,
 /// indication message format 1.
@@ -68,15 +107,6 @@ pub const REPORT_STYLE_NODE_MEASUREMENT: i64 = 1;
 /// REPORT service style 4, "Common Condition-based, UE-level E2 Node Measurement"
 /// (clause 7.4.5): action definition format 4, indication message format 3.
 pub const REPORT_STYLE_UE_LEVEL_CONDITIONAL: i64 = 4;
-
-/// S-NSSAI (TS 23.003 clause 28.4.2; TS 38.413 clause 9.3.1.24).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub struct Snssai {
-    /// Slice/Service Type.
-    pub sst: u8,
-    /// Slice Differentiator (24 bits), when present.
-    pub sd: Option<u32>,
-}
 
 /// A measurement, by name (TS 28.552) or by the ID the E2 node assigned in its RAN function
 /// definition.
@@ -794,6 +824,125 @@ impl From<NtpTimestamp> for SystemTime {
     fn from(t: NtpTimestamp) -> SystemTime {
         t.to_system_time()
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// APER: errors
+// ---------------------------------------------------------------------------------------
+
+/// Largest input the decoders accept: a format 3 indication of 1,000 UEs with a few
+/// measurements each stays under it.
+pub const MAX_MESSAGE_LEN: usize = 1024 * 1024;
+
+/// Errors of the E2SM-KPM APER codec.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KpmCodecError {
+    /// The bytes are not a valid APER encoding of the message.
+    #[error("malformed E2SM-KPM message: {0}")]
+    Malformed(String),
+    /// The input is longer than [`MAX_MESSAGE_LEN`].
+    #[error("E2SM-KPM message of {len} bytes exceeds the {max}-byte limit")]
+    TooLong {
+        /// Input length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A value is outside what the ASN.1 type allows (e.g. an empty list, a 0 ms period).
+    #[error("invalid E2SM-KPM value: {0}")]
+    Invalid(String),
+    /// A well-formed message this subset does not represent (e.g. a UEID other than
+    /// gNB-UEID, action definition format 2).
+    #[error("unsupported E2SM-KPM content: {0}")]
+    Unsupported(String),
+    /// REAL values: rasn's APER codec has none.
+    #[error("REAL measurement values are not supported by the rasn APER codec")]
+    Real,
+    /// The encoder failed.
+    #[error("E2SM-KPM encoding failed: {0}")]
+    Encode(String),
+    /// The header's time cannot be written as the version's TimeStamp (clause 8.3.12).
+    #[error("E2SM-KPM TimeStamp: {0}")]
+    TimeStamp(#[from] TimeStampError),
+    /// The bytes do not decode as an indication header of the expected version but do as
+    /// one of the other version: the two ends disagree on the E2SM-KPM version.
+    #[error(
+        "E2SM-KPM indication header: expected {expected} (TimeStamp of {} octets), but the \
+         {len} bytes are a {found} header (TimeStamp of {} octets); the version the decoder \
+         took from the RAN function OID is not the one the E2 node encodes",
+        .expected.timestamp_octets(),
+        .found.timestamp_octets()
+    )]
+    VersionMismatch {
+        /// The version the decoder was given.
+        expected: KpmVersion,
+        /// The version the bytes decode as.
+        found: KpmVersion,
+        /// Length of the header, octets.
+        len: usize,
+    },
+}
+
+/// Decodes a header with `decode` as `version`; when that fails as malformed, tells a header
+/// of the other version ([`KpmCodecError::VersionMismatch`]) from garbage (the malformed
+/// error, naming the version and its TimeStamp size). Shared by both header codecs, so they
+/// agree.
+pub(crate) fn diagnose_header_version(
+    bytes: &[u8],
+    version: KpmVersion,
+    decode: impl Fn(&[u8], KpmVersion) -> Result<KpmIndicationHeader>,
+) -> Result<KpmIndicationHeader> {
+    match decode(bytes, version) {
+        Err(KpmCodecError::Malformed(why)) => {
+            let other = version.other();
+            if decode(bytes, other).is_ok() {
+                Err(KpmCodecError::VersionMismatch {
+                    expected: version,
+                    found: other,
+                    len: bytes.len(),
+                })
+            } else {
+                Err(KpmCodecError::Malformed(format!(
+                    "{version} indication header (TimeStamp of {} octets): {why}",
+                    version.timestamp_octets()
+                )))
+            }
+        }
+        result => result,
+    }
+}
+
+/// The results of the APER API (with another error type where given).
+type Result<T, E = KpmCodecError> = std::result::Result<T, E>;
+
+// ---------------------------------------------------------------------------------------
+// Indication header and message
+// ---------------------------------------------------------------------------------------
+
+/// Encodes an E2SM-KPM-IndicationHeader format 1 of `version` (clause 8.2.1.3).
+pub fn encode_indication_header(
+    header: &KpmIndicationHeader,
+    version: KpmVersion,
+) -> Result<Vec<u8>> {
+    codec::encode_indication_header(header, version)
+}
+
+/// Decodes an E2SM-KPM-IndicationHeader (format 1) of `version`: a v03.00 TimeStamp in
+/// FlexRIC's Unix microseconds is recognised ([`crate::kpm::TimeStampForm::UnixMicros`]).
+pub fn decode_indication_header(bytes: &[u8], version: KpmVersion) -> Result<KpmIndicationHeader> {
+    codec::decode_indication_header(bytes, version)
+}
+
+/// Encodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included; the same
+/// bytes in v02.03 and v03.00.
+pub fn encode_indication_message(msg: &KpmIndicationMessage) -> Result<Vec<u8>> {
+    codec::encode_indication_message(msg)
+}
+
+/// Decodes an E2SM-KPM-IndicationMessage (format 1 or 3), REAL values included; v02.03 and
+/// v03.00 alike.
+pub fn decode_indication_message(bytes: &[u8]) -> Result<KpmIndicationMessage> {
+    codec::decode_indication_message(bytes)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! v03.00, which differ in the size of its TimeStamp) and indication message formats 1 and
 //! 3 (the same in both) ([`crate::kpm`]), built on [`crate::per`].
 //!
-//! Same API, checks and errors as the rasn-based functions of [`crate::kpm_aper`], field by
+//! Same API, checks and errors as the rasn reference (`kpm::reference`), field by
 //! field from `asn1/e2sm-kpm-subset.asn` (the comments give the ASN.1 of each step), with
 //! one addition: `MeasurementRecordItem.real` is encoded and decoded (X.691 clause 15, the
 //! X.690 clause 8.5 CER/DER binary form, see [`crate::per::real_contents`]), which rasn's
@@ -16,15 +16,13 @@
 //! * lengths of 16K or more are only supported for the open type that carries format 3
 //!   (fragmented, X.691 clause 11.9.3.8); a 16K-character PrintableString is refused.
 
-use crate::kpm::{
-    KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
-    MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
-    StartEnd, UeMeasurementReport,
+use super::{
+    diagnose_header_version, KpmCodecError, KpmIndicationHeader, KpmIndicationMessage, KpmVersion,
+    MeasurementDataItem, MeasurementInfo, MeasurementLabel, MeasurementReport, MeasurementType,
+    MeasurementValue, NtpTimestamp, StartEnd, UeMeasurementReport, MAX_MESSAGE_LEN,
 };
-use crate::kpm_aper::{diagnose_header_version, KpmCodecError, MAX_MESSAGE_LEN};
+use crate::common::{read_ueid, write_ueid_gnb, GnbUeId, Plmn, RawGnbUeId, Snssai};
 use crate::per::{is_printable, PerError, PerReader, PerWriter};
-use crate::rc_aper::{GnbUeId, Plmn};
-use crate::rc_per::{read_ueid, write_ueid_gnb, RawGnbUeId};
 
 type Result<T> = std::result::Result<T, KpmCodecError>;
 

@@ -25,17 +25,17 @@
 //! the encoder used fails ([`KpmCodecError::VersionMismatch`]) instead of trusting a field
 //! that the sender filled in.
 
-use crate::kpm::{
+use super::{
+    decode_indication_header, decode_indication_message, encode_indication_header,
+    encode_indication_message, KpmCodecError,
+};
+use super::{
     KpmIndicationHeader, KpmIndicationMessage, KpmVersion, MeasurementDataItem, MeasurementInfo,
     MeasurementLabel, MeasurementReport, MeasurementType, MeasurementValue, NtpTimestamp, Snssai,
     TimeStampForm, UeMeasurementReport,
 };
-use crate::kpm_aper::{
-    decode_indication_header, decode_indication_message, encode_indication_header,
-    encode_indication_message, KpmCodecError,
-};
+use crate::common::{plmn_from_bcd, plmn_to_bcd, GnbUeId};
 use crate::rc::RrmPolicyMember;
-use crate::rc_aper::{plmn_from_bcd, plmn_to_bcd, GnbUeId};
 use crate::report::{CellMeasurement, SliceMeasurement, UeMeasurement};
 
 /// Measurement names, TS 28.552.
