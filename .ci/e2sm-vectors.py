@@ -23,7 +23,7 @@ byte-identical (--no-subset-check skips that).
 Messages: the slice-level PRB quota control (E2SM-RC clause 7.6.3.1, style 2 action 6; the
 clause 8.4.3.6 RAN parameter tree) in both RAN parameter ID dialects (O-RAN table, OAI) and
 both leaf encodings (binary 3GPP octets, ASCII text), as RanParamDialect and LeafEncoding in
-e2sm/src/rc_aper.rs document them; the headers are style 2, action 6.
+e2sm/src/rc/mod.rs document them; the headers are style 2, action 6.
 """
 import argparse
 import os
@@ -37,7 +37,7 @@ SUBSET = [os.path.join(HERE, "..", "e2sm", "asn1", m)
 SOURCE = ("FlexRIC commit c74bcef0 (github.com/openaicellular/flexric), "
           "src/sm/rc_sm/ie/asn/e2sm_rc_v1_03_standard.asn")
 
-# RAN parameter IDs of E2SM-RC clause 8.4.3.6, see RanParamDialect in e2sm/src/rc_aper.rs.
+# RAN parameter IDs of E2SM-RC clause 8.4.3.6, see RanParamDialect in e2sm/src/rc/mod.rs.
 # always_sd: the OAI agent asserts that S-NSSAI holds SST and SD, so that dialect sends SD
 # 0xFFFFFF ("no SD", TS 23.003 clause 28.4.2) for a slice without one.
 DIALECTS = {
