@@ -12,10 +12,12 @@
 //! Decoding works like the reference: the whole PDU is first read into a generic RAN
 //! parameter tree (kept in two flat arenas, with octet strings borrowed from the input), so
 //! that any APER error is an [`RcCodecError::Decode`]; the tree is then checked against the
-//! clause 8.4.3.6 shape with the same rules and messages as the reference (IDs in any
-//! order, `ElementTrue` accepted, LIST items optionally wrapped in one STRUCTURE item
-//! carrying the element's ID; PLMN Identity, SST and SD leaves binary or ASCII, read by the
-//! rule both codecs share, `rc::leaves::member_from_leaves`). Unknown extension
+//! clause 8.4.3.6 shape (IDs in any order, `ElementTrue` accepted, LIST items optionally
+//! wrapped in one STRUCTURE item carrying the element's ID; PLMN Identity, SST and SD
+//! leaves binary or ASCII, read by the rule both codecs share,
+//! `rc::leaves::member_from_leaves`). That shape checker is the crate's only one: the
+//! reference (`rc::reference`) decodes with rasn, copies rasn's tree into this module's
+//! [`Tree`] and checks it with [`check_message`], so both report the same errors. Unknown extension
 //! additions of SEQUENCEs are skipped; unknown extension alternatives of CHOICEs are
 //! errors. The RAN parameter tree may nest at most [`MAX_DEPTH`] STRUCTURE/LIST levels,
 //! which bounds the recursion.
@@ -363,14 +365,14 @@ pub fn encode_control_message(
 
 /// A range of an arena.
 #[derive(Debug, Clone, Copy)]
-struct Span {
+pub(super) struct Span {
     start: usize,
     len: usize,
 }
 
 /// RANParameter-Value.
 #[derive(Debug, Clone, Copy)]
-enum Value<'a> {
+pub(super) enum Value<'a> {
     Bool,
     /// `None`: does not fit in `i64`.
     Int(Option<i64>),
@@ -382,7 +384,7 @@ enum Value<'a> {
 
 /// RANParameter-ValueType.
 #[derive(Debug, Clone, Copy)]
-enum ValueType<'a> {
+pub(super) enum ValueType<'a> {
     ElementTrue(Value<'a>),
     ElementFalse(Option<Value<'a>>),
     Structure(Structure),
@@ -393,7 +395,7 @@ enum ValueType<'a> {
 /// RANParameter-STRUCTURE: items in `Tree::items`, `None` when the optional
 /// sequence-of-ranParameters is absent.
 #[derive(Debug, Clone, Copy)]
-struct Structure {
+pub(super) struct Structure {
     items: Option<Span>,
 }
 
@@ -408,7 +410,7 @@ struct Item<'a> {
 /// The decoded tree. Children of a node are contiguous: they are collected on the scratch
 /// stacks while decoded (depth first) and moved to the arena when their parent completes.
 #[derive(Default)]
-struct Tree<'a> {
+pub(super) struct Tree<'a> {
     items: Vec<Item<'a>>,
     structs: Vec<Structure>,
     item_stack: Vec<Item<'a>>,
@@ -416,6 +418,40 @@ struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
+    /// Appends an item to the children being collected, after its value's own children
+    /// (depth first, as the reader does): for the reference to copy rasn's tree.
+    #[cfg(feature = "reference")]
+    pub(super) fn push_item(&mut self, id: Option<u32>, value: ValueType<'a>) {
+        self.item_stack.push(Item { id, value });
+    }
+
+    /// Appends a LIST element (a STRUCTURE) to the ones being collected.
+    #[cfg(feature = "reference")]
+    pub(super) fn push_struct(&mut self, s: Structure) {
+        self.struct_stack.push(s);
+    }
+
+    /// The STRUCTURE of the last `n` pushed items; `None` when the optional
+    /// sequence-of-ranParameters is absent.
+    #[cfg(feature = "reference")]
+    pub(super) fn structure(&mut self, n: Option<usize>) -> Structure {
+        Structure {
+            items: n.map(|n| self.commit_items(n)),
+        }
+    }
+
+    /// The LIST of the last `n` pushed STRUCTUREs.
+    #[cfg(feature = "reference")]
+    pub(super) fn list(&mut self, n: usize) -> ValueType<'a> {
+        ValueType::List(self.commit_structs(n))
+    }
+
+    /// The ranP-List of the message: the last `n` pushed items.
+    #[cfg(feature = "reference")]
+    pub(super) fn top(&mut self, n: usize) -> Span {
+        self.commit_items(n)
+    }
+
     fn with_capacity(bytes: usize) -> Self {
         let n = bytes / 6 + 4;
         Self {
@@ -747,8 +783,9 @@ fn as_ratio(v: &ValueType<'_>, path: &Path<'_>) -> Result<u8, RcCodecError> {
     }
 }
 
-/// A LIST item is the list element itself; also accept it wrapped in one STRUCTURE item
-/// carrying the element's ID (see the reference's `unwrap_list_item`).
+/// A LIST item is the list element itself (RRM Policy Ratio Group, RRM Policy Member). Some
+/// encoders wrap its content in one more STRUCTURE item carrying the element's ID; accept
+/// that form too and return the element's STRUCTURE.
 fn unwrap_list_item<'t, 'p>(
     tree: &'t Tree<'_>,
     s: &'t Structure,
@@ -854,6 +891,18 @@ pub fn decode_control_message(
     let mut tree = Tree::with_capacity(bytes.len());
     let mut r = PerReader::new(bytes);
     let top = read_message(&mut r, &mut tree).map_err(decode_error)?;
+    check_message(&tree, top, dialect)
+}
+
+/// Checks a decoded E2SM-RC-ControlMessage format 1 (its ranP-List items `top` in `tree`)
+/// against the slice-level PRB quota tree with the RAN parameter IDs of `dialect`, the
+/// ratio ranges and their ordering; the control and the form of its leaves. Both codecs
+/// decode through it.
+pub(super) fn check_message(
+    tree: &Tree<'_>,
+    top: Span,
+    dialect: RanParamDialect,
+) -> Result<DecodedControl, RcCodecError> {
     let ids = dialect.ids();
     let [item] = tree
         .items
@@ -873,11 +922,11 @@ pub fn decode_control_message(
             format!("expected RAN parameter ID {}, got {id}", ids.ratio_list),
         ));
     }
-    let items = as_list(&tree, &item.value, &path)?;
+    let items = as_list(tree, &item.value, &path)?;
     let mut groups = Vec::with_capacity(items.len());
     let mut leaves: Option<LeafEncodingSeen> = None;
     for (i, s) in items.iter().enumerate() {
-        let (group, seen) = decode_group(&tree, s, dialect, &Path::Index(&path, i))?;
+        let (group, seen) = decode_group(tree, s, dialect, &Path::Index(&path, i))?;
         groups.push(group);
         leaves = Some(leaves.map_or(seen, |l| l.merge(seen)));
     }

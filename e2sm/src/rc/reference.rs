@@ -2,16 +2,18 @@
 //! [`crate::rc`] implemented with the rasn types that `rasn-compiler` generates from
 //! `asn1/e2sm-rc-subset.asn` (and the UEID of `asn1/e2sm-common-subset.asn`) at build
 //! time; the reference the hand-written codec ([`super::codec`]) is tested against
-//! (`tests/rc_per_differential.rs`). 5 to 8 times slower. It checks the clause 8.4.3.6
-//! tree shape on rasn's types with the same rules and messages as [`super::codec`] does on
-//! its own tree; the leaves are read by the rule both share (`rc::leaves`).
+//! (`tests/rc_per_differential.rs`). 5 to 8 times slower. What it decodes with rasn it
+//! checks against the clause 8.4.3.6 tree with the hand-written codec's shape checker
+//! ([`super::codec::check_message`], on a copy of rasn's tree), the crate's only one; the
+//! leaves are read by the rule both share (`rc::leaves`).
 
 use rasn::types::{Integer, OctetString};
 
-use super::leaves::{member_from_leaves, member_leaves, MemberLeaves};
+use super::codec::{check_message, Structure, Tree, Value, ValueType};
+use super::leaves::{member_leaves, MemberLeaves};
 use super::{
-    check_len, ControlDecision, DecodedControl, LeafEncoding, LeafEncodingSeen, RanParamDialect,
-    RcCodecError, RcControlHeader, RrmPolicyRatioGroup, SlicePrbQuotaControl,
+    check_len, ControlDecision, DecodedControl, LeafEncoding, RanParamDialect, RcCodecError,
+    RcControlHeader, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
 use crate::common::reference::rc as g;
 use crate::common::reference::{gnb_ueid_from_asn, gnb_ueid_to_asn};
@@ -220,17 +222,6 @@ fn rasn_encode_control_message(
 // Control message: decode
 // ---------------------------------------------------------------------------------------
 
-fn shape(path: &str, reason: impl Into<String>) -> RcCodecError {
-    RcCodecError::Shape {
-        path: path.to_string(),
-        reason: reason.into(),
-    }
-}
-
-fn id_of(id: &g::RANParameterID, path: &str) -> Result<u32, RcCodecError> {
-    u32::try_from(&id.0).map_err(|_| shape(path, "RAN parameter ID out of range"))
-}
-
 /// rasn nests the message of every enclosing field; keep the innermost cause and the
 /// outermost fields, within 400 characters.
 fn decode_error(e: rasn::error::DecodeError) -> RcCodecError {
@@ -248,178 +239,10 @@ fn decode_error(e: rasn::error::DecodeError) -> RcCodecError {
     RcCodecError::Decode(format!("{head} … {}", &text[tail_start..]))
 }
 
-/// The items of a STRUCTURE value, looked up by ID; every ID must appear at most once and
-/// be one of `allowed`.
-struct Fields<'a> {
-    path: String,
-    items: Vec<(u32, &'a g::RANParameterValueType)>,
-}
-
-impl<'a> Fields<'a> {
-    fn of_structure(
-        s: &'a g::RANParameterSTRUCTURE,
-        path: &str,
-        allowed: &[u32],
-    ) -> Result<Self, RcCodecError> {
-        let mut items = Vec::new();
-        for item in s.sequence_of_ran_parameters.iter().flatten() {
-            let id = id_of(&item.ran_parameter_id, path)?;
-            if !allowed.contains(&id) {
-                return Err(shape(path, format!("unexpected RAN parameter ID {id}")));
-            }
-            if items.iter().any(|(i, _)| *i == id) {
-                return Err(shape(path, format!("RAN parameter ID {id} appears twice")));
-            }
-            items.push((id, &item.ran_parameter_value_type));
-        }
-        Ok(Self {
-            path: path.to_string(),
-            items,
-        })
-    }
-
-    fn get(
-        &self,
-        id: u32,
-        name: &str,
-    ) -> Result<(&'a g::RANParameterValueType, String), RcCodecError> {
-        self.opt(id, name)?
-            .ok_or_else(|| shape(&self.path, format!("missing {name} (ID {id})")))
-    }
-
-    fn opt(
-        &self,
-        id: u32,
-        name: &str,
-    ) -> Result<Option<(&'a g::RANParameterValueType, String)>, RcCodecError> {
-        Ok(self
-            .items
-            .iter()
-            .find(|(i, _)| *i == id)
-            .map(|(_, v)| (*v, format!("{}/{name}", self.path))))
-    }
-}
-
-fn as_structure<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-) -> Result<&'a g::RANParameterSTRUCTURE, RcCodecError> {
-    match v {
-        g::RANParameterValueType::ranP_Choice_Structure(s) => Ok(&s.ran_parameter_structure),
-        _ => Err(shape(path, "expected a STRUCTURE")),
-    }
-}
-
-fn as_list<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-) -> Result<&'a [g::RANParameterSTRUCTURE], RcCodecError> {
-    match v {
-        g::RANParameterValueType::ranP_Choice_List(l) => {
-            Ok(&l.ran_parameter_list.list_of_ran_parameter)
-        }
-        _ => Err(shape(path, "expected a LIST")),
-    }
-}
-
-fn as_element<'a>(
-    v: &'a g::RANParameterValueType,
-    path: &str,
-) -> Result<&'a g::RANParameterValue, RcCodecError> {
-    match v {
-        g::RANParameterValueType::ranP_Choice_ElementTrue(e) => Ok(&e.ran_parameter_value),
-        g::RANParameterValueType::ranP_Choice_ElementFalse(e) => e
-            .ran_parameter_value
-            .as_ref()
-            .ok_or_else(|| shape(path, "ELEMENT without a value")),
-        _ => Err(shape(path, "expected an ELEMENT")),
-    }
-}
-
-fn as_octets<'a>(v: &'a g::RANParameterValueType, path: &str) -> Result<&'a [u8], RcCodecError> {
-    match as_element(v, path)? {
-        g::RANParameterValue::valueOctS(o) => Ok(o),
-        _ => Err(shape(path, "expected valueOctS")),
-    }
-}
-
-fn as_ratio(v: &g::RANParameterValueType, path: &str) -> Result<u8, RcCodecError> {
-    match as_element(v, path)? {
-        g::RANParameterValue::valueInt(i) => u8::try_from(i)
-            .ok()
-            .filter(|r| *r <= 100)
-            .ok_or_else(|| shape(path, format!("ratio {i} is not in 0..=100"))),
-        _ => Err(shape(path, "expected valueInt")),
-    }
-}
-
-/// A LIST item is the list element itself (RRM Policy Ratio Group, RRM Policy Member). Some
-/// encoders wrap its content in one more STRUCTURE item carrying the element's ID; accept
-/// that form too and return the element's STRUCTURE.
-fn unwrap_list_item<'a>(
-    s: &'a g::RANParameterSTRUCTURE,
-    path: &str,
-    element_id: u32,
-    name: &str,
-) -> Result<(&'a g::RANParameterSTRUCTURE, String), RcCodecError> {
-    if let Some([only]) = s.sequence_of_ran_parameters.as_deref() {
-        if id_of(&only.ran_parameter_id, path)? == element_id {
-            let inner = format!("{path}/{name}");
-            return Ok((as_structure(&only.ran_parameter_value_type, &inner)?, inner));
-        }
-    }
-    Ok((s, path.to_string()))
-}
-
-/// One RRM Policy Ratio Group and the form of its leaves.
-fn decode_group(
-    s: &g::RANParameterSTRUCTURE,
-    dialect: RanParamDialect,
-    path: &str,
-) -> Result<(RrmPolicyRatioGroup, LeafEncodingSeen), RcCodecError> {
-    let ids = dialect.ids();
-    let group_items = [ids.policy, ids.min_prb, ids.max_prb, ids.dedicated_prb];
-    let (s, path) = unwrap_list_item(s, path, ids.ratio_group, "RRM Policy Ratio Group")?;
-    let grp = Fields::of_structure(s, &path, &group_items)?;
-    let (policy, ppath) = grp.get(ids.policy, "RRM Policy")?;
-    let policy = Fields::of_structure(as_structure(policy, &ppath)?, &ppath, &[ids.member_list])?;
-    let (members, mpath) = policy.get(ids.member_list, "RRM Policy Member List")?;
-    let members = as_list(members, &mpath)?;
-    let [member] = members else {
-        return Err(shape(
-            &mpath,
-            format!(
-                "expected exactly one RRM Policy Member, got {}",
-                members.len()
-            ),
-        ));
-    };
-    let (member, mpath) = unwrap_list_item(member, &mpath, ids.member, "RRM Policy Member")?;
-    let member = Fields::of_structure(member, &mpath, &[ids.plmn, ids.snssai])?;
-    let (plmn, plmn_path) = member.get(ids.plmn, "PLMN Identity")?;
-    let (snssai, spath) = member.get(ids.snssai, "S-NSSAI")?;
-    let snssai = Fields::of_structure(as_structure(snssai, &spath)?, &spath, &[ids.sst, ids.sd])?;
-    let (sst, sst_path) = snssai.get(ids.sst, "SST")?;
-    let sd = snssai.opt(ids.sd, "SD")?;
-    let plmn = as_octets(plmn, &plmn_path)?;
-    let sst = as_octets(sst, &sst_path)?;
-    let sd = match &sd {
-        Some((sd, sd_path)) => Some((as_octets(sd, sd_path)?, sd_path)),
-        None => None,
-    };
-    let (member, leaves) = member_from_leaves(dialect, (plmn, &plmn_path), (sst, &sst_path), sd)?;
-    let (min, p) = grp.get(ids.min_prb, "Min PRB Policy Ratio")?;
-    let min_prb_ratio = as_ratio(min, &p)?;
-    let (max, p) = grp.get(ids.max_prb, "Max PRB Policy Ratio")?;
-    let max_prb_ratio = as_ratio(max, &p)?;
-    let (ded, p) = grp.get(ids.dedicated_prb, "Dedicated PRB Policy Ratio")?;
-    let dedicated_prb_ratio = as_ratio(ded, &p)?;
-    let group =
-        RrmPolicyRatioGroup::new(member, min_prb_ratio, max_prb_ratio, dedicated_prb_ratio)?;
-    Ok((group, leaves))
-}
-
-/// [`super::decode_control_message_with_leaves`] with rasn (the reference codec).
+/// [`super::decode_control_message_with_leaves`] with rasn (the reference codec): rasn
+/// decodes the PDU; its RAN parameter tree is then copied into the hand-written codec's
+/// [`Tree`] and checked by [`check_message`], the crate's one checker of the clause 8.4.3.6
+/// shape.
 fn rasn_decode_control_message(
     bytes: &[u8],
     dialect: RanParamDialect,
@@ -427,35 +250,65 @@ fn rasn_decode_control_message(
     check_len(bytes)?;
     let pdu: g::E2SMRCControlMessage = rasn::aper::decode(bytes).map_err(decode_error)?;
     let g::E2SMRCControlMessageRicControlMessageFormats::controlMessage_Format1(f1) =
-        pdu.ric_control_message_formats;
-    let ids = dialect.ids();
-    let [item] = f1.ran_p_list.as_slice() else {
-        return Err(shape(
-            "ranP-List",
-            format!("expected one RAN parameter, got {}", f1.ran_p_list.len()),
-        ));
-    };
-    let path = "RRM Policy Ratio List";
-    let id = id_of(&item.ran_parameter_id, path)?;
-    if id != ids.ratio_list {
-        return Err(shape(
-            path,
-            format!("expected RAN parameter ID {}, got {id}", ids.ratio_list),
-        ));
+        &pdu.ric_control_message_formats;
+    let mut tree = Tree::default();
+    for item in &f1.ran_p_list {
+        let value = tree_value_type(&mut tree, &item.ran_parameter_value_type);
+        tree.push_item(tree_id(&item.ran_parameter_id), value);
     }
-    let items = as_list(&item.ran_parameter_value_type, path)?;
-    let mut groups = Vec::with_capacity(items.len());
-    let mut leaves: Option<LeafEncodingSeen> = None;
-    for (i, s) in items.iter().enumerate() {
-        let (group, seen) = decode_group(s, dialect, &format!("{path}[{i}]"))?;
-        groups.push(group);
-        leaves = Some(leaves.map_or(seen, |l| l.merge(seen)));
+    let top = tree.top(f1.ran_p_list.len());
+    check_message(&tree, top, dialect)
+}
+
+/// A RAN parameter ID as the hand-written reader keeps it: `None` outside `u32`.
+fn tree_id(id: &g::RANParameterID) -> Option<u32> {
+    u32::try_from(&id.0).ok()
+}
+
+/// RANParameter-Value as the hand-written reader keeps it: octet strings and integers (of at
+/// most 64 bits), the other alternatives by kind only.
+fn tree_value(v: &g::RANParameterValue) -> Value<'_> {
+    match v {
+        g::RANParameterValue::valueBoolean(_) => Value::Bool,
+        g::RANParameterValue::valueInt(i) => Value::Int(i64::try_from(i).ok()),
+        g::RANParameterValue::valueReal(_) => Value::Real,
+        g::RANParameterValue::valueBitS(_) => Value::Bits,
+        g::RANParameterValue::valueOctS(o) => Value::Octets(o),
+        g::RANParameterValue::valuePrintableString(_) => Value::Printable,
     }
-    let control = SlicePrbQuotaControl { groups };
-    control.validate()?;
-    Ok(DecodedControl {
-        control,
-        // A LIST holds at least one item (SIZE(1..maxnoofItemsinList)).
-        leaves: leaves.ok_or_else(|| shape(path, "empty RRM Policy Ratio List"))?,
-    })
+}
+
+/// RANParameter-ValueType, its STRUCTURE and LIST children pushed onto `tree` depth first.
+fn tree_value_type<'a>(tree: &mut Tree<'a>, v: &'a g::RANParameterValueType) -> ValueType<'a> {
+    match v {
+        g::RANParameterValueType::ranP_Choice_ElementTrue(e) => {
+            ValueType::ElementTrue(tree_value(&e.ran_parameter_value))
+        }
+        g::RANParameterValueType::ranP_Choice_ElementFalse(e) => {
+            ValueType::ElementFalse(e.ran_parameter_value.as_ref().map(tree_value))
+        }
+        g::RANParameterValueType::ranP_Choice_Structure(s) => {
+            ValueType::Structure(tree_structure(tree, &s.ran_parameter_structure))
+        }
+        g::RANParameterValueType::ranP_Choice_List(l) => {
+            let list = &l.ran_parameter_list.list_of_ran_parameter;
+            for s in list {
+                let s = tree_structure(tree, s);
+                tree.push_struct(s);
+            }
+            tree.list(list.len())
+        }
+    }
+}
+
+/// RANParameter-STRUCTURE, its items pushed onto `tree` depth first.
+fn tree_structure<'a>(tree: &mut Tree<'a>, s: &'a g::RANParameterSTRUCTURE) -> Structure {
+    let items = s.sequence_of_ran_parameters.as_ref().map(|items| {
+        for item in items {
+            let value = tree_value_type(tree, &item.ran_parameter_value_type);
+            tree.push_item(tree_id(&item.ran_parameter_id), value);
+        }
+        items.len()
+    });
+    tree.structure(items)
 }
