@@ -16,7 +16,6 @@ pub mod e2;
 pub mod kpi;
 pub mod notify;
 pub mod nr;
-pub mod replay;
 pub mod security;
 pub mod serve;
 pub mod slice_map;
