@@ -48,15 +48,23 @@ pub struct SliceId {
     pub plmn_id: PlmnId,
 }
 
+/// The slice label: `mcc-mnc/sstN` with `-sdXXXXXX` when there is an SD, the SD in lower
+/// case (e.g. `001-01/sst1-sd000001`). The one place this label is written: the xApp's
+/// Prometheus `slice` label and the KPI stream's `SliceReport.label` use it, and the rApp
+/// finds its slices on `/metrics` by it.
 impl std::fmt::Display for SliceId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use std::fmt::Write as _;
         write!(
             f,
             "{}-{}/sst{}",
             self.plmn_id.mcc, self.plmn_id.mnc, self.sst
         )?;
         if let Some(sd) = &self.sd {
-            write!(f, "-sd{sd}")?;
+            f.write_str("-sd")?;
+            for c in sd.chars() {
+                f.write_char(c.to_ascii_lowercase())?;
+            }
         }
         Ok(())
     }
@@ -223,6 +231,39 @@ mod tests {
         assert_eq!(v["sliceSlaObjectives"]["guaDlThptPerSlice"], 40_000.0);
         assert!(v["sliceSlaObjectives"].get("maxDlThptPerSlice").is_none());
         assert_eq!(policy.scope.slice_id.to_string(), "001-01/sst1-sd000001");
+    }
+
+    fn slice(mcc: &str, mnc: &str, sst: u8, sd: Option<&str>) -> SliceId {
+        SliceId {
+            sst,
+            sd: sd.map(str::to_owned),
+            plmn_id: PlmnId {
+                mcc: mcc.into(),
+                mnc: mnc.into(),
+            },
+        }
+    }
+
+    /// The label as documented (`api/proto/kpi.proto`, `SliceReport.label`:
+    /// "mcc-mnc/sstN-sdXXXXXX", as in the Prometheus labels), written out by hand.
+    #[test]
+    fn slice_label_follows_the_documented_format() {
+        let label = |s: SliceId| s.to_string();
+        assert_eq!(
+            label(slice("001", "01", 1, Some("000001"))),
+            "001-01/sst1-sd000001"
+        );
+        assert_eq!(
+            label(slice("310", "410", 2, Some("0000ff"))),
+            "310-410/sst2-sd0000ff"
+        );
+        // No SD: no `-sd` part.
+        assert_eq!(label(slice("001", "01", 3, None)), "001-01/sst3");
+        // The schema takes either case; the label is lower case, as the xApp writes it.
+        assert_eq!(
+            label(slice("001", "01", 1, Some("00AbCd"))),
+            "001-01/sst1-sd00abcd"
+        );
     }
 
     #[test]

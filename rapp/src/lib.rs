@@ -9,7 +9,6 @@
 //! negotiation id. [`metrics`] exposes the last pass to Prometheus; [`web`] is the live page.
 
 pub mod a1;
-pub mod a1_client;
 pub mod auth;
 pub mod experiment;
 pub mod kpi_client;

@@ -355,7 +355,7 @@ async fn run_pass(
             .iter()
             .map(|(op, id, _)| LivePolicy {
                 operator: op.id.clone(),
-                slice: slice_label(&op.slice),
+                slice: op.slice.to_string(),
                 policy_id: id.clone(),
                 dl_kbps: kbps,
             })
@@ -369,9 +369,10 @@ async fn run_pass(
     let mut stream =
         kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
             .await?;
+    // The labels the xApp reports the slices by: `SliceId`'s `Display`, on both sides.
     let targets: Vec<String> = slices
         .iter()
-        .map(|(op, _, _)| slice_label(&op.slice))
+        .map(|(op, _, _)| op.slice.to_string())
         .collect();
     let window = watch_enforcement(
         job,
@@ -392,7 +393,7 @@ async fn run_pass(
 
     let mut outcomes = Vec::new();
     for (op, id, created) in slices {
-        let label = slice_label(&op.slice);
+        let label = op.slice.to_string();
         let tally = observer.slices.get(&label).cloned().unwrap_or_default();
         let last = tally.last.clone().unwrap_or_default();
         let ue_cqis: Vec<u32> = last.ues.iter().map(|u| u.wb_cqi).collect();
@@ -448,23 +449,6 @@ async fn run_pass(
         negotiation: outcome,
         pass,
     })
-}
-
-/// Same label as the xApp's metrics use: `mcc-mnc/sstN[-sdXXXXXX]` (lower-case SD).
-fn slice_label(slice: &maestro_api::a1::SliceId) -> String {
-    match &slice.sd {
-        Some(sd) => format!(
-            "{}-{}/sst{}-sd{}",
-            slice.plmn_id.mcc,
-            slice.plmn_id.mnc,
-            slice.sst,
-            sd.to_ascii_lowercase()
-        ),
-        None => format!(
-            "{}-{}/sst{}",
-            slice.plmn_id.mcc, slice.plmn_id.mnc, slice.sst
-        ),
-    }
 }
 
 /// Whether a slice's reported target is the one sent (kbps in the policy, bits/s here).

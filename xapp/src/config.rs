@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use maestro_e2sm::rc::RrmPolicyMember;
 use serde::{Deserialize, Serialize};
 
 use crate::a1::limit::A1Limits;
@@ -68,33 +67,5 @@ impl XappConfig {
             a1: A1Limits::default(),
             security: SecurityConfig::default(),
         }
-    }
-}
-
-/// Converts an A1 slice id to the E2SM-RC RRM policy member it scopes.
-///
-/// The SD is 6 hex digits in A1 (TS 23.003 clause 28.4.2: 24 bits); `None` when the SD is
-/// absent, and `Err` when it is not hex (the schema already rejects that at the API edge).
-pub fn member_of(slice: &maestro_api::a1::SliceId) -> Result<RrmPolicyMember, String> {
-    let sd = match &slice.sd {
-        None => None,
-        Some(text) => Some(
-            u32::from_str_radix(text, 16)
-                .map_err(|_| format!("slice differentiator {text:?} is not 6 hex digits"))?,
-        ),
-    };
-    Ok(RrmPolicyMember {
-        mcc: slice.plmn_id.mcc.clone(),
-        mnc: slice.plmn_id.mnc.clone(),
-        sst: slice.sst,
-        sd,
-    })
-}
-
-/// Human-readable slice label used in metrics and logs, e.g. `001-01/sst1-sd000001`.
-pub fn slice_label(member: &RrmPolicyMember) -> String {
-    match member.sd {
-        Some(sd) => format!("{}-{}/sst{}-sd{sd:06x}", member.mcc, member.mnc, member.sst),
-        None => format!("{}-{}/sst{}", member.mcc, member.mnc, member.sst),
     }
 }

@@ -28,8 +28,8 @@ use maestro_e2sm::rc::{
 use maestro_e2sm::report::{CellMeasurement, SliceMeasurement};
 use serde::{Deserialize, Serialize};
 
-use crate::config::member_of;
 use crate::nr::{self, CellConfig};
+use crate::slice_map::member_of;
 use crate::store::{PolicyKey, StoredPolicy};
 
 /// Which claims are served first when the cell is short.

@@ -1,6 +1,7 @@
 //! The MAESTRO near-RT xApp.
 //!
-//! It terminates A1-P v2 ([`a1`]), keeps policies durably ([`store`]), turns each slice's
+//! It terminates A1-P v2 ([`a1`]), keeps policies durably ([`store`]), maps each policy's
+//! slice to the E2 RRM policy member it governs ([`slice_map`]), turns each slice's
 //! throughput target into a PRB quota from the live CQI ([`controller`], using the 3GPP
 //! arithmetic of [`nr`]), controls the gNB through an E2 backend ([`e2`]) in a near-RT loop
 //! ([`control_loop`]), and exports KPIs as Prometheus metrics and a gRPC stream ([`kpi`]).
@@ -15,9 +16,9 @@ pub mod e2;
 pub mod kpi;
 pub mod notify;
 pub mod nr;
-pub mod replay;
 pub mod security;
 pub mod serve;
+pub mod slice_map;
 pub mod status_filter;
 pub mod store;
 

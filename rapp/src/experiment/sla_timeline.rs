@@ -27,7 +27,7 @@ use maestro_api::a1::{
 use maestro_api::kpi::CellReport;
 use serde::{Deserialize, Serialize};
 
-use crate::a1_client::{A1Client, A1ClientError};
+use crate::a1::{A1Client, A1ClientError};
 use crate::kpi_client::{self, KpiClientError};
 use crate::negotiation::arbitral::{Arbitral, BuiltinArbitral, Incentive, LlmArbitral};
 use crate::negotiation::capacity::LiveCapacity;

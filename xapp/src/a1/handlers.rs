@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use super::body::{parse_policy, ValidatedPolicy};
 use super::{A1Error, A1State};
-use crate::config::member_of;
 use crate::security::Denied;
+use crate::slice_map::member_of;
 use crate::store::{PolicyKey, PutOutcome, StoreError, StoredPolicy};
 
 /// Counts every request by method and status code.

@@ -10,9 +10,9 @@ pub mod wire;
 use maestro_api::kpi as pb;
 use maestro_e2sm::report::CellMeasurement;
 
-use crate::config::slice_label;
 use crate::controller::Decision;
 use crate::nr::{self, CellConfig};
+use crate::slice_map::slice_id_of;
 
 /// Builds the KPI stream message of one period.
 pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::CellReport {
@@ -34,16 +34,14 @@ pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::
             .iter()
             .map(|s| {
                 let decision = d.slices.iter().find(|x| x.member == s.member);
+                let id = slice_id_of(&s.member);
+                let label = id.to_string();
                 pb::SliceReport {
                     slice: Some(pb::SliceId {
-                        sst: u32::from(s.member.sst),
-                        sd: s
-                            .member
-                            .sd
-                            .map(|sd| format!("{sd:06x}"))
-                            .unwrap_or_default(),
-                        mcc: s.member.mcc.clone(),
-                        mnc: s.member.mnc.clone(),
+                        sst: u32::from(id.sst),
+                        sd: id.sd.unwrap_or_default(),
+                        mcc: id.plmn_id.mcc,
+                        mnc: id.plmn_id.mnc,
                     }),
                     prb_quota: u32::from(s.prb_quota),
                     prb_used: s.prb_used,
@@ -63,7 +61,7 @@ pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::
                     required_prbs: decision.and_then(|x| x.required_prbs).map_or(0, u32::from),
                     next_quota_prbs: decision.map_or(0, |x| u32::from(x.quota_prbs)),
                     achievable: decision.is_some_and(|x| x.achievable),
-                    label: slice_label(&s.member),
+                    label,
                     model_gain: decision.map_or(1.0, |x| x.gain),
                 }
             })

@@ -1,7 +1,8 @@
-//! Closed-loop replay: the emulated cell and the PRB controller stepped together, period by
-//! period, with no clock and no I/O — how well does each slice hold its target as the CQI
-//! moves? Deterministic for a config, so its figures can be quoted and tested
-//! (`maestro bench enforce` prints them).
+//! Closed-loop replay, a test harness: the emulated cell and the PRB controller stepped
+//! together, period by period, with no clock and no I/O — how well does each slice hold its
+//! target as the CQI moves? Deterministic for a config, so its figures can be quoted and
+//! tested (`cargo test --release -p maestro-xapp --test enforcement -- --nocapture` prints
+//! them).
 //!
 //! Each period k: the cell runs under the ratios decided from report k-1, then the controller
 //! learns from report k and decides the ratios for period k+1 — the one-period lag of a real
@@ -11,11 +12,11 @@ use maestro_e2sm::rc::{prbs_for_ratio, RrmPolicyMember};
 use maestro_e2sm::report::SliceMeasurement;
 use serde::Serialize;
 
-use crate::controller::{Controller, LoopTuning, Priority, SliceTarget};
-use crate::e2::emulator::cell::EmulatedCell;
-use crate::e2::emulator::{EmulatorConfig, EmulatorError};
-use crate::nr::{self, CellConfig};
-use crate::store::PolicyKey;
+use maestro_xapp::controller::{Controller, LoopTuning, Priority, SliceTarget};
+use maestro_xapp::e2::emulator::cell::EmulatedCell;
+use maestro_xapp::e2::emulator::{EmulatorConfig, EmulatorError};
+use maestro_xapp::nr::{self, CellConfig};
+use maestro_xapp::store::PolicyKey;
 
 /// What to replay.
 #[derive(Debug, Clone)]
@@ -177,7 +178,7 @@ pub fn replay(config: &ReplayConfig) -> Result<ReplayFigures, EmulatorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::e2::emulator::{Clock, CqiSource};
+    use maestro_xapp::e2::emulator::{Clock, CqiSource};
 
     fn config(cqi: CqiSource, seconds: u64) -> ReplayConfig {
         ReplayConfig {

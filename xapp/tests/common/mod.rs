@@ -1,0 +1,3 @@
+//! Helpers shared by the xApp's integration tests.
+
+pub mod replay;
