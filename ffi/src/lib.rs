@@ -1,6 +1,6 @@
 //! FlexRIC xApp C API bindings.
 //!
-//! Behind the cargo feature `flexric` ([`flexric`] module): `bindgen` bindings generated at
+//! Behind the cargo feature `flexric` (the `flexric` module): `bindgen` bindings generated at
 //! build time from FlexRIC's installed headers (`FLEXRIC_DIR`), a small C shim compiled with
 //! `cc` (callbacks into Rust with a user-data pointer, the nested E2SM-RC / SLICE SM control
 //! structs, length-checked copies of returned arrays) and a safe API on top. The xApp's

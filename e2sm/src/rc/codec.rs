@@ -17,8 +17,8 @@
 //! leaves binary or ASCII, read by the rule both codecs share,
 //! `rc::leaves::member_from_leaves`). That shape checker is the crate's only one: the
 //! reference (`rc::reference`) decodes with rasn, copies rasn's tree into this module's
-//! [`Tree`] and checks it with [`check_message`], so both report the same errors. Unknown extension
-//! additions of SEQUENCEs are skipped; unknown extension alternatives of CHOICEs are
+//! `Tree` and checks it with `check_message`, so both report the same errors. Unknown
+//! extension additions of SEQUENCEs are skipped; unknown extension alternatives of CHOICEs are
 //! errors. The RAN parameter tree may nest at most [`MAX_DEPTH`] STRUCTURE/LIST levels,
 //! which bounds the recursion.
 

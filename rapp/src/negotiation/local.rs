@@ -8,16 +8,16 @@
 //!   `{"value": <number>, "reasoning": "<text>"}`, the number restricted to the round's bounds
 //!   ([`intent_grammar`]), so even a tiny model always produces a parseable message; the
 //!   extraction and validation units still run after it.
-//! - The agents of a round are decoded together: [`LanguageModel::complete_batch`] submits all
+//! - The agents of a round are decoded together: [`LanguageModel::complete_batch`](super::llm::LanguageModel::complete_batch) submits all
 //!   their prompts as one job, and a worker thread prefills them in one batch and then samples
 //!   one token per sequence per decode step, every sequence in one context (several sequence
 //!   ids in one KV cache). Concurrent single requests that queue up meanwhile are merged into
 //!   the next batch. With [`LocalConfig::batch`] off, sequences are decoded one at a time (the
 //!   baseline of the benchmark).
-//! - Tokens are counted ([`LanguageModel::usage`], [`LocalBackend::stats`]).
+//! - Tokens are counted ([`LanguageModel::usage`](super::llm::LanguageModel::usage), `LocalBackend::stats`).
 //!
 //! The configuration ([`LocalConfig`]) and the grammar are always compiled; the backend itself
-//! only with the feature. Without it, [`LocalBackend::new`] does not exist and
+//! only with the feature. Without it, `LocalBackend::new` does not exist and
 //! [`unavailable`] is the error `--llm local` reports.
 
 use std::path::PathBuf;
@@ -333,7 +333,7 @@ fn number_rule(bounds: &Bounds) -> String {
 }
 
 /// The GBNF grammar of an answer: exactly `{"value": <number>, "reasoning": "<text>"}`, the
-/// number within `bounds` (see [`number_rule`]), the text one or more characters without
+/// number within `bounds` (see `number_rule`), the text one or more characters without
 /// quotes, backslashes or control characters. (The text's length is capped while generating,
 /// not in the grammar: a bounded repetition makes the grammar, and every sampling step, much
 /// larger.)

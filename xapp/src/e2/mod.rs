@@ -1,5 +1,12 @@
-//! E2 backends: how the xApp reaches the RAN. One trait, several implementations:
-//! the built-in emulated gNB ([`emulator`]) now, FlexRIC through `maestro-ffi` later.
+//! E2 backends: how the xApp reaches the RAN. One trait, [`E2Backend`], and what implements
+//! it today:
+//!
+//! - the built-in emulated gNB ([`emulator`]), in process, speaking E2SM-RC and E2SM-KPM
+//!   bytes at its boundary ([`wire`]);
+//! - the supervised E2 bridge ([`bridge`]): a child process `maestro e2-bridge` running
+//!   either the emulated gNB or FlexRIC's xApp library (`flexric`, feature `flexric`, through
+//!   `maestro-ffi`; configured by [`flexric_config`]), so that FlexRIC aborting its process
+//!   never takes down the process serving A1.
 //!
 //! A backend publishes one [`CellMeasurement`] per report period (what E2SM-KPM indications and
 //! FlexRIC's MAC stats carry) and applies [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6).

@@ -43,7 +43,7 @@ pub struct ReportFrame {
 impl ReportFrame {
     /// Writes the message: the shared bytes unchanged, then, when non-zero, `dropped_before`
     /// as one more field. The protobuf encoding spec ("Last One Wins",
-    /// https://protobuf.dev/programming-guides/encoding/#last-one-wins) says that when a
+    /// <https://protobuf.dev/programming-guides/encoding/#last-one-wins>) says that when a
     /// non-repeated scalar field occurs more than once on the wire the parser takes the last
     /// value, and concatenating two encodings is a valid encoding of their merge. The shared
     /// bytes never hold field 8 ([`EncodedReport::encode`] zeroes it and proto3 omits zero),
