@@ -24,12 +24,12 @@
 
 use std::fmt;
 
-use super::leaves::member_from_leaves;
+use super::leaves::{member_from_leaves, member_leaves, MemberLeaves};
 use super::{
     check_len, ControlDecision, DecodedControl, LeafEncoding, LeafEncodingSeen, RanParamDialect,
     RcCodecError, RcControlHeader, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
-use crate::common::{plmn_to_bcd, read_ueid, write_ueid_gnb, GnbUeId, Plmn, RawGnbUeId, NO_SD};
+use crate::common::{read_ueid, write_ueid_gnb, GnbUeId, Plmn, RawGnbUeId};
 use crate::per::{PerError, PerReader, PerWriter};
 
 /// Deepest nesting of STRUCTURE and LIST values the decoder follows (the quota tree uses 5).
@@ -255,21 +255,6 @@ fn write_int_element(w: &mut PerWriter, id: u32, v: i64) -> Result<(), RcCodecEr
     w.unconstrained_whole_number(v).map_err(encode_error)
 }
 
-/// ASCII decimal digits of `v` into `buf`; returns the used tail.
-fn decimal_ascii(v: u32, buf: &mut [u8; 10]) -> &[u8] {
-    let mut i = buf.len();
-    let mut v = v;
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    &buf[i..]
-}
-
 fn write_group(
     w: &mut PerWriter,
     group: &RrmPolicyRatioGroup,
@@ -278,17 +263,7 @@ fn write_group(
 ) -> Result<(), RcCodecError> {
     group.validate()?;
     let ids = dialect.ids();
-    let m = &group.member;
-    if let Some(sd) = m.sd.filter(|sd| *sd > NO_SD) {
-        return Err(RcCodecError::Sd(sd));
-    }
-    let plmn_bcd = plmn_to_bcd(&m.mcc, &m.mnc)?;
-    // The OAI agent requires the SD, so there "no SD" is 0xFFFFFF (TS 23.003 28.4.2).
-    let sd = if dialect.always_sends_sd() {
-        Some(m.sd.unwrap_or(NO_SD))
-    } else {
-        m.sd
-    };
+    let MemberLeaves { plmn, sst, sd } = member_leaves(&group.member, dialect, leaves)?;
     // The list item is the RRM Policy Ratio Group STRUCTURE itself (no ID on the wire):
     // RRM Policy, Min, Max, Dedicated.
     write_structure_header(w, 4)?;
@@ -300,33 +275,12 @@ fn write_group(
     write_list_value(w, 1)?;
     //       RRM Policy Member (the list item) { PLMN Identity, S-NSSAI { SST, SD } }
     write_structure_header(w, 2)?;
-    match leaves {
-        LeafEncoding::Binary => {
-            write_octets_element(w, ids.plmn, &plmn_bcd)?;
-            write_item_id(w, ids.snssai);
-            write_structure_value(w, if sd.is_some() { 2 } else { 1 })?;
-            write_octets_element(w, ids.sst, &[m.sst])?;
-            if let Some(sd) = sd {
-                // TS 38.413 clause 9.3.1.24: SD is OCTET STRING (SIZE(3)), big-endian.
-                let [_, a, b, c] = sd.to_be_bytes();
-                write_octets_element(w, ids.sd, &[a, b, c])?;
-            }
-        }
-        LeafEncoding::Ascii => {
-            // ASCII "mccmnc"; SST and SD in decimal.
-            let mut plmn = [0u8; 6];
-            let (c, n) = (m.mcc.as_bytes(), m.mnc.as_bytes());
-            plmn[..c.len()].copy_from_slice(c);
-            plmn[c.len()..c.len() + n.len()].copy_from_slice(n);
-            write_octets_element(w, ids.plmn, &plmn[..c.len() + n.len()])?;
-            write_item_id(w, ids.snssai);
-            write_structure_value(w, if sd.is_some() { 2 } else { 1 })?;
-            let mut buf = [0u8; 10];
-            write_octets_element(w, ids.sst, decimal_ascii(u32::from(m.sst), &mut buf))?;
-            if let Some(sd) = sd {
-                write_octets_element(w, ids.sd, decimal_ascii(sd, &mut buf))?;
-            }
-        }
+    write_octets_element(w, ids.plmn, plmn.as_slice())?;
+    write_item_id(w, ids.snssai);
+    write_structure_value(w, if sd.is_some() { 2 } else { 1 })?;
+    write_octets_element(w, ids.sst, sst.as_slice())?;
+    if let Some(sd) = sd {
+        write_octets_element(w, ids.sd, sd.as_slice())?;
     }
     write_int_element(w, ids.min_prb, i64::from(group.min_prb_ratio))?;
     write_int_element(w, ids.max_prb, i64::from(group.max_prb_ratio))?;
@@ -1029,13 +983,5 @@ mod tests {
             prop_assert_eq!(&fast, &slow);
             prop_assert_eq!(fast.is_ok(), alternative == 0);
         }
-    }
-
-    #[test]
-    fn oai_decimal_strings() {
-        let mut buf = [0u8; 10];
-        assert_eq!(decimal_ascii(0, &mut buf), b"0");
-        assert_eq!(decimal_ascii(16_777_215, &mut buf), b"16777215");
-        assert_eq!(decimal_ascii(u32::MAX, &mut buf), b"4294967295");
     }
 }

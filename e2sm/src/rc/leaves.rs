@@ -115,18 +115,57 @@ fn sd_leaf(o: &[u8], path: &impl std::fmt::Display) -> Result<LeafValue<u32>, Rc
     }
 }
 
+/// One leaf's octets in a fixed buffer (no allocation: the hand-written codec encodes
+/// with it on every control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeafOctets<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> LeafOctets<N> {
+    fn from_slice(octets: &[u8]) -> Self {
+        let mut buf = [0u8; N];
+        buf[..octets.len()].copy_from_slice(octets);
+        Self {
+            buf,
+            len: octets.len(),
+        }
+    }
+
+    /// The decimal ASCII digits of `v` (N must hold them).
+    fn decimal(v: u32) -> Self {
+        let mut digits = [0u8; 10];
+        let mut i = digits.len();
+        let mut v = v;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+            if v == 0 {
+                break;
+            }
+        }
+        Self::from_slice(&digits[i..])
+    }
+
+    /// The octets.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
 /// The PLMN Identity, SST and SD octet strings of one RRM Policy Member as they go on the
-/// wire: the one place that decides the leaf bytes for the reference codec and for
-/// FlexRIC's IR (`maestro-ffi`); the hand-written codec writes the same bytes without
-/// allocating, and `tests/rc_per_differential.rs` holds them equal.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// wire: the one place that decides the leaf bytes, for both codecs and for FlexRIC's IR
+/// (`maestro-ffi`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MemberLeaves {
     /// PLMN Identity: 3 BCD octets (TS 38.413 clause 9.3.3.5) or ASCII "mccmnc".
-    pub plmn: Vec<u8>,
-    /// SST: 1 octet (TS 38.413 clause 9.3.1.24) or decimal ASCII.
-    pub sst: Vec<u8>,
-    /// SD: 3 octets big-endian or decimal ASCII; `None` when not sent.
-    pub sd: Option<Vec<u8>>,
+    pub plmn: LeafOctets<6>,
+    /// SST: 1 octet (TS 38.413 clause 9.3.1.24) or decimal ASCII (at most "255").
+    pub sst: LeafOctets<3>,
+    /// SD: 3 octets big-endian or decimal ASCII (at most "16777215"); `None` when not sent.
+    pub sd: Option<LeafOctets<8>>,
 }
 
 /// The leaves of `m` with the IDs' dialect deciding whether SD is always sent (OAI's agent
@@ -147,17 +186,24 @@ pub fn member_leaves(
     };
     Ok(match leaves {
         LeafEncoding::Binary => MemberLeaves {
-            plmn: bcd.to_vec(),
-            sst: vec![m.sst],
+            plmn: LeafOctets::from_slice(&bcd),
+            sst: LeafOctets::from_slice(&[m.sst]),
             // TS 38.413 clause 9.3.1.24: SD is OCTET STRING (SIZE(3)), big-endian.
-            sd: sd.map(|sd| sd.to_be_bytes()[1..].to_vec()),
+            sd: sd.map(|sd| LeafOctets::from_slice(&sd.to_be_bytes()[1..])),
         },
-        // As the OAI agent reads them: PLMN "mccmnc", SST and SD in decimal.
-        LeafEncoding::Ascii => MemberLeaves {
-            plmn: format!("{}{}", m.mcc, m.mnc).into_bytes(),
-            sst: m.sst.to_string().into_bytes(),
-            sd: sd.map(|sd| sd.to_string().into_bytes()),
-        },
+        // As the OAI agent reads them: PLMN "mccmnc", SST and SD in decimal. plmn_to_bcd
+        // above has checked MCC (3 digits) and MNC (2 or 3).
+        LeafEncoding::Ascii => {
+            let mut plmn = [0u8; 6];
+            let (c, n) = (m.mcc.as_bytes(), m.mnc.as_bytes());
+            plmn[..c.len()].copy_from_slice(c);
+            plmn[c.len()..c.len() + n.len()].copy_from_slice(n);
+            MemberLeaves {
+                plmn: LeafOctets::from_slice(&plmn[..c.len() + n.len()]),
+                sst: LeafOctets::decimal(u32::from(m.sst)),
+                sd: sd.map(LeafOctets::decimal),
+            }
+        }
     })
 }
 
@@ -184,4 +230,16 @@ pub(crate) fn member_from_leaves<P: std::fmt::Display>(
         }
     };
     Ok((RrmPolicyMember { mcc, mnc, sst, sd }, seen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_leaves() {
+        assert_eq!(LeafOctets::<3>::decimal(0).as_slice(), b"0");
+        assert_eq!(LeafOctets::<3>::decimal(255).as_slice(), b"255");
+        assert_eq!(LeafOctets::<8>::decimal(16_777_215).as_slice(), b"16777215");
+    }
 }

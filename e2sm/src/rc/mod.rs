@@ -117,7 +117,7 @@ mod leaves;
 #[cfg(feature = "reference")]
 pub mod reference;
 
-pub use leaves::{member_leaves, MemberLeaves};
+pub use leaves::{member_leaves, LeafOctets, MemberLeaves};
 
 /// E2SM-RC control style "Radio Resource Allocation Control".
 pub const CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION: u8 = 2;

@@ -172,11 +172,11 @@ fn group_tree(
     group.validate()?;
     let ids = dialect.ids();
     let MemberLeaves { plmn, sst, sd } = member_leaves(&group.member, dialect, leaves)?;
-    let mut snssai = vec![element(ids.sst, octets(&sst))];
+    let mut snssai = vec![element(ids.sst, octets(sst.as_slice()))];
     if let Some(sd) = sd {
-        snssai.push(element(ids.sd, octets(&sd)));
+        snssai.push(element(ids.sd, octets(sd.as_slice())));
     }
-    let plmn = octets(&plmn);
+    let plmn = octets(plmn.as_slice());
     // A LIST item is a RANParameter-STRUCTURE without an ID of its own: the item *is* the
     // RRM Policy Member (resp. RRM Policy Ratio Group), so their IDs are not on the wire.
     let member = structure(vec![

@@ -83,12 +83,12 @@ fn group(
     let m = &g.member;
     let MemberLeaves { plmn, sst, sd } =
         member_leaves(m, dialect, leaves).map_err(|e| TreeError::Invalid(e.to_string()))?;
-    let mut snssai = vec![el(ids.sst, RpValue::Octets(sst))];
+    let mut snssai = vec![el(ids.sst, RpValue::Octets(sst.as_slice().to_vec()))];
     if let Some(sd) = sd {
-        snssai.push(el(ids.sd, RpValue::Octets(sd)));
+        snssai.push(el(ids.sd, RpValue::Octets(sd.as_slice().to_vec())));
     }
     let member = vec![
-        el(ids.plmn, RpValue::Octets(plmn)),
+        el(ids.plmn, RpValue::Octets(plmn.as_slice().to_vec())),
         el(ids.snssai, RpValue::Structure(snssai)),
     ];
     let policy = vec![el(ids.member_list, RpValue::List(vec![member]))];
