@@ -5,7 +5,7 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use maestro_api::a1::{EnforceStatus, PolicyStatus};
@@ -21,9 +21,9 @@ pub struct XappMetrics {
     slice_prb_used: GaugeVec,
     slice_required_prbs: GaugeVec,
     ue_cqi: GaugeVec,
-    /// The (slice, UE) label pairs of `ue_cqi` the last report set: a UE that leaves (or a
+    /// The UE ids of `ue_cqi` the last report set, per slice label: a UE that leaves (or a
     /// node that restarts with new UE ids) is removed, not frozen at its last CQI.
-    ue_labels: Arc<Mutex<HashSet<(String, String)>>>,
+    ue_labels: Arc<Mutex<HashMap<String, HashSet<u32>>>>,
     cell_capacity_bps: GaugeVec,
     a1_requests: IntCounterVec,
     e2_controls: IntCounterVec,
@@ -255,27 +255,46 @@ impl XappMetrics {
 
     /// Sets each reported UE's CQI and removes the series of UEs the report no longer has.
     fn observe_ues(&self, report: &CellReport) {
-        let mut now = HashSet::new();
-        for s in &report.slices {
-            for u in &s.ues {
-                let labels = (s.label.clone(), u.ue_id.to_string());
-                self.ue_cqi
-                    .with_label_values(&[labels.0.as_str(), labels.1.as_str()])
-                    .set(f64::from(u.wb_cqi));
-                now.insert(labels);
-            }
-        }
         let mut last = self
             .ue_labels
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for (slice, ue) in last.difference(&now) {
-            // Absent already is fine: nothing to remove.
-            let _ = self
-                .ue_cqi
-                .remove_label_values(&[slice.as_str(), ue.as_str()]);
+        for s in &report.slices {
+            for u in &s.ues {
+                self.ue_cqi
+                    .with_label_values(&[s.label.as_str(), u.ue_id.to_string().as_str()])
+                    .set(f64::from(u.wb_cqi));
+            }
+            // Steady state (the same UEs as last period): nothing to remember anew.
+            let known = last.get(s.label.as_str());
+            if known.is_some_and(|k| {
+                k.len() == s.ues.len() && s.ues.iter().all(|u| k.contains(&u.ue_id))
+            }) {
+                continue;
+            }
+            let now: HashSet<u32> = s.ues.iter().map(|u| u.ue_id).collect();
+            if let Some(known) = known {
+                for ue in known.difference(&now) {
+                    // Absent already is fine: nothing to remove.
+                    let _ = self
+                        .ue_cqi
+                        .remove_label_values(&[s.label.as_str(), ue.to_string().as_str()]);
+                }
+            }
+            last.insert(s.label.clone(), now);
         }
-        *last = now;
+        // Slices gone from the report take their UEs with them.
+        last.retain(|label, ues| {
+            let present = report.slices.iter().any(|s| &s.label == label);
+            if !present {
+                for ue in ues.iter() {
+                    let _ = self
+                        .ue_cqi
+                        .remove_label_values(&[label.as_str(), ue.to_string().as_str()]);
+                }
+            }
+            present
+        });
     }
 
     /// Counts an A1 request.
@@ -386,5 +405,11 @@ mod tests {
             !text.contains(r#"ue="22""#) && !text.contains(r#"ue="23""#),
             "{text}"
         );
+        // The same UEs again: kept (the steady state); then the slice leaves the report.
+        m.observe(&report(&[41]));
+        assert!(m.render().contains(r#"ue="41""#));
+        m.observe(&CellReport::default());
+        let text = m.render();
+        assert!(!text.contains("maestro_ue_wb_cqi{"), "{text}");
     }
 }
