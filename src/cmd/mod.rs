@@ -14,7 +14,6 @@ pub mod experiment;
 pub mod health;
 pub mod rapp;
 pub mod report;
-pub mod sla_timeline;
 pub mod transcripts;
 pub mod xapp;
 

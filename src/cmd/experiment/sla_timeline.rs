@@ -20,8 +20,8 @@ use maestro_rapp::observability::PrometheusSource;
 use maestro_xapp::config::{E2Config, XappConfig};
 use maestro_xapp::e2::emulator::{Clock, CqiSource, EmulatedSlice, EmulatorConfig};
 
-use super::experiment::Common;
-use super::LlmKind;
+use super::Common;
+use crate::cmd::LlmKind;
 
 /// Options of `maestro experiment sla-timeline`.
 #[derive(Debug, Args)]
@@ -73,7 +73,7 @@ fn member(slice: &maestro_api::a1::SliceId) -> anyhow::Result<RrmPolicyMember> {
 
 /// Runs the timeline and writes its outputs.
 pub async fn run(args: SlaTimelineArgs) -> anyhow::Result<ExitCode> {
-    super::init_logging("warn");
+    crate::cmd::init_logging("warn");
     let mut scenario = match &args.scenario {
         Some(path) => TimelineScenario::from_file(path)?,
         None => TimelineScenario::builtin()?,
@@ -126,9 +126,10 @@ pub async fn run(args: SlaTimelineArgs) -> anyhow::Result<ExitCode> {
         seed: args.common.seed,
         ..EmulatorConfig::default()
     };
-    let llm = super::llm_choice_with(args.common.llm, scenario.seed, args.common.gguf.as_deref())?
-        .build()
-        .context("LLM backend")?;
+    let llm =
+        crate::cmd::llm_choice_with(args.common.llm, scenario.seed, args.common.gguf.as_deref())?
+            .build()
+            .context("LLM backend")?;
     let xapp = maestro_xapp::start(XappConfig {
         http_addr: loopback,
         grpc_addr: loopback,

@@ -18,6 +18,8 @@ use maestro_rapp::negotiation::{LanguageModel, PressureMode};
 
 use super::LlmKind;
 
+pub mod sla_timeline;
+
 /// How the optimizer is put to the agents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Pressure {
@@ -121,7 +123,7 @@ pub enum Experiment {
     },
     /// The SLA timeline (paper, Fig. 5): rApp + xApp + emulated gNB over a CQI drive, with
     /// renegotiations triggered by the live KPI stream; timeline plot (PNG, SVG) and event log.
-    SlaTimeline(super::sla_timeline::SlaTimelineArgs),
+    SlaTimeline(sla_timeline::SlaTimelineArgs),
 }
 
 /// Options of `maestro experiment`.
@@ -229,7 +231,7 @@ fn emit(out: &std::path::Path, report: &impl ExperimentReport) -> anyhow::Result
 /// Runs the chosen experiment.
 pub async fn run(args: ExperimentArgs) -> anyhow::Result<ExitCode> {
     match args.experiment {
-        Experiment::SlaTimeline(a) => return super::sla_timeline::run(a).await,
+        Experiment::SlaTimeline(a) => return sla_timeline::run(a).await,
         Experiment::Personalities {
             games,
             max_rounds,
