@@ -21,11 +21,11 @@ use serde_json::{json, Value};
 /// Environment variable naming an external A1-P v2 peer, e.g. `http://127.0.0.1:8085`.
 const PEER_ENV: &str = "MAESTRO_A1_PEER_URL";
 
+/// The common statement with a maximum equal to the guarantee (peers see both objectives).
 fn statement(sd: &str, kbps: f64) -> Value {
-    json!({
-        "scope": {"sliceId": {"sst": 1, "sd": sd, "plmnId": {"mcc": "001", "mnc": "01"}}},
-        "sliceSlaObjectives": {"guaDlThptPerSlice": kbps, "maxDlThptPerSlice": kbps}
-    })
+    let mut s = common::statement(sd, kbps);
+    s["sliceSlaObjectives"]["maxDlThptPerSlice"] = json!(kbps);
+    s
 }
 
 fn peer(url: &str) -> std::sync::Arc<dyn A1Adapter> {
@@ -115,10 +115,11 @@ fn stdout(o: &Output) -> String {
 
 /// `maestro a1` as a user runs it against the peer.
 fn check_cli(url: &str) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
     let file = dir.path().join("statement.json");
-    std::fs::write(&file, statement("0000b2", 12000.0).to_string()).unwrap();
-    let file = file.to_str().unwrap();
+    std::fs::write(&file, statement("0000b2", 12000.0).to_string())
+        .expect("write the statement file");
+    let file = file.to_str().expect("UTF-8 path");
     let id = fresh_id("cli");
 
     let types = a1_cli(url, &["types"]);
@@ -133,16 +134,18 @@ fn check_cli(url: &str) {
 
     let get = a1_cli(url, &["get", &id]);
     assert!(get.status.success(), "{get:?}");
-    let got: Value = serde_json::from_slice(&get.stdout).unwrap();
+    let got: Value = serde_json::from_slice(&get.stdout).expect("`maestro a1 get` prints JSON");
     assert_eq!(got, statement("0000b2", 12000.0));
 
     let list = a1_cli(url, &["list"]);
-    let ids: Vec<String> = serde_json::from_slice(&list.stdout).unwrap();
+    let ids: Vec<String> =
+        serde_json::from_slice(&list.stdout).expect("`maestro a1 list` prints a JSON list");
     assert!(ids.contains(&id));
 
     let status = a1_cli(url, &["status", &id]);
     assert!(status.status.success(), "{status:?}");
-    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let status: Value =
+        serde_json::from_slice(&status.stdout).expect("`maestro a1 status` prints JSON");
     let enforce = status["enforceStatus"].as_str().unwrap_or_default();
     assert!(
         matches!(enforce, "ENFORCED" | "NOT_ENFORCED"),
@@ -189,24 +192,30 @@ fn run_rapp(
 /// One rApp pass whose consensus goes to `url`, with KPIs from `kpi_xapp`'s stream: each
 /// operator's policy is PUT and read back identical, then removed from the peer.
 fn check_rapp_pass(url: &str, kpi_xapp: &XappProcess) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
     let (out, report) = run_rapp(url, &kpi_xapp.grpc, "2", dir.path());
     // The exit code says whether the *cell* held the targets; with an external peer the xApp
     // never sees the policies, so only the A1 side is asserted here.
     let text = std::fs::read_to_string(&report)
         .unwrap_or_else(|e| panic!("no report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    let report: Value = serde_json::from_str(&text).unwrap();
+    let report: Value = serde_json::from_str(&text).expect("the rApp report is JSON");
     let slices = report["slices"].as_array().expect("slices");
     assert_eq!(slices.len(), 2, "{report}");
-    let kbps = (report["consensus_mbps"].as_f64().unwrap() * 1000.0).round();
+    let kbps = (report["consensus_mbps"]
+        .as_f64()
+        .expect("the report has a consensus")
+        * 1000.0)
+        .round();
     let a1 = peer(url);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
+        .expect("a Tokio runtime");
     for s in slices {
         assert_eq!(s["a1_read_back"], true, "{s}");
-        let id = s["policy_id"].as_str().unwrap();
+        let id = s["policy_id"]
+            .as_str()
+            .expect("the report names each policy");
         let stored = rt
             .block_on(a1.get_policy(SLICE_SLA_TARGET_TYPE, id))
             .expect("policy the rApp PUT");

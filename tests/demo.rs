@@ -9,19 +9,15 @@ use maestro_xapp::nr::{self, CellConfig};
 fn demo_exits_zero_and_reports_every_slice_holding_its_target() {
     let dir = tempfile::tempdir().unwrap();
     let report_path = dir.path().join("report.json");
-    let out = common::maestro()
-        // x25: 1.2 s of wall time; at x100 a 10 ms scheduling hiccup on a busy CI box is a whole
-        // second of gNB time without control, and the 5% check then fails for the wrong reason.
-        .args(["demo", "--duration", "30", "--speedup", "25", "--report"])
-        .arg(&report_path)
-        .output()
-        .expect("run maestro demo");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    let out = common::run_ok(
+        common::maestro()
+            // x25: 1.2 s of wall time; at x100 a 10 ms scheduling hiccup on a busy CI box is a
+            // whole second of gNB time without control, and the 5% check then fails for the
+            // wrong reason.
+            .args(["demo", "--duration", "30", "--speedup", "25", "--report"])
+            .arg(&report_path),
     );
+    let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("measured Mbps"), "no table:\n{stdout}");
     assert!(stdout.contains("PASS"), "{stdout}");
 
@@ -154,9 +150,15 @@ async fn slow_llm(
             }))
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the LLM double");
+    let addr = listener.local_addr().expect("the double's address");
+    tokio::spawn(async move {
+        axum::serve(listener, app)
+            .await
+            .expect("the LLM double serves")
+    });
     (addr, answered)
 }
 
@@ -183,15 +185,10 @@ async fn demo_passes_when_the_llm_is_slower_than_the_cells_whole_window() {
     .arg(&report_path)
     .env("MAESTRO_LLM_BASE_URL", format!("http://{addr}/v1"))
     .env("MAESTRO_LLM_MODEL", "slow-double");
-    let out = tokio::task::spawn_blocking(move || cmd.output().expect("run maestro demo"))
+    let out = tokio::task::spawn_blocking(move || common::run_ok(&mut cmd))
         .await
-        .unwrap();
+        .expect("maestro demo ran");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "demo failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
     // The agents were asked through the double (each answer after its 2 s), so the

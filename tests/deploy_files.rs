@@ -189,16 +189,7 @@ fn dockerfile_copies_what_exists_and_exposes_the_default_ports() {
             other => other.to_owned(),
         })
         .collect();
-    let out = common::maestro()
-        .args(&args)
-        .arg("--print-config")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_ok(common::maestro().args(&args).arg("--print-config"));
     let effective: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(effective["http_addr"], format!("0.0.0.0:{http}"));
     assert_eq!(effective["grpc_addr"], format!("0.0.0.0:{grpc}"));
@@ -340,16 +331,11 @@ fn xapp_descriptor_controls_validate_against_its_schema_and_run_the_xapp() {
         .map(|a| a.as_str().unwrap())
         .collect();
     assert_eq!(args[..2], ["xapp", "--config"]);
-    let out = common::maestro()
-        .args(["xapp", "--config"])
-        .arg(root().join("deploy/xapp-descriptor/config-file.json"))
-        .arg("--print-config")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::run_ok(
+        common::maestro()
+            .args(["xapp", "--config"])
+            .arg(root().join("deploy/xapp-descriptor/config-file.json"))
+            .arg("--print-config"),
     );
     let effective: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(effective["http_addr"], controls["http_addr"]);

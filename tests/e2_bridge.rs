@@ -14,16 +14,11 @@ use maestro_api::a1::{policy_path, SLICE_SLA_TARGET_TYPE};
 use maestro_xapp::config::{E2Config, XappConfig};
 use maestro_xapp::e2::bridge::{BridgeOptions, BridgeStatus, LinkState};
 use maestro_xapp::e2::emulator::{Clock, CqiSource, EmulatorConfig};
-use serde_json::{json, Value};
+use serde_json::Value;
+
+use common::{metric, statement};
 
 const SLICE: &str = "001-01/sst1-sd000001";
-
-fn statement(sd: &str, kbps: f64) -> Value {
-    json!({
-        "scope": {"sliceId": {"sst": 1, "sd": sd, "plmnId": {"mcc": "001", "mnc": "01"}}},
-        "sliceSlaObjectives": {"guaDlThptPerSlice": kbps}
-    })
-}
 
 fn config(state: &Path, emulator: EmulatorConfig, options: BridgeOptions) -> XappConfig {
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -55,18 +50,12 @@ fn steady_emulator(dir: &Path) -> EmulatorConfig {
         ));
     }
     let path = dir.join("steady.csv");
-    std::fs::write(&path, csv).unwrap();
+    std::fs::write(&path, csv).expect("write the CQI trace");
     EmulatorConfig {
         cqi: CqiSource::Trace { path },
         fast_fading: false,
         ..emulator()
     }
-}
-
-fn metric(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series))
-        .and_then(|v| v.trim().parse().ok())
 }
 
 /// Polls `check` every 50 ms until it yields a value (generous deadline: loaded machines).
@@ -90,8 +79,8 @@ async fn ready(http: &reqwest::Client, base: &str) -> (u16, String) {
         .get(format!("{base}/ric/v1/health/ready"))
         .send()
         .await
-        .unwrap();
-    (r.status().as_u16(), r.text().await.unwrap())
+        .expect("GET /ric/v1/health/ready");
+    (r.status().as_u16(), r.text().await.expect("readiness body"))
 }
 
 async fn enforce_status(http: &reqwest::Client, base: &str, id: &str) -> Value {
@@ -269,7 +258,7 @@ async fn failing_child(
     args: &[&str],
     restarts: u64,
 ) -> (Vec<(u64, u64)>, String, BridgeStatus) {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
     let options = BridgeOptions {
         program: Some(PathBuf::from(program)),
         args: Some(args.iter().map(|a| a.to_string()).collect()),
@@ -280,7 +269,7 @@ async fn failing_child(
     };
     let xapp = maestro_xapp::start(config(&dir.path().join("state"), emulator(), options))
         .await
-        .unwrap();
+        .expect("the xApp starts");
     let mut link = xapp.e2_bridge().expect("a bridge backend");
     let base = format!("http://{}", xapp.http_addr);
     let http = reqwest::Client::new();
@@ -304,12 +293,7 @@ async fn failing_child(
     }
     let (code, body) = ready(&http, &base).await;
     assert_eq!(code, 503, "{body}");
-    let alive = http
-        .get(format!("{base}/ric/v1/health/alive"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(alive.status(), 200, "the xApp itself must stay alive");
+    common::assert_alive(&http, &base).await;
     let text = common::get_text(&http, &format!("{base}/metrics")).await;
     assert_eq!(metric(&text, "maestro_xapp_e2_connected"), Some(0.0));
     let counted = metric(&text, "maestro_xapp_e2_bridge_restarts_total").unwrap_or(0.0);

@@ -7,19 +7,13 @@ use serde_json::Value;
 
 /// Runs `maestro experiment ARGS --out DIR` and asserts it succeeded.
 fn run_ok(args: &[&str], dir: &std::path::Path) -> std::process::Output {
-    let out = common::maestro()
-        .arg("experiment")
-        .args(args)
-        .arg("--out")
-        .arg(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+    common::run_ok(
+        common::maestro()
+            .arg("experiment")
+            .args(args)
+            .arg("--out")
+            .arg(dir),
+    )
 }
 
 #[test]

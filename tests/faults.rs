@@ -5,11 +5,11 @@
 //!   up, the stored policies are unchanged;
 //! - SIGKILL of the `maestro xapp` process during a stream of PUTs: every acknowledged policy
 //!   is there after the restart;
-//! - the emulated gNB's E2 link dropped and restored: the policy goes NOT_ENFORCED, then
-//!   controls resume and it is ENFORCED again (A1AP v2 policy status);
 //! - the LLM endpoint down, slow, in a 429 storm, or answering garbage: the negotiation
 //!   finishes through retries and then the optimizer's fallback, recorded per turn;
 //! - the rApp killed mid-run and rerun: no duplicate and no orphan A1 policy.
+//!
+//! (The emulated gNB's E2 link dropped, in process: `xapp/tests/e2_link_faults.rs`.)
 
 mod common;
 
@@ -19,29 +19,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::XappProcess;
-use maestro_api::a1::{policies_path, policy_path, policy_status_path, SLICE_SLA_TARGET_TYPE};
+use common::{statement, XappProcess};
+use maestro_api::a1::{policies_path, policy_path, SLICE_SLA_TARGET_TYPE};
 use serde_json::{json, Value};
-
-fn statement(sd: &str, kbps: f64) -> Value {
-    json!({
-        "scope": {"sliceId": {"sst": 1, "sd": sd, "plmnId": {"mcc": "001", "mnc": "01"}}},
-        "sliceSlaObjectives": {"guaDlThptPerSlice": kbps}
-    })
-}
-
-/// A config file for `maestro xapp --config` with these A1 limits.
-fn config_with_limits(dir: &std::path::Path, limits: Value) -> std::path::PathBuf {
-    let out = common::maestro()
-        .args(["xapp", "--print-config"])
-        .output()
-        .expect("maestro xapp --print-config");
-    let mut cfg: Value = serde_json::from_slice(&out.stdout).expect("config JSON");
-    cfg["a1"] = limits;
-    let path = dir.join("xapp.json");
-    std::fs::write(&path, cfg.to_string()).expect("write config");
-    path
-}
 
 /// Tiny deterministic generator (xorshift64*) for the random-bytes inputs.
 struct Noise(u64);
@@ -63,10 +43,9 @@ impl Noise {
 async fn bad_a1_inputs_by_kind_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     // A burst large enough for every bad input but the flood at the end.
-    let config = config_with_limits(
-        dir.path(),
-        json!({"writes_per_second": 2.0, "write_burst": 200, "max_policies": 100}),
-    );
+    let config = common::xapp_config_file(dir.path(), |c| {
+        c["a1"] = json!({"writes_per_second": 2.0, "write_burst": 200, "max_policies": 100});
+    });
     let xapp = XappProcess::start_with(
         &dir.path().join("state"),
         &["--config", config.to_str().unwrap()],
@@ -274,12 +253,7 @@ async fn bad_a1_inputs_by_kind_change_nothing() {
         }
     }
     assert_eq!(lost, 0);
-    let alive = http
-        .get(format!("{}/ric/v1/health/alive", xapp.http))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(alive.status(), 200, "the xApp crashed");
+    common::assert_alive(&http, &xapp.http).await;
     let total: usize = tried.values().sum();
     println!(
         "FAULTS bad-input: {total} bad PUTs {tried:?}; crashes 0; lost or changed policies {lost}"
@@ -289,10 +263,9 @@ async fn bad_a1_inputs_by_kind_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_during_a_stream_of_puts_loses_no_acknowledged_policy() {
     let dir = tempfile::tempdir().unwrap();
-    let config = config_with_limits(
-        dir.path(),
-        json!({"writes_per_second": 1e9, "write_burst": 4_000_000_000u64, "max_policies": 100000}),
-    );
+    let config = common::xapp_config_file(dir.path(), |c| {
+        c["a1"] = json!({"writes_per_second": 1e9, "write_burst": 4_000_000_000u64, "max_policies": 100000});
+    });
     let state = dir.path().join("state");
     let args = ["--config", config.to_str().unwrap()];
     let xapp = XappProcess::start_with(&state, &args);
@@ -380,166 +353,6 @@ async fn sigkill_during_a_stream_of_puts_loses_no_acknowledged_policy() {
     );
 }
 
-/// Polls the policy's `enforceStatus` until it is `want`.
-async fn wait_status(http: &reqwest::Client, url: &str, want: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status: Value = common::get_json(http, url).await;
-        if status["enforceStatus"] == want {
-            return status;
-        }
-        assert!(Instant::now() < deadline, "never {want}: {status}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The value of a metric series in Prometheus text, 0 when absent.
-fn metric(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
-}
-
-/// An xApp on an emulated gNB at x10 whose E2 link the test can drop, with one policy `id`
-/// PUT (20 Mbps on SD 000001) and ENFORCED. Returns the xApp, the link, the HTTP client, its
-/// base URL, the policy's URL and its status URL.
-async fn xapp_with_an_enforced_policy(
-    dir: &std::path::Path,
-    tuning: maestro_xapp::controller::LoopTuning,
-    id: &str,
-) -> (
-    maestro_xapp::RunningXapp,
-    maestro_xapp::e2::emulator::LinkFault,
-    reqwest::Client,
-    String,
-    String,
-    String,
-) {
-    use maestro_xapp::config::{E2Config, XappConfig};
-    use maestro_xapp::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
-
-    let emulator = EmulatorConfig {
-        clock: Clock::Simulated { speedup: 10.0 },
-        ..EmulatorConfig::default()
-    };
-    let gnb = EmulatedGnb::start(emulator.clone()).unwrap();
-    let link = gnb.link_fault();
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let config = XappConfig {
-        http_addr: loopback,
-        grpc_addr: loopback,
-        e2: E2Config::Emulated(emulator),
-        control: tuning,
-        ..XappConfig::loopback_defaults(dir.join("state"))
-    };
-    let xapp = maestro_xapp::start_with_backend(config, gnb.clone())
-        .await
-        .unwrap();
-    let base = format!("http://{}", xapp.http_addr);
-    let http = reqwest::Client::new();
-    common::wait_ready(&http, &base).await;
-    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, id));
-    let status_url = format!("{base}{}", policy_status_path(SLICE_SLA_TARGET_TYPE, id));
-    let r = http
-        .put(&url)
-        .json(&statement("000001", 20000.0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    wait_status(&http, &status_url, "ENFORCED").await;
-    (xapp, link, http, base, url, status_url)
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
-    let dir = tempfile::tempdir().unwrap();
-    let (xapp, link, http, base, url, status_url) =
-        xapp_with_an_enforced_policy(dir.path(), Default::default(), "link").await;
-    let acks = |text: &str| metric(text, "maestro_xapp_e2_controls_total{outcome=\"ack\"}");
-    let errors = |text: &str| metric(text, "maestro_xapp_e2_controls_total{outcome=\"error\"}");
-
-    // Drop the link; the next change needs a control, which cannot reach the node.
-    link.drop_link();
-    let r = http
-        .put(&url)
-        .json(&statement("000001", 30000.0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let down = wait_status(&http, &status_url, "NOT_ENFORCED").await;
-    assert_eq!(down["enforceReason"], "OTHER_REASON");
-    let during = common::get_text(&http, &format!("{base}/metrics")).await;
-    assert!(errors(&during) >= 1.0, "no failed control counted");
-    assert!(link.refused_controls() >= 1);
-    // Let the cell tick with the link down, then bring it back.
-    while link.dropped_reports() < 5 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let acks_before = acks(&during);
-    link.restore();
-    wait_status(&http, &status_url, "ENFORCED").await;
-    // Reports flow again and carry the update sent while the link was down.
-    let target = "maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000001\"}";
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let after = loop {
-        let text = common::get_text(&http, &format!("{base}/metrics")).await;
-        if metric(&text, target) == 30e6 {
-            break text;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the new target never showed in the KPIs"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    assert!(
-        acks(&after) > acks_before,
-        "no control acknowledged after the link came back"
-    );
-    println!(
-        "FAULTS e2-link: link dropped for {} reports, {} controls refused: policy NOT_ENFORCED \
-         (OTHER_REASON); restored: controls acknowledged again ({} -> {}), policy ENFORCED at \
-         the new target",
-        link.dropped_reports(),
-        link.refused_controls(),
-        acks_before,
-        acks(&after)
-    );
-    xapp.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn e2_reports_silent_without_any_a1_change_go_not_enforced_then_back() {
-    let dir = tempfile::tempdir().unwrap();
-    let tuning = maestro_xapp::controller::LoopTuning {
-        report_silence_ms: 400,
-        ..Default::default()
-    };
-    let (xapp, link, http, _base, _url, status_url) =
-        xapp_with_an_enforced_policy(dir.path(), tuning, "quiet").await;
-
-    // No PUT, so no control is attempted: only the missing reports can tell.
-    let dropped_at = Instant::now();
-    link.drop_link();
-    let down = wait_status(&http, &status_url, "NOT_ENFORCED").await;
-    let noticed = dropped_at.elapsed();
-    assert_eq!(down["enforceReason"], "OTHER_REASON");
-    assert!(noticed >= Duration::from_millis(400), "{noticed:?}");
-    assert_eq!(link.refused_controls(), 0);
-    link.restore();
-    wait_status(&http, &status_url, "ENFORCED").await;
-    println!(
-        "FAULTS e2-silence: {} reports lost, no control attempted; NOT_ENFORCED after {} ms \
-         (limit 400 ms), ENFORCED again once reports resumed",
-        link.dropped_reports(),
-        noticed.as_millis()
-    );
-    xapp.shutdown().await;
-}
-
 /// What the scripted LLM server answers: status, extra headers, body, delay.
 struct Reply {
     status: u16,
@@ -568,8 +381,10 @@ fn completion(content: &str) -> Reply {
 /// message, time).
 async fn llm_server(reply: fn(&str) -> Reply) -> (SocketAddr, Arc<Mutex<Vec<(String, Instant)>>>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the LLM double");
+    let addr = listener.local_addr().expect("the double's address");
     let log: Arc<Mutex<Vec<(String, Instant)>>> = Arc::default();
     let seen = log.clone();
     tokio::spawn(async move {
@@ -613,7 +428,9 @@ async fn llm_server(reply: fn(&str) -> Reply) -> (SocketAddr, Arc<Mutex<Vec<(Str
                     .and_then(|m| m["content"].as_str())
                     .unwrap_or_default()
                     .to_owned();
-                seen.lock().unwrap().push((user.clone(), Instant::now()));
+                seen.lock()
+                    .expect("the request log is not poisoned")
+                    .push((user.clone(), Instant::now()));
                 let r = reply(user.lines().next().unwrap_or_default());
                 tokio::time::sleep(r.delay).await;
                 let mut out = format!(

@@ -5,8 +5,8 @@
 //!   `policy` events, and the JSON API agrees with the pass's report.
 //! - `maestro demo --hold`: it prints the page URL, serves the page, the JSON and live KPI
 //!   events after the pass.
-//! - Headless Chromium driven by Debian's chromedriver over the W3C WebDriver protocol (a thin
-//!   client over reqwest): the page loads, the negotiation with its rounds and consensus
+//! - Headless Chromium driven by Debian's chromedriver over the W3C WebDriver protocol (the
+//!   `thirtyfour` client): the page loads, the negotiation with its rounds and consensus
 //!   appears, KPI values update, and a screenshot is saved to
 //!   `target/ci-artifacts/live-page.png`. Without chromium/chromedriver the test prints a skip
 //!   message and passes, unless `MAESTRO_REQUIRE_BROWSER=1`.
@@ -28,6 +28,7 @@ use maestro_rapp::web::{self, LiveHub};
 use maestro_xapp::config::{E2Config, XappConfig};
 use maestro_xapp::e2::emulator::{Clock, EmulatorConfig};
 use serde_json::Value;
+use thirtyfour::prelude::*;
 
 const LONG: Duration = Duration::from_secs(120);
 
@@ -299,7 +300,12 @@ impl Demo {
             if let Ok(r) = reqwest::get(format!("{}api/v1/negotiations", self.page)).await {
                 let all: Value = r.json().await.unwrap_or(Value::Null);
                 if let Some(n) = all.as_array().and_then(|a| a.last()) {
-                    if n["status"] == "consensus" && !n["policies"].as_array().unwrap().is_empty() {
+                    if n["status"] == "consensus"
+                        && !n["policies"]
+                            .as_array()
+                            .expect("policies is an array")
+                            .is_empty()
+                    {
                         return n.clone();
                     }
                 }
@@ -436,161 +442,56 @@ impl Drop for Driver {
     }
 }
 
-/// A W3C WebDriver session (the few commands this test needs).
-struct Session {
-    http: reqwest::Client,
-    url: String,
+/// A headless Chromium session through `driver`.
+async fn browser(driver: &Driver, chromium: &Path) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    caps.set_binary(chromium.to_str().expect("chromium path is UTF-8"))
+        .expect("binary capability");
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,1100",
+    ] {
+        caps.add_arg(arg).expect("chromium argument");
+    }
+    WebDriver::builder(driver.base.as_str(), caps)
+        .request_timeout(LONG)
+        .await
+        .expect("new WebDriver session")
 }
 
-impl Session {
-    async fn new(driver: &Driver, chromium: &Path) -> Self {
-        let http = reqwest::Client::new();
-        let caps = serde_json::json!({"capabilities": {"alwaysMatch": {
-            "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": chromium,
-                "args": ["--headless=new", "--no-sandbox", "--disable-gpu",
-                         "--disable-dev-shm-usage", "--window-size=1280,1100"]
-            }
-        }}});
-        let v: Value = http
-            .post(format!("{}/session", driver.base))
-            .json(&caps)
-            .timeout(LONG)
-            .send()
+/// The rendered text (`innerText`) of every element matching a CSS selector, read in one
+/// script call so a re-render between finding and reading cannot leave a stale reference.
+async fn texts(browser: &WebDriver, css: &str) -> Vec<String> {
+    let script =
+        "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText);";
+    match browser.execute(script, vec![Value::from(css)]).await {
+        Ok(ret) => serde_json::from_value(ret.json().clone()).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// The visible text of the first element matching `css`, once there is one.
+async fn wait_text(browser: &WebDriver, css: &str) -> String {
+    let deadline = Instant::now() + LONG;
+    loop {
+        // Found through the WebDriver element search, read through innerText.
+        let found = browser
+            .find_all(By::Css(css))
             .await
-            .expect("new session")
-            .json()
-            .await
-            .unwrap();
-        let id = v["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {v}"));
-        Self {
-            url: format!("{}/session/{id}", driver.base),
-            http,
-        }
-    }
-
-    async fn cmd(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}{path}", self.url))
-            .timeout(LONG);
-        if let Some(body) = body {
-            req = req.json(&body);
-        }
-        let v: Value = req.send().await.expect("WebDriver").json().await.unwrap();
-        v["value"].clone()
-    }
-
-    async fn goto(&self, url: &str) {
-        self.cmd(
-            reqwest::Method::POST,
-            "/url",
-            Some(serde_json::json!({ "url": url })),
-        )
-        .await;
-    }
-
-    /// The rendered text (`innerText`) of every element matching a CSS selector, read in one
-    /// script call so a re-render between finding and reading cannot leave a stale reference.
-    async fn texts(&self, css: &str) -> Vec<String> {
-        let v = self
-            .cmd(
-                reqwest::Method::POST,
-                "/execute/sync",
-                Some(serde_json::json!({
-                    "script": "return Array.from(document.querySelectorAll(arguments[0]))\
-                               .map(e => e.innerText);",
-                    "args": [css],
-                })),
-            )
-            .await;
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|t| t.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Elements matching a CSS selector (W3C element references).
-    async fn find_all(&self, css: &str) -> Vec<String> {
-        let v = self
-            .cmd(
-                reqwest::Method::POST,
-                "/elements",
-                Some(serde_json::json!({"using": "css selector", "value": css})),
-            )
-            .await;
-        v.as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|e| {
-                        e["element-6066-11e4-a52e-4f735466cecf"]
-                            .as_str()
-                            .map(str::to_owned)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// The visible text of the first element matching `css`, once there is one.
-    async fn wait_text(&self, css: &str) -> String {
-        let deadline = Instant::now() + LONG;
-        loop {
-            // Found through the WebDriver element search, read through innerText.
-            if !self.find_all(css).await.is_empty() {
-                if let Some(t) = self.texts(css).await.into_iter().next() {
-                    if !t.is_empty() && t != "–" {
-                        return t;
-                    }
+            .is_ok_and(|e| !e.is_empty());
+        if found {
+            if let Some(t) = texts(browser, css).await.into_iter().next() {
+                if !t.is_empty() && t != "–" {
+                    return t;
                 }
             }
-            assert!(Instant::now() < deadline, "nothing visible at '{css}'");
-            tokio::time::sleep(Duration::from_millis(250)).await;
         }
+        assert!(Instant::now() < deadline, "nothing visible at '{css}'");
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
-
-    async fn screenshot(&self) -> Vec<u8> {
-        let v = self.cmd(reqwest::Method::GET, "/screenshot", None).await;
-        base64_decode(v.as_str().expect("screenshot is base64"))
-    }
-
-    async fn close(self) {
-        let _ = self.http.delete(&self.url).timeout(LONG).send().await;
-    }
-}
-
-/// Standard base64 (RFC 4648 section 4), as WebDriver returns screenshots.
-fn base64_decode(s: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes().filter(|c| !c.is_ascii_whitespace() && *c != b'=') {
-        let v = ALPHABET
-            .iter()
-            .position(|&a| a == c)
-            .expect("base64 character") as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    out
-}
-
-#[test]
-fn base64_decodes_rfc4648_vectors() {
-    assert_eq!(base64_decode("Zm9vYmFy"), b"foobar");
-    assert_eq!(base64_decode("Zm9vYg=="), b"foob");
-    assert_eq!(base64_decode("Zm8="), b"fo");
 }
 
 /// `target/ci-artifacts/` of the target directory this test was built in.
@@ -625,11 +526,11 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
     let demo = Demo::start();
     let n = demo.negotiation().await;
     let driver = Driver::start(&chromedriver).await;
-    let browser = Session::new(&driver, &chromium).await;
-    browser.goto(&demo.page).await;
+    let browser = browser(&driver, &chromium).await;
+    browser.goto(&demo.page).await.expect("open the live page");
 
     // The negotiation appears with its agents, every round and the consensus.
-    let consensus_text = browser.wait_text(".negotiation b.consensus").await;
+    let consensus_text = wait_text(&browser, ".negotiation b.consensus").await;
     let shown: f64 = consensus_text.parse().expect("consensus is a number");
     let consensus = n["consensus_mbps"].as_f64().unwrap();
     assert!(
@@ -637,8 +538,7 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
         "page shows {shown}, API says {consensus}"
     );
     let id = n["id"].as_str().unwrap();
-    let text = browser
-        .texts(".negotiation")
+    let text = texts(&browser, ".negotiation")
         .await
         .into_iter()
         .next()
@@ -653,7 +553,7 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
     ] {
         assert!(text.contains(needle), "'{needle}' not on the page:\n{text}");
     }
-    let rows = browser.texts(".negotiation tr.round").await;
+    let rows = texts(&browser, ".negotiation tr.round").await;
     assert_eq!(rows.len(), n["rounds"].as_array().unwrap().len());
     let round1 = &rows[1];
     let v1 = n["rounds"][1]["values"][0]["value_mbps"].as_f64().unwrap();
@@ -663,10 +563,10 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
     );
 
     // KPIs update live: the report number changes between two reads.
-    let first = browser.wait_text("#kpi-seq").await;
+    let first = wait_text(&browser, "#kpi-seq").await;
     let deadline = Instant::now() + LONG;
     let second = loop {
-        let now = browser.wait_text("#kpi-seq").await;
+        let now = wait_text(&browser, "#kpi-seq").await;
         if now != first {
             break now;
         }
@@ -680,14 +580,14 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
         second.parse::<u64>().unwrap() > first.parse::<u64>().unwrap(),
         "{first} -> {second}"
     );
-    let slice_rows = browser.texts("#kpi-rows tr[data-slice]").await;
+    let slice_rows = texts(&browser, "#kpi-rows tr[data-slice]").await;
     assert_eq!(slice_rows.len(), 2);
     let row = &slice_rows[0];
     assert!(row.contains("sst1"), "{row}");
 
     // The screenshot, a CI artifact.
-    let png = browser.screenshot().await;
-    browser.close().await;
+    let png = browser.screenshot_as_png().await.expect("screenshot");
+    browser.quit().await.expect("end the WebDriver session");
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "not a PNG");
     assert_eq!(&png[12..16], b"IHDR");
     let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);

@@ -17,14 +17,14 @@ fn run_json(args: &[&str], json: &Path) -> (bool, Value, String) {
         .arg(json)
         .env("RUST_LOG", "warn")
         .output()
-        .unwrap();
+        .expect("run maestro bench");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let text = std::fs::read_to_string(json)
         .unwrap_or_else(|e| panic!("no JSON ({e}); stdout {stdout}; stderr {stderr}"));
     (
         out.status.success(),
-        serde_json::from_str(&text).unwrap(),
+        serde_json::from_str(&text).expect("the bench JSON parses"),
         format!("{stdout}{stderr}"),
     )
 }

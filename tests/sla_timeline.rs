@@ -30,20 +30,15 @@ fn netflix_drive_renegotiates_on_observability_warns_the_toxic_operator_and_swit
     let trace = netflix_trace();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let run = common::maestro()
-        .args(["experiment", "sla-timeline", "--quiet", "--cqi-trace"])
-        .arg(&trace)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("run maestro experiment sla-timeline");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    println!("{stdout}");
-    assert!(
-        run.status.success(),
-        "sla-timeline failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    let run = common::run_ok(
+        common::maestro()
+            .args(["experiment", "sla-timeline", "--quiet", "--cqi-trace"])
+            .arg(&trace)
+            .arg("--out")
+            .arg(&out),
     );
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    println!("{stdout}");
     let log: Value =
         serde_json::from_slice(&std::fs::read(out.join("sla-timeline.json")).unwrap()).unwrap();
     println!(

@@ -9,25 +9,13 @@ fn demo_negotiation_is_stored_and_readable_by_id() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
     let report_path = dir.path().join("report.json");
-    let demo = common::maestro()
-        .args([
-            "demo",
-            "--duration",
-            "30",
-            "--speedup",
-            "100",
-            "--state-dir",
-        ])
-        .arg(&state)
-        .arg("--report")
-        .arg(&report_path)
-        .output()
-        .unwrap();
-    assert!(
-        demo.status.success(),
-        "stdout:\n{}\nstderr:\n{}",
-        String::from_utf8_lossy(&demo.stdout),
-        String::from_utf8_lossy(&demo.stderr)
+    common::run_ok(
+        common::maestro()
+            .args(["demo", "--duration", "30", "--speedup", "100"])
+            .arg("--state-dir")
+            .arg(&state)
+            .arg("--report")
+            .arg(&report_path),
     );
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&report_path).unwrap()).unwrap();

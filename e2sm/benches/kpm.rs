@@ -2,6 +2,8 @@
 //! measurement records: the hand-written codec (`kpm::codec`, `kpm_*`) and the rasn-based
 //! `kpm::reference` (`kpm_rasn_*`).
 
+#![allow(missing_docs)] // criterion_group! defines an undocumented `pub fn`
+
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};

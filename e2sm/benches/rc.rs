@@ -1,6 +1,8 @@
 //! Encode + decode of an E2SM-RC slice PRB quota control message with 8 slices (APER): the
 //! hand-written codec behind `rc` (`rc_*`) and the rasn reference (`rc_rasn_*`).
 
+#![allow(missing_docs)] // criterion_group! defines an undocumented `pub fn`
+
 mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};

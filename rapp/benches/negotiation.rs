@@ -4,6 +4,8 @@
 //! agent-rounds per second and its inverse is the cost of one agent's turn in one round
 //! (prompt, persona answer, extraction, validation, arbitral verdict, feedback).
 
+#![allow(missing_docs)] // criterion_group! defines an undocumented `pub fn`
+
 use std::hint::black_box;
 use std::time::Duration;
 

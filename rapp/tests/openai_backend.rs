@@ -109,11 +109,17 @@ struct Mock {
 
 impl Mock {
     fn calls(&self) -> usize {
-        self.requests.lock().unwrap().len()
+        self.requests
+            .lock()
+            .expect("the request log is not poisoned")
+            .len()
     }
 
     fn recorded(&self) -> Vec<Recorded> {
-        self.requests.lock().unwrap().clone()
+        self.requests
+            .lock()
+            .expect("the request log is not poisoned")
+            .clone()
     }
 
     /// Time between consecutive requests, as the server saw them arrive.
@@ -145,15 +151,22 @@ async fn chat_completions(
     body: String,
 ) -> Response {
     let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-    mock.requests.lock().unwrap().push(Recorded {
-        authorization: headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-        body: json.clone(),
-        at: Instant::now(),
-    });
-    let next = mock.script.lock().unwrap().pop_front();
+    mock.requests
+        .lock()
+        .expect("the request log is not poisoned")
+        .push(Recorded {
+            authorization: headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            body: json.clone(),
+            at: Instant::now(),
+        });
+    let next = mock
+        .script
+        .lock()
+        .expect("the script is not poisoned")
+        .pop_front();
     let behaviour = next.unwrap_or_else(|| (mock.fallback)(&json));
     let _in_flight = InFlight::enter(&mock);
     tokio::time::sleep(behaviour.delay).await;
@@ -163,7 +176,9 @@ async fn chat_completions(
     for (name, value) in &behaviour.headers {
         response = response.header(*name, value);
     }
-    response.body(Body::from(behaviour.body)).unwrap()
+    response
+        .body(Body::from(behaviour.body))
+        .expect("a valid HTTP response")
 }
 
 /// Starts the server on 127.0.0.1:0; `script` first, then `fallback` for every request.
@@ -181,10 +196,14 @@ async fn serve(
     let app = Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .with_state(mock.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the mock server");
+    let addr = listener.local_addr().expect("the mock server's address");
     tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        axum::serve(listener, app)
+            .await
+            .expect("the mock server serves");
     });
     (addr, mock)
 }

@@ -1,15 +1,48 @@
-//! Helpers for the end-to-end tests: run the real `maestro` binary as a user would.
+//! Helpers for the end-to-end tests: run the real `maestro` binary as a user would, and talk
+//! to it as a client (`client`, shared with the xApp's own tests).
 
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+#[path = "../../xapp/tests/common/client.rs"]
+mod client;
+#[allow(unused_imports)] // each test file uses a part
+pub use client::*;
 
 /// Path of the `maestro` binary cargo built for these tests.
 pub fn maestro() -> Command {
     Command::new(env!("CARGO_BIN_EXE_maestro"))
+}
+
+/// Runs `cmd` to completion and asserts it succeeded, showing its output when it did not.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed ({})\nstdout:\n{}\nstderr:\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Writes `dir/xapp.json`, a config file for `maestro xapp --config`: the defaults
+/// (`maestro xapp --print-config`) with `change` applied. Returns its path.
+pub fn xapp_config_file(dir: &Path, change: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let out = run_ok(maestro().args(["xapp", "--print-config"]));
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("--print-config prints JSON");
+    change(&mut config);
+    let path = dir.join("xapp.json");
+    std::fs::write(&path, config.to_string()).expect("write the config file");
+    path
 }
 
 /// A `maestro xapp` child process on loopback ports it chose itself; killed on drop.
@@ -80,66 +113,4 @@ impl Drop for XappProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Waits until `GET {http}/ric/v1/health/ready` answers 200 (the E2 node has reported).
-pub async fn wait_ready(client: &reqwest::Client, http: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = client
-            .get(format!("{http}/ric/v1/health/ready"))
-            .send()
-            .await
-        {
-            if r.status() == 200 {
-                return;
-            }
-        }
-        assert!(Instant::now() < deadline, "xapp never became ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// `GET url` and decode the JSON body (panics with the URL on failure: test helper).
-pub async fn get_json<T: serde::de::DeserializeOwned>(http: &reqwest::Client, url: &str) -> T {
-    http.get(url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .json()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: body is not the expected JSON: {e}"))
-}
-
-/// `GET url` and return the body as text (panics with the URL on failure: test helper).
-pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
-    http.get(url)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
-        .text()
-        .await
-        .unwrap_or_else(|e| panic!("GET {url}: body is not text: {e}"))
-}
-
-/// Assert `resp` is an RFC 7807 problem with `status` whose detail mentions `detail_has`;
-/// return the problem body.
-pub async fn assert_problem(
-    resp: reqwest::Response,
-    status: u16,
-    detail_has: &str,
-) -> serde_json::Value {
-    assert_eq!(resp.status().as_u16(), status);
-    assert_eq!(
-        resp.headers()["content-type"].to_str().unwrap(),
-        "application/problem+json"
-    );
-    let body: serde_json::Value = resp.json().await.unwrap();
-    assert_eq!(body["status"], status);
-    let detail = body["detail"].as_str().unwrap_or_default();
-    assert!(
-        detail.contains(detail_has),
-        "detail {detail:?} lacks {detail_has:?}"
-    );
-    body
 }

@@ -6,13 +6,13 @@
 //! `../shared/data/cqi/` or `$MAESTRO_CQI_DIR`); without them the test fails, naming the path
 //! it looked for. A synthetic trace in the repo runs too.
 
-mod common;
+mod replay;
 
 use std::path::PathBuf;
 
-use common::replay::{replay, ReplayConfig, ReplayFigures};
 use maestro_xapp::controller::LoopTuning;
 use maestro_xapp::e2::emulator::{Clock, CqiSource, EmulatorConfig};
+use replay::{replay, ReplayConfig, ReplayFigures};
 
 /// Replays `trace`; `fast_fading` adds the emulator's per-slot +-1 CQI fading on top of the
 /// trace (harsher than the trace itself).

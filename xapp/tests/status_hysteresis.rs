@@ -8,6 +8,8 @@
 //! The E2 side is a test backend whose reports the test pushes (report time 100 ms apart), and
 //! the hysteresis runs on the reports' time: nothing here depends on the wall clock.
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -21,6 +23,8 @@ use maestro_xapp::e2::{BoxFuture, E2Backend, E2Error};
 use maestro_xapp::nr::{self, CellConfig};
 use serde_json::{json, Value};
 use tokio::sync::broadcast;
+
+use common::client::{get_json, get_text, statement};
 
 /// CQI of every UE in a good report and in a bad one; the policy's target lies between what
 /// the whole cell carries at each.
@@ -175,8 +179,13 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
             }
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let owner_url = format!("http://{}/status", listener.local_addr().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the owner's receiver");
+    let owner_url = format!(
+        "http://{}/status",
+        listener.local_addr().expect("the receiver's address")
+    );
     tokio::spawn(async move { axum::serve(listener, owner).await });
     let count = || received.lock().expect("notification log").len();
 
@@ -187,7 +196,7 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
         reports,
         controls: AtomicU64::new(0),
     });
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().expect("temporary directory");
     let loopback = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     let config = XappConfig {
         http_addr: loopback,
@@ -197,7 +206,7 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
     };
     let xapp = maestro_xapp::start_with_backend(config, gnb.clone())
         .await
-        .unwrap();
+        .expect("the xApp starts");
     let base = format!("http://{}", xapp.http_addr);
     let http = reqwest::Client::new();
     until("the control loop to subscribe", || async {
@@ -209,7 +218,9 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
     let mut next = 1u64;
     let mut push = |cqis: &[u8]| {
         for &cqi in cqis {
-            gnb.reports.send(report(next, cqi)).unwrap();
+            gnb.reports
+                .send(report(next, cqi))
+                .expect("the control loop listens for reports");
             next += 1;
         }
         next - 1
@@ -217,19 +228,17 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
     let processed = |seq: u64| {
         let (http, base) = (&http, &base);
         async move {
-            let r = http.get(format!("{base}/readyz")).send().await.unwrap();
-            r.status() == 200 && r.text().await.unwrap() == format!("ready: E2 report {seq}\n")
+            let r = http
+                .get(format!("{base}/readyz"))
+                .send()
+                .await
+                .expect("GET /readyz");
+            r.status() == 200
+                && r.text().await.expect("readiness body") == format!("ready: E2 report {seq}\n")
         }
     };
-    let status = |http: reqwest::Client, url: String| async move {
-        http.get(url)
-            .send()
-            .await
-            .unwrap()
-            .json::<Value>()
-            .await
-            .unwrap()
-    };
+    let status =
+        |http: reqwest::Client, url: String| async move { get_json::<Value>(&http, &url).await };
 
     let last = push(&[GOOD_CQI]);
     until("report 1", || processed(last)).await;
@@ -239,13 +248,10 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
             policy_path(SLICE_SLA_TARGET_TYPE, "noisy")
         ))
         .query(&[("notificationDestination", owner_url.as_str())])
-        .json(&json!({
-            "scope": {"sliceId": {"sst": 1, "sd": "000001", "plmnId": {"mcc": "001", "mnc": "01"}}},
-            "sliceSlaObjectives": {"guaDlThptPerSlice": target_kbps}
-        }))
+        .json(&statement("000001", target_kbps))
         .send()
         .await
-        .unwrap();
+        .expect("PUT the policy");
     assert_eq!(r.status(), 201);
     let status_url = format!(
         "{base}{}",
@@ -265,14 +271,7 @@ async fn scenario(tuning: LoopTuning, excursions: usize) -> Seen {
     let last_status = status(http.clone(), status_url).await;
 
     // Every status written was notified: wait for the POSTs to land.
-    let text = http
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = get_text(&http, &format!("{base}/metrics")).await;
     let changes = metric(&text, "maestro_xapp_policy_status_changes_total");
     let suppressed = metric(&text, "maestro_xapp_policy_status_flaps_suppressed_total");
     until("the notifications", || async { count() as f64 >= changes }).await;

@@ -1,26 +1,14 @@
-//! The xApp's A1-P v2 endpoint against bad input: problem+json errors, stored policies left
-//! untouched, and policies surviving a crash of the process.
+//! What the xApp's A1-P v2 endpoint refuses, run as `maestro xapp`: schema violations, bodies
+//! that are not JSON, unknown types and policies, a second policy for a governed slice, a bad
+//! notification URL, a wrong method, oversized and deeply nested bodies. Each gets its
+//! problem+json status and detail; the stored policy is left as it was, still enforced, and
+//! kept across a crash.
 
 mod common;
 
-use common::XappProcess;
-use maestro_api::a1::{policies_path, policy_path, SLICE_SLA_TARGET_TYPE};
+use common::{statement, XappProcess};
+use maestro_api::a1::{policy_path, SLICE_SLA_TARGET_TYPE};
 use serde_json::{json, Value};
-
-fn statement(sd: &str, kbps: f64) -> Value {
-    json!({
-        "scope": {"sliceId": {"sst": 1, "sd": sd, "plmnId": {"mcc": "001", "mnc": "01"}}},
-        "sliceSlaObjectives": {"guaDlThptPerSlice": kbps}
-    })
-}
-
-async fn ids(http: &reqwest::Client, base: &str) -> Vec<String> {
-    common::get_json(
-        http,
-        &format!("{base}{}", policies_path(SLICE_SLA_TARGET_TYPE)),
-    )
-    .await
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_violations_get_400_problem_json_and_change_nothing() {
@@ -135,7 +123,7 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
     common::assert_problem(resp, 405, "method not allowed").await;
 
     // Nothing above changed the store.
-    assert_eq!(ids(&http, &xapp.http).await, vec!["p1"]);
+    assert_eq!(common::policy_ids(&http, &xapp.http).await, vec!["p1"]);
     let p1: Value = common::get_json(&http, &url("p1")).await;
     assert_eq!(p1, statement("000001", 35000.0));
 
@@ -155,53 +143,54 @@ async fn schema_violations_get_400_problem_json_and_change_nothing() {
     xapp.kill();
     let xapp = XappProcess::start(&state);
     assert_eq!(xapp.restored, 1);
-    assert_eq!(ids(&http, &xapp.http).await, vec!["p1"]);
-    let p1: Value = common::get_json(&http, &url_of(&xapp.http, "p1")).await;
+    assert_eq!(common::policy_ids(&http, &xapp.http).await, vec!["p1"]);
+    let p1: Value = common::get_json(&http, &common::policy_url(&xapp.http, "p1")).await;
     assert_eq!(p1, statement("000001", 35000.0));
-    let deleted = http.delete(url_of(&xapp.http, "p1")).send().await.unwrap();
+    let deleted = http
+        .delete(common::policy_url(&xapp.http, "p1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(deleted.status(), 204);
-    assert!(ids(&http, &xapp.http).await.is_empty());
+    assert!(common::policy_ids(&http, &xapp.http).await.is_empty());
 }
 
-fn url_of(base: &str, id: &str) -> String {
-    format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, id))
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_puts_cannot_both_claim_one_slice() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_and_deeply_nested_bodies_are_refused_and_change_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let xapp = XappProcess::start(&dir.path().join("state"));
     let http = reqwest::Client::new();
-    let puts = (0..20).map(|i| {
-        let http = http.clone();
-        let url = url_of(&xapp.http, &format!("racer{i}"));
-        async move {
-            http.put(url)
-                .json(&statement("000002", 5000.0))
-                .send()
-                .await
-                .unwrap()
-                .status()
-                .as_u16()
-        }
-    });
-    let mut codes = futures_join_all(puts).await;
-    codes.sort_unstable();
-    assert_eq!(codes[0], 201, "{codes:?}");
-    assert!(codes[1..].iter().all(|&c| c == 409), "{codes:?}");
-    assert_eq!(ids(&http, &xapp.http).await.len(), 1);
-}
+    let url = format!("{}{}", xapp.http, policy_path(SLICE_SLA_TARGET_TYPE, "big"));
+    let ok = http
+        .put(&url)
+        .json(&statement("000001", 10000.0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 201);
 
-/// Runs the futures concurrently on the runtime and collects their outputs in order.
-async fn futures_join_all<F>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.unwrap());
-    }
-    out
+    // 100 KiB of padding in an otherwise valid statement: 413, problem+json. (Small enough
+    // for loopback socket buffers to take it whole before the server answers and closes.)
+    let mut huge = statement("000001", 20000.0);
+    huge["padding"] = Value::String("x".repeat(100 * 1024));
+    let r = http.put(&url).json(&huge).send().await.unwrap();
+    common::assert_problem(r, 413, "at most 65536 bytes").await;
+
+    // 10,000 nested arrays: JSON parsing stops at serde_json's depth limit: 400, no crash.
+    // (A fresh connection: the server closes the one whose 1 MiB body it did not read.)
+    let http = reqwest::Client::new();
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let r = http
+        .put(&url)
+        .header("content-type", "application/json")
+        .body(deep)
+        .send()
+        .await
+        .unwrap();
+    common::assert_problem(r, 400, "not valid JSON").await;
+
+    // The stored policy is the first one, and the xApp still serves.
+    let stored: Value = common::get_json(&http, &url).await;
+    assert_eq!(stored, statement("000001", 10000.0));
+    common::assert_alive(&http, &xapp.http).await;
 }

@@ -4,25 +4,18 @@
 mod common;
 
 use common::XappProcess;
-use maestro_api::a1::{policy_path, SLICE_SLA_TARGET_TYPE};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
     let dir = tempfile::tempdir().unwrap();
     let xapp = XappProcess::start(&dir.path().join("state"));
     let report_path = dir.path().join("rapp.json");
-    let out = common::maestro()
-        .args(["rapp", "--a1-url", &xapp.http, "--kpi-url", &xapp.grpc])
-        .args(["--observe", "10", "--report"])
-        .arg(&report_path)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run maestro rapp");
-    assert!(
-        out.status.success(),
-        "rapp failed: {}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    common::run_ok(
+        common::maestro()
+            .args(["rapp", "--a1-url", &xapp.http, "--kpi-url", &xapp.grpc])
+            .args(["--observe", "10", "--report"])
+            .arg(&report_path)
+            .env("RUST_LOG", "warn"),
     );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
@@ -36,21 +29,11 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
 
     // The policies really are in the xApp: ask its A1 endpoint ourselves.
     let http = reqwest::Client::new();
-    let ids: Vec<String> = common::get_json(
-        &http,
-        &format!(
-            "{}/A1-P/v2/policytypes/{SLICE_SLA_TARGET_TYPE}/policies",
-            xapp.http
-        ),
-    )
-    .await;
+    let ids = common::policy_ids(&http, &xapp.http).await;
     assert_eq!(ids, vec!["maestro-bo-cost", "maestro-bo-qos"]);
     for id in &ids {
-        let p: serde_json::Value = common::get_json(
-            &http,
-            &format!("{}{}", xapp.http, policy_path(SLICE_SLA_TARGET_TYPE, id)),
-        )
-        .await;
+        let p: serde_json::Value =
+            common::get_json(&http, &common::policy_url(&xapp.http, id)).await;
         let kbps = p["sliceSlaObjectives"]["guaDlThptPerSlice"]
             .as_f64()
             .unwrap();
@@ -75,31 +58,12 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
     );
 
     // A second pass updates the same policies rather than adding new ones.
-    let again = common::maestro()
-        .args([
-            "rapp",
-            "--a1-url",
-            &xapp.http,
-            "--kpi-url",
-            &xapp.grpc,
-            "--observe",
-            "2",
-        ])
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        again.status.success(),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
+    common::run_ok(
+        common::maestro()
+            .args(["rapp", "--a1-url", &xapp.http, "--kpi-url", &xapp.grpc])
+            .args(["--observe", "2"])
+            .env("RUST_LOG", "warn"),
     );
-    let ids: Vec<String> = common::get_json(
-        &http,
-        &format!(
-            "{}/A1-P/v2/policytypes/{SLICE_SLA_TARGET_TYPE}/policies",
-            xapp.http
-        ),
-    )
-    .await;
+    let ids = common::policy_ids(&http, &xapp.http).await;
     assert_eq!(ids.len(), 2);
 }

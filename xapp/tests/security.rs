@@ -1,7 +1,7 @@
-//! Who may talk to the xApp: bearer tokens with roles on A1 and on the gRPC KPI stream (401,
-//! 403, probes open), no open listener without credentials, and mutual TLS where a client
-//! certificate from another CA, or none, does not get through the handshake; the rApp and
-//! `maestro a1` pass with the right credentials and fail with one readable line without.
+//! Who may talk to the xApp, in process: bearer tokens with roles on A1 and on the gRPC KPI
+//! stream (401, 403, probes open), no open listener without credentials, and mutual TLS where
+//! a client certificate from another CA, or none, does not get through the handshake. (The
+//! rApp and `maestro a1` with and without credentials: `tests/credentials.rs`.)
 
 mod common;
 
@@ -15,8 +15,9 @@ use maestro_xapp::config::{E2Config, XappConfig};
 use maestro_xapp::e2::emulator::{Clock, EmulatorConfig};
 use maestro_xapp::security::{Role, SecurityConfig, TlsConfig, TokenConfig};
 use maestro_xapp::{RunningXapp, XappError};
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
-use serde_json::json;
+
+use common::client::statement;
+use common::pki::Pki;
 
 const READ: &str = "read-token-0123456789abcdef";
 const WRITE: &str = "write-token-0123456789abcdef";
@@ -53,13 +54,6 @@ fn tokens() -> SecurityConfig {
     }
 }
 
-fn statement() -> serde_json::Value {
-    json!({
-        "scope": {"sliceId": {"sst": 1, "sd": "000001", "plmnId": {"mcc": "001", "mnc": "01"}}},
-        "sliceSlaObjectives": {"guaDlThptPerSlice": 20000.0}
-    })
-}
-
 async fn start(config: XappConfig) -> RunningXapp {
     maestro_xapp::start(config).await.expect("xApp starts")
 }
@@ -78,7 +72,7 @@ async fn tokens_and_roles_guard_a1_and_the_kpi_stream() {
         Some("Bearer not-a-known-token-at-all"),
         Some(&*format!("Basic {WRITE}")),
     ] {
-        let mut req = http.put(&url).json(&statement());
+        let mut req = http.put(&url).json(&statement("000001", 20000.0));
         if let Some(a) = auth {
             req = req.header("authorization", a);
         }
@@ -96,7 +90,7 @@ async fn tokens_and_roles_guard_a1_and_the_kpi_stream() {
     let r = http
         .put(&url)
         .bearer_auth(READ)
-        .json(&statement())
+        .json(&statement("000001", 20000.0))
         .send()
         .await
         .unwrap();
@@ -111,7 +105,7 @@ async fn tokens_and_roles_guard_a1_and_the_kpi_stream() {
     let r = http
         .put(&url)
         .bearer_auth(WRITE)
-        .json(&statement())
+        .json(&statement("000001", 20000.0))
         .send()
         .await
         .unwrap();
@@ -129,12 +123,7 @@ async fn tokens_and_roles_guard_a1_and_the_kpi_stream() {
             .status(),
         401
     );
-    let alive = http
-        .get(format!("{base}/ric/v1/health/alive"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(alive.status(), 200);
+    common::client::assert_alive(&http, &base).await;
 
     // gRPC: no token is UNAUTHENTICATED; any known token may subscribe.
     let endpoint = format!("http://{}", xapp.grpc_addr);
@@ -178,44 +167,17 @@ async fn no_open_listener_without_credentials() {
     guarded.shutdown().await;
 }
 
-/// A CA, and a key + certificate it issued for `names`, all PEM.
-struct Pki {
-    ca_pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-impl Pki {
-    fn new(name: &str) -> Self {
-        let key = KeyPair::generate().unwrap();
-        let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        let ca = params.self_signed(&key).unwrap();
-        Self {
-            ca_pem: ca.pem(),
-            issuer: Issuer::new(params, key),
-        }
-    }
-
-    fn issue(&self, names: &[&str]) -> (String, String) {
-        let key = KeyPair::generate().unwrap();
-        let params =
-            CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
-                .unwrap();
-        let cert = params.signed_by(&key, &self.issuer).unwrap();
-        (cert.pem(), key.serialize_pem())
-    }
-}
-
 fn client(ca_pem: &str, identity: Option<(&str, &str)>) -> reqwest::Client {
-    let mut b = reqwest::Client::builder()
-        .add_root_certificate(reqwest::Certificate::from_pem(ca_pem.as_bytes()).unwrap());
+    let mut b = reqwest::Client::builder().add_root_certificate(
+        reqwest::Certificate::from_pem(ca_pem.as_bytes()).expect("the CA certificate parses"),
+    );
     if let Some((cert, key)) = identity {
-        b = b.identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
+        b = b.identity(
+            reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes())
+                .expect("the client identity parses"),
+        );
     }
-    b.build().unwrap()
+    b.build().expect("an HTTPS client")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +209,12 @@ async fn mutual_tls_admits_only_certificates_of_the_client_ca() {
     let (bad_cert, bad_key) = theirs.issue(&["mallory.test"]);
 
     let trusted = client(&ours.ca_pem, Some((&good_cert, &good_key)));
-    let r = trusted.put(&url).json(&statement()).send().await.unwrap();
+    let r = trusted
+        .put(&url)
+        .json(&statement("000001", 20000.0))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     let r = trusted.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 200);
@@ -297,114 +264,5 @@ async fn mutual_tls_admits_only_certificates_of_the_client_ca() {
         .unwrap()
         .into_inner();
     assert!(stream.message().await.unwrap().is_some());
-    xapp.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_rapp_negotiates_through_tokens_and_mutual_tls() {
-    let dir = tempfile::tempdir().unwrap();
-    let ours = Pki::new("Maestro test CA");
-    let (server_cert, server_key) = ours.issue(&["localhost"]);
-    let (client_cert, client_key) = ours.issue(&["rapp.maestro.test"]);
-    let write = |name: &str, text: &str| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, text).unwrap();
-        path
-    };
-    let ca = write("ca.pem", &ours.ca_pem);
-    let (cert, key) = (
-        write("rapp.pem", &client_cert),
-        write("rapp.key", &client_key),
-    );
-    let security = SecurityConfig {
-        tls: Some(TlsConfig {
-            cert: write("server.pem", &server_cert),
-            key: write("server.key", &server_key),
-            client_ca: Some(ca.clone()),
-        }),
-        ..tokens()
-    };
-    let xapp = start(config(dir.path(), security, [127, 0, 0, 1])).await;
-    let a1_url = format!("https://localhost:{}", xapp.http_addr.port());
-    let kpi_url = format!("https://localhost:{}", xapp.grpc_addr.port());
-    let path = |p: &std::path::PathBuf| p.to_str().unwrap().to_owned();
-    let tls_args = [
-        "--tls-ca".to_owned(),
-        path(&ca),
-        "--tls-cert".to_owned(),
-        path(&cert),
-        "--tls-key".to_owned(),
-        path(&key),
-    ];
-    let rapp = |token: &str| {
-        let mut cmd = common::maestro();
-        cmd.args([
-            "rapp",
-            "--a1-url",
-            &a1_url,
-            "--kpi-url",
-            &kpi_url,
-            // Long enough for the loop to settle on a loaded machine (the pass fails if a
-            // slice misses its target).
-            "--observe",
-            "8",
-        ])
-        .args(["--connect-timeout", "3", "--metrics-addr", "127.0.0.1:0"])
-        .args(["--data-dir", dir.path().join("rapp").to_str().unwrap()])
-        .args(&tls_args)
-        .env("MAESTRO_TOKEN", token)
-        .env("RUST_LOG", "warn");
-        cmd
-    };
-    // The read token may watch but not write: the pass fails on the first PUT, in one line.
-    let mut cmd = rapp(READ);
-    let refused = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(!refused.status.success());
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        stderr.contains("403") || stderr.contains("only read"),
-        "{stderr}"
-    );
-    // The write token negotiates and enforces through A1 and the KPI stream over mTLS.
-    let mut cmd = rapp(WRITE);
-    let ok = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "{}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
-
-    // `maestro a1` lists the two policies with a token, and says 401 without one.
-    let list = |token: Option<&str>| {
-        let mut cmd = common::maestro();
-        cmd.args(["a1", "--url", &a1_url])
-            .args(&tls_args)
-            .arg("list");
-        cmd.env_remove("MAESTRO_TOKEN");
-        if let Some(t) = token {
-            cmd.env("MAESTRO_TOKEN", t);
-        }
-        cmd.output().unwrap()
-    };
-    let listed = list(Some(READ));
-    assert!(
-        listed.status.success(),
-        "{}",
-        String::from_utf8_lossy(&listed.stderr)
-    );
-    let ids: Vec<String> = serde_json::from_slice(&listed.stdout).unwrap();
-    assert_eq!(ids.len(), 2);
-    let anonymous = list(None);
-    assert!(!anonymous.status.success());
-    let stderr = String::from_utf8_lossy(&anonymous.stderr);
-    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("401") || stderr.contains("bearer token"),
-        "{stderr}"
-    );
     xapp.shutdown().await;
 }
