@@ -1,4 +1,4 @@
-//! `maestro bench kpi-fanout`: many concurrent gRPC subscribers of the xApp's KPI stream
+//! `maestro-bench kpi-fanout`: many concurrent gRPC subscribers of the xApp's KPI stream
 //! (`maestro.kpi.v1.KpiStream`) while the emulated cell reports every UE each period: reports
 //! received vs sent per subscriber, the losses the xApp admitted (`dropped_before`), and the
 //! delivery latency from the report leaving the gNB to its receipt by the subscriber.
@@ -11,8 +11,8 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::bench_harness::{CellLoad, XappUnderLoad};
-use super::bench_stats::{Histogram, LatencySummary, ProcSample};
+use crate::harness::{CellLoad, XappUnderLoad};
+use crate::stats::{Histogram, LatencySummary, ProcSample};
 
 /// Figures of one fan-out run.
 #[derive(Debug, Clone, Serialize)]
@@ -75,11 +75,20 @@ impl FanoutFigures {
     }
 }
 
-#[derive(Default)]
 struct Subscriber {
     received: u64,
     dropped_before: u64,
     latency: Histogram,
+}
+
+impl Subscriber {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            received: 0,
+            dropped_before: 0,
+            latency: Histogram::new()?,
+        })
+    }
 }
 
 /// Sequence numbers of the measured window (inclusive); `u64::MAX` while not set.
@@ -107,7 +116,7 @@ pub async fn run(
     let mut tasks = Vec::with_capacity(subscribers);
     let mut stats = Vec::with_capacity(subscribers);
     for s in 0..subscribers {
-        let mine = Arc::new(Mutex::new(Subscriber::default()));
+        let mine = Arc::new(Mutex::new(Subscriber::new()?));
         stats.push(Arc::clone(&mine));
         let (endpoint, window, connected, stamps) = (
             xapp.grpc.clone(),
@@ -190,14 +199,14 @@ pub async fn run(
     }
     let sent = (last + 1).saturating_sub(first);
     let mut received = Vec::with_capacity(subscribers);
-    let (mut dropped_before, mut latency) = (0u64, Histogram::default());
+    let (mut dropped_before, mut latency) = (0u64, Histogram::new()?);
     for s in &stats {
         let s = s
             .lock()
             .map_err(|_| anyhow::anyhow!("a KPI subscriber panicked"))?;
         received.push(s.received);
         dropped_before += s.dropped_before;
-        latency.merge(&s.latency);
+        latency.merge(&s.latency)?;
     }
     received.sort_unstable();
     let total: u64 = received.iter().sum();
