@@ -32,6 +32,8 @@ COPY e2sm ./e2sm
 COPY ffi ./ffi
 COPY xapp ./xapp
 COPY rapp ./rapp
+# A workspace member (maestro-bench, not built here): cargo reads its manifest.
+COPY bench ./bench
 # The rApp compiles its prompt files in (include_str! of config/prompts/*).
 COPY config ./config
 RUN cargo build --release --locked --bin maestro \
@@ -54,6 +56,8 @@ COPY e2sm ./e2sm
 COPY ffi ./ffi
 COPY xapp ./xapp
 COPY rapp ./rapp
+# A workspace member (maestro-bench, not built here): cargo reads its manifest.
+COPY bench ./bench
 COPY config ./config
 RUN cargo build --release --locked --features flexric --bin maestro \
     && install -D -m 0755 target/release/maestro /usr/local/bin/maestro \

@@ -48,8 +48,8 @@ enum Command {
     Rapp(cmd::rapp::RappArgs),
     /// Talk to any A1-P v2 termination (list types and policies, put, get, delete, status).
     A1(cmd::a1::A1Args),
-    /// Measure the xApp on this machine: A1 PUT -> E2 control latency, A1 PUT rate with many
-    /// clients, CQI report ingest rate. Prints the figures (and writes them as JSON).
+    /// Measure the xApp on this machine (A1 PUT -> E2 control latency, A1 PUT rate, CQI ingest,
+    /// open-loop A1 load, KPI fan-out, soak): runs the separate `maestro-bench` binary.
     Bench(cmd::bench::BenchArgs),
     /// Run the paper's experiments (personality pairs; optimizer designs none/soft/hard) on
     /// the built-in persona negotiator or a real LLM; table on stdout, JSON/CSV/SVG under --out.

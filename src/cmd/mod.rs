@@ -3,11 +3,6 @@
 pub mod a1;
 pub mod auth;
 pub mod bench;
-pub mod bench_a1load;
-pub mod bench_fanout;
-pub mod bench_harness;
-pub mod bench_soak;
-pub mod bench_stats;
 pub mod demo;
 pub mod e2_bridge;
 pub mod experiment;

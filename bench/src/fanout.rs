@@ -1,4 +1,4 @@
-//! `maestro bench kpi-fanout`: many concurrent gRPC subscribers of the xApp's KPI stream
+//! `maestro-bench kpi-fanout`: many concurrent gRPC subscribers of the xApp's KPI stream
 //! (`maestro.kpi.v1.KpiStream`) while the emulated cell reports every UE each period: reports
 //! received vs sent per subscriber, the losses the xApp admitted (`dropped_before`), and the
 //! delivery latency from the report leaving the gNB to its receipt by the subscriber.
@@ -11,8 +11,8 @@ use anyhow::{bail, Context};
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::bench_harness::{CellLoad, XappUnderLoad};
-use super::bench_stats::{Histogram, LatencySummary, ProcSample};
+use crate::harness::{CellLoad, XappUnderLoad};
+use crate::stats::{Histogram, LatencySummary, ProcSample};
 
 /// Figures of one fan-out run.
 #[derive(Debug, Clone, Serialize)]
@@ -79,7 +79,6 @@ impl FanoutFigures {
 struct Subscriber {
     received: u64,
     dropped_before: u64,
-    latency: Histogram,
 }
 
 /// Sequence numbers of the measured window (inclusive); `u64::MAX` while not set.
@@ -106,14 +105,18 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = Vec::with_capacity(subscribers);
     let mut stats = Vec::with_capacity(subscribers);
+    // One latency histogram for all subscribers: the generator's memory stays that of one,
+    // whatever --subscribers (the soak measures this process's RSS).
+    let latency = Arc::new(Mutex::new(Histogram::new()?));
     for s in 0..subscribers {
         let mine = Arc::new(Mutex::new(Subscriber::default()));
         stats.push(Arc::clone(&mine));
-        let (endpoint, window, connected, stamps) = (
+        let (endpoint, window, connected, stamps, latency) = (
             xapp.grpc.clone(),
             Arc::clone(&window),
             Arc::clone(&connected),
             Arc::clone(&xapp.stamps),
+            Arc::clone(&latency),
         );
         let mut stop = stop_rx.clone();
         tasks.push(tokio::spawn(async move {
@@ -142,12 +145,13 @@ pub async fn run(
                 if report.sequence < first || report.sequence > last {
                     continue;
                 }
-                let sent_at = stamps.sent_at(report.sequence);
                 if let Ok(mut me) = mine.lock() {
                     me.received += 1;
                     me.dropped_before += report.dropped_before;
-                    if let Some(sent_at) = sent_at {
-                        me.latency.record(at.saturating_duration_since(sent_at));
+                }
+                if let Some(sent_at) = stamps.sent_at(report.sequence) {
+                    if let Ok(mut h) = latency.lock() {
+                        h.record(at.saturating_duration_since(sent_at));
                     }
                 }
             }
@@ -190,15 +194,18 @@ pub async fn run(
     }
     let sent = (last + 1).saturating_sub(first);
     let mut received = Vec::with_capacity(subscribers);
-    let (mut dropped_before, mut latency) = (0u64, Histogram::default());
+    let mut dropped_before = 0u64;
     for s in &stats {
         let s = s
             .lock()
             .map_err(|_| anyhow::anyhow!("a KPI subscriber panicked"))?;
         received.push(s.received);
         dropped_before += s.dropped_before;
-        latency.merge(&s.latency);
     }
+    let latency = latency
+        .lock()
+        .map_err(|_| anyhow::anyhow!("a KPI subscriber panicked"))?
+        .summary();
     received.sort_unstable();
     let total: u64 = received.iter().sum();
     let (xapp_cpu_pct, process_cpu_pct) = match (&before, &after) {
@@ -220,7 +227,7 @@ pub async fn run(
             100.0 * total as f64 / (sent as f64 * subscribers as f64)
         },
         dropped_before,
-        latency: latency.summary(),
+        latency,
         xapp_cpu_pct,
         process_cpu_pct,
         rss_start_mib: before.map_or(0.0, |s| s.rss_mib()),

@@ -1,4 +1,4 @@
-//! `maestro bench soak`: the A1 load and the KPI fan-out together for minutes, sampling the
+//! `maestro-bench soak`: the A1 load and the KPI fan-out together for minutes, sampling the
 //! resident memory (VmRSS) every few seconds. "Flat" means: the RSS at the end is at most
 //! `max_drift_pct` % above the RSS at the end of the warm-up (allocators and caches fill
 //! during the warm-up; after it, a leak shows as steady growth).
@@ -9,10 +9,10 @@ use anyhow::Context;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use super::bench_a1load::{A1Load, A1LoadFigures};
-use super::bench_fanout::{self, FanoutFigures};
-use super::bench_harness::{CellLoad, XappUnderLoad};
-use super::bench_stats::ProcSample;
+use crate::a1_load::{A1Load, A1LoadFigures};
+use crate::fanout::{self, FanoutFigures};
+use crate::harness::{CellLoad, XappUnderLoad};
+use crate::stats::ProcSample;
 
 /// How to soak.
 #[derive(Debug, Clone)]
@@ -120,7 +120,7 @@ pub async fn run(
     a1.seconds = soak.seconds;
     let (a1, kpi) = tokio::join!(
         a1.run(),
-        bench_fanout::run(xapp, cell, soak.subscribers, soak.seconds)
+        fanout::run(xapp, cell, soak.subscribers, soak.seconds)
     );
     let _ = stop_tx.send(true);
     let mut samples = sampler.await.context("the RSS sampler panicked")?;

@@ -1,4 +1,4 @@
-//! `maestro bench a1-load`: an open-loop A1-P v2 load: PUTs and GETs sent at a fixed rate on
+//! `maestro-bench a1-load`: an open-loop A1-P v2 load: PUTs and GETs sent at a fixed rate on
 //! a schedule fixed in advance, each one's latency measured from the time it was due (not from
 //! when it was actually sent), so a stalled server shows up in the figures instead of slowing
 //! the generator down (no coordinated omission).
@@ -11,11 +11,11 @@ use anyhow::{bail, Context};
 use maestro_api::a1::{policy_path, SLICE_SLA_TARGET_TYPE};
 use maestro_e2sm::rc::RrmPolicyMember;
 use serde::Serialize;
-use serde_json::json;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use super::bench_stats::{Histogram, LatencySummary};
+use crate::harness::policy_body;
+use crate::stats::{Histogram, LatencySummary};
 
 /// How to load the A1 server.
 #[derive(Debug, Clone)]
@@ -90,13 +90,24 @@ impl A1LoadFigures {
     }
 }
 
-#[derive(Default)]
 struct Tally {
     put: Histogram,
     get: Histogram,
     lag: Histogram,
     ok: u64,
     errors: BTreeMap<String, u64>,
+}
+
+impl Tally {
+    fn new() -> anyhow::Result<Self> {
+        Ok(Self {
+            put: Histogram::new()?,
+            get: Histogram::new()?,
+            lag: Histogram::new()?,
+            ok: 0,
+            errors: BTreeMap::new(),
+        })
+    }
 }
 
 impl A1Load {
@@ -115,23 +126,11 @@ impl A1Load {
         )
     }
 
-    /// An `ORAN_SliceSLATarget_1.0.0` policy for `slice` at `kbps`.
-    fn body(slice: &RrmPolicyMember, kbps: f64) -> serde_json::Value {
-        json!({
-            "scope": {"sliceId": {
-                "sst": slice.sst,
-                "sd": format!("{:06x}", slice.sd.unwrap_or(0)),
-                "plmnId": {"mcc": slice.mcc, "mnc": slice.mnc}
-            }},
-            "sliceSlaObjectives": {"guaDlThptPerSlice": kbps, "maxDlThptPerSlice": kbps}
-        })
-    }
-
     /// Policy `p`'s two alternating bodies: 2 and 4 Mbps guaranteed (all slices' targets fit
     /// the 134 Mbps cell, so every policy can be ENFORCED).
     fn bodies(&self, p: usize) -> [serde_json::Value; 2] {
         let slice = &self.slices[p % self.slices.len()];
-        [Self::body(slice, 2_000.0), Self::body(slice, 4_000.0)]
+        [policy_body(slice, 2_000.0), policy_body(slice, 4_000.0)]
     }
 
     fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -175,7 +174,7 @@ impl A1Load {
             bail!("--put-share must be in [0, 1], got {}", self.put_share);
         }
         let client = self.client()?;
-        let tally = Arc::new(Mutex::new(Tally::default()));
+        let tally = Arc::new(Mutex::new(Tally::new()?));
         let permits = self.max_in_flight.clamp(1, Semaphore::MAX_PERMITS);
         let in_flight = Arc::new(Semaphore::new(permits));
         let total = (self.rate * self.seconds).round().max(1.0) as u64;
@@ -251,7 +250,7 @@ impl A1Load {
             .lock()
             .map_err(|_| anyhow::anyhow!("a load task panicked"))?;
         let mut all = t.put.clone();
-        all.merge(&t.get);
+        all.merge(&t.get)?;
         Ok(A1LoadFigures {
             target_rate: self.rate,
             achieved_rate: t.ok as f64 / elapsed,

@@ -1,17 +1,21 @@
-//! `maestro bench a1-load | kpi-fanout | soak` run end to end, briefly, and report figures that
-//! add up (counts, not timings: the timed figures come from `.ci/load-test` on a release build
-//! and are quoted in docs/RELIABILITY.md).
-
-mod common;
+//! `maestro-bench a1-load | kpi-fanout | soak` run end to end, briefly, and report figures
+//! that add up (counts, not timings: the timed figures come from `.ci/load-test` on a release
+//! build and are quoted in docs/RELIABILITY.md).
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::path::Path;
+use std::process::Command;
 
+use maestro_xapp::config::XappConfig;
 use serde_json::Value;
 
+fn maestro_bench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_maestro-bench"))
+}
+
 fn run_json(args: &[&str], json: &Path) -> (bool, Value, String) {
-    let out = common::maestro()
-        .arg("bench")
+    let out = maestro_bench()
         .args(args)
         .arg("--json")
         .arg(json)
@@ -74,7 +78,15 @@ fn a1_load_sends_every_scheduled_request_and_counts_each_answer() {
 
 /// A1 requests the xApp counted (`maestro_xapp_a1_requests_total`), by method: (all, 2xx).
 async fn served(http: &reqwest::Client, base: &str) -> BTreeMap<String, (u64, u64)> {
-    let text = common::get_text(http, &format!("{base}/metrics")).await;
+    let text = http
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .and_then(|r| r.error_for_status())
+        .expect("GET /metrics")
+        .text()
+        .await
+        .expect("the metrics text");
     let mut by_method: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for line in text.lines() {
         let Some(rest) = line.strip_prefix("maestro_xapp_a1_requests_total{") else {
@@ -101,11 +113,20 @@ async fn served(http: &reqwest::Client, base: &str) -> BTreeMap<String, (u64, u6
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a1_load_against_an_external_xapp_by_url() {
     let dir = tempfile::tempdir().unwrap();
-    let xapp = common::XappProcess::start(&dir.path().join("state"));
+    // An xApp of its own, with the default A1 limits and emulated gNB, in this process.
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let xapp = maestro_xapp::start(XappConfig {
+        http_addr: loopback,
+        grpc_addr: loopback,
+        ..XappConfig::loopback_defaults(dir.path().join("state"))
+    })
+    .await
+    .unwrap();
+    let base = format!("http://{}", xapp.http_addr);
     let http = reqwest::Client::new();
-    let before = served(&http, &xapp.http).await;
+    let before = served(&http, &base).await;
     let json = dir.path().join("a1.json");
-    let url = xapp.http.clone();
+    let url = base.clone();
     // 40 req/s, 75 % PUT: 30 writes/s, under the xApp's default limit of 200 per client.
     let (ok, f, out) = tokio::task::spawn_blocking(move || {
         run_json(
@@ -135,7 +156,7 @@ async fn a1_load_against_an_external_xapp_by_url() {
     assert_eq!(f["get"]["samples"], 10, "{f}");
     // What the xApp itself counted: the 2 policies created before the load, the load's 30
     // PUTs and 10 GETs (and the one GET /metrics before the load), all answered 2xx.
-    let after = served(&http, &xapp.http).await;
+    let after = served(&http, &base).await;
     let delta = |method: &str| {
         let (a, b) = (
             after.get(method).copied().unwrap_or_default(),
@@ -145,6 +166,7 @@ async fn a1_load_against_an_external_xapp_by_url() {
     };
     assert_eq!(delta("PUT"), (2 + 30, 2 + 30), "{before:?} -> {after:?}");
     assert_eq!(delta("GET"), (10 + 1, 10 + 1), "{before:?} -> {after:?}");
+    xapp.shutdown().await;
 }
 
 #[test]
@@ -260,7 +282,7 @@ fn load_modes_reject_nonsense_with_one_line() {
         &["soak", "--url", "http://127.0.0.1:9"][..],
         &["kpi-fanout", "--subscribers", "0"][..],
     ] {
-        let out = common::maestro().arg("bench").args(args).output().unwrap();
+        let out = maestro_bench().args(args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
         let err = String::from_utf8(out.stderr).unwrap();
         let lines: Vec<&str> = err.lines().filter(|l| !l.contains("debug build")).collect();

@@ -1,101 +1,62 @@
-//! Figures the load benchmarks share: a fixed-size latency histogram (so a long soak's
-//! generator does not grow in memory) and the process's RSS and CPU read from `/proc`.
+//! The figures every benchmark shares: latency histograms (the `hdrhistogram` crate, fixed
+//! range and size, so a long soak's generator does not grow in memory) summarised as
+//! quantiles, and the process's RSS and CPU read from `/proc`.
 
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use serde::Serialize;
 
-/// Exact buckets below this many microseconds.
-const LINEAR_US: u64 = 1024;
-/// Sub-buckets per power of two above [`LINEAR_US`] (under 1 % error).
-const SUB: u64 = 128;
-/// Powers of two covered above [`LINEAR_US`]: up to 2^(10+OCTAVES) us, about 2.2 hours.
-const OCTAVES: u64 = 23;
+/// Significant decimal digits every latency histogram keeps: values are exact below 2,048 us
+/// and within 0.1 % above (HDR buckets 1/1024 of their value wide).
+pub const SIGNIFICANT_DIGITS: u8 = 3;
 
-/// Latency histogram in microseconds: exact to 1 ms, log-linear (128 steps per doubling)
-/// above; fixed size whatever the sample count.
+/// Longest latency told apart, us (one hour); longer samples count as one hour.
+const MAX_US: u64 = 3_600_000_000;
+
+/// Latency histogram in microseconds, [`SIGNIFICANT_DIGITS`] significant digits.
 #[derive(Debug, Clone)]
-pub struct Histogram {
-    counts: Vec<u64>,
-    n: u64,
-    max_us: u64,
-}
-
-impl Default for Histogram {
-    fn default() -> Self {
-        Self {
-            counts: vec![0; (LINEAR_US + OCTAVES * SUB) as usize],
-            n: 0,
-            max_us: 0,
-        }
-    }
-}
+pub struct Histogram(hdrhistogram::Histogram<u64>);
 
 impl Histogram {
-    fn index(us: u64) -> usize {
-        if us < LINEAR_US {
-            return us as usize;
-        }
-        let octave = u64::from(63 - us.leading_zeros()); // >= 10
-        let shift = octave - 7; // keep the 7 bits below the leading one
-        let sub = (us >> shift) & (SUB - 1);
-        let i = LINEAR_US + (octave - 10) * SUB + sub;
-        (i as usize).min((LINEAR_US + OCTAVES * SUB) as usize - 1)
+    /// An empty histogram of 1 us .. 1 h.
+    pub fn new() -> anyhow::Result<Self> {
+        hdrhistogram::Histogram::new_with_bounds(1, MAX_US, SIGNIFICANT_DIGITS)
+            .map(Self)
+            .context("cannot create a latency histogram")
     }
 
-    /// Upper edge of bucket `i`, us.
-    fn upper(i: usize) -> u64 {
-        let i = i as u64;
-        if i < LINEAR_US {
-            return i;
-        }
-        let octave = (i - LINEAR_US) / SUB + 10;
-        let sub = (i - LINEAR_US) % SUB;
-        let shift = octave - 7;
-        ((SUB + sub + 1) << shift) - 1
-    }
-
-    /// Adds one sample.
+    /// Adds one sample, rounded up to the microsecond (so no quantile is below its sample).
     pub fn record(&mut self, d: Duration) {
-        let us = u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
-        self.counts[Self::index(us)] += 1;
-        self.n += 1;
-        self.max_us = self.max_us.max(us);
+        let us = u64::try_from(d.as_nanos().div_ceil(1000)).unwrap_or(u64::MAX);
+        self.0.saturating_record(us.min(MAX_US));
     }
 
     /// Adds every sample of `other`.
-    pub fn merge(&mut self, other: &Histogram) {
-        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
-            *a += b;
-        }
-        self.n += other.n;
-        self.max_us = self.max_us.max(other.max_us);
+    pub fn merge(&mut self, other: &Histogram) -> anyhow::Result<()> {
+        self.0
+            .add(&other.0)
+            .context("cannot merge latency histograms")
     }
 
-    /// The `q` quantile (nearest rank), ms; the bucket's upper edge, so never optimistic.
-    /// 0 when empty.
+    /// Samples recorded.
+    pub fn samples(&self) -> u64 {
+        self.0.len()
+    }
+
+    /// The `q` quantile (nearest rank), ms: the upper edge of the sample's bucket, so never
+    /// below the sample and at most 0.1 % above it. 0 when empty.
     pub fn quantile_ms(&self, q: f64) -> f64 {
-        if self.n == 0 {
+        if self.0.is_empty() {
             return 0.0;
         }
-        if q >= 1.0 {
-            return self.max_us as f64 / 1e3;
-        }
-        let rank = ((q * self.n as f64).ceil() as u64).clamp(1, self.n);
-        let mut seen = 0;
-        for (i, c) in self.counts.iter().enumerate() {
-            seen += c;
-            if seen >= rank {
-                return Self::upper(i).min(self.max_us) as f64 / 1e3;
-            }
-        }
-        self.max_us as f64 / 1e3
+        self.0.value_at_quantile(q.clamp(0.0, 1.0)) as f64 / 1e3
     }
 
     /// p50/p90/p99/max.
     pub fn summary(&self) -> LatencySummary {
         LatencySummary {
-            samples: self.n,
+            samples: self.samples(),
             p50_ms: self.quantile_ms(0.5),
             p90_ms: self.quantile_ms(0.9),
             p99_ms: self.quantile_ms(0.99),
@@ -215,54 +176,72 @@ fn stat_cpu_s(stat: &str) -> Option<f64> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn quantiles_are_exact_below_a_millisecond_and_within_one_percent_above() {
-        let mut h = Histogram::default();
-        for us in 1..=1000u64 {
-            h.record(Duration::from_micros(us));
+    fn histogram(samples: impl IntoIterator<Item = Duration>) -> Histogram {
+        let mut h = Histogram::new().unwrap();
+        for d in samples {
+            h.record(d);
         }
+        h
+    }
+
+    /// The nearest-rank quantile by hand: the smallest sample with at least `q` of them at or
+    /// below it.
+    fn nearest_rank_ms(samples: &[Duration], q: f64) -> f64 {
+        let mut sorted = samples.to_vec();
+        sorted.sort_unstable();
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1].as_secs_f64() * 1e3
+    }
+
+    #[test]
+    fn quantiles_are_exact_below_two_milliseconds_and_within_a_permille_above() {
+        let h = histogram((1..=1000u64).map(Duration::from_micros));
         assert_eq!(h.summary().samples, 1000);
         assert_eq!(h.quantile_ms(0.5), 0.5);
         assert_eq!(h.quantile_ms(0.99), 0.99);
         assert_eq!(h.quantile_ms(1.0), 1.0);
-        let mut big = Histogram::default();
-        for ms in 1..=100u64 {
-            big.record(Duration::from_millis(ms));
-        }
+        let big = histogram((1..=100u64).map(Duration::from_millis));
         let p99 = big.quantile_ms(0.99);
-        assert!((99.0..=99.0 * 1.01).contains(&p99), "{p99}");
-        assert_eq!(big.quantile_ms(1.0), 100.0);
-        assert_eq!(Histogram::default().quantile_ms(0.5), 0.0);
+        assert!((99.0..=99.0 * 1.001).contains(&p99), "{p99}");
+        let max = big.quantile_ms(1.0);
+        assert!((100.0..=100.0 * 1.001).contains(&max), "{max}");
+        assert_eq!(Histogram::new().unwrap().quantile_ms(0.5), 0.0);
+    }
+
+    #[test]
+    fn quantiles_match_the_nearest_rank_by_hand() {
+        // Irregular samples from 3 us to ~2 s, not in order, some repeated.
+        let samples: Vec<Duration> = (0..997u64)
+            .map(|i| Duration::from_nanos(3_000 + (i * 7_919 % 997) * (i % 13 + 1) * 150_001))
+            .collect();
+        let h = histogram(samples.iter().copied());
+        for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 0.999, 1.0] {
+            let exact = nearest_rank_ms(&samples, q);
+            let got = h.quantile_ms(q);
+            // Rounded up to the us, then to the bucket's upper edge.
+            assert!(
+                got >= exact && got <= (exact + 1e-3) * 1.001,
+                "q {q}: {got} ms, by hand {exact} ms"
+            );
+        }
     }
 
     #[test]
     fn merged_histograms_count_both() {
-        let mut a = Histogram::default();
-        let mut b = Histogram::default();
-        a.record(Duration::from_millis(2));
-        b.record(Duration::from_millis(40));
-        a.merge(&b);
+        let mut a = histogram([Duration::from_millis(2)]);
+        let b = histogram([Duration::from_millis(40)]);
+        a.merge(&b).unwrap();
         assert_eq!(a.summary().samples, 2);
-        assert_eq!(a.quantile_ms(1.0), 40.0);
-        assert!(a.quantile_ms(0.5) <= 2.02, "{}", a.quantile_ms(0.5));
+        assert_eq!(a.quantile_ms(1.0), b.quantile_ms(1.0));
+        assert!(a.quantile_ms(0.5) <= 2.002, "{}", a.quantile_ms(0.5));
     }
 
     #[test]
-    fn every_bucket_edge_is_above_its_values() {
-        for us in [
-            1023u64,
-            1024,
-            1500,
-            2047,
-            2048,
-            65_535,
-            1_000_000,
-            3_600_000_000,
-        ] {
-            let i = Histogram::index(us);
-            assert!(Histogram::upper(i) >= us, "{us}");
-            assert!(Histogram::upper(i) as f64 <= us as f64 * 1.01 + 1.0, "{us}");
-        }
+    fn samples_beyond_the_range_count_as_its_top() {
+        let h = histogram([Duration::from_secs(5 * 3600)]);
+        assert_eq!(h.samples(), 1);
+        let max = h.quantile_ms(1.0);
+        assert!((3_600_000.0..=3_600_000.0 * 1.001).contains(&max), "{max}");
     }
 
     #[test]

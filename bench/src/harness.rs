@@ -1,7 +1,8 @@
-//! The xApp under load: started in this process on loopback, on its own tokio runtime whose
-//! threads are named [`XAPP_THREAD`] (so its CPU is told apart from the load generator's),
-//! with an emulated gNB whose every E2 report is timestamped as it leaves the node (so a KPI
-//! subscriber can measure report -> receipt).
+//! The one xApp every benchmark measures: started in this process on loopback, on its own
+//! tokio runtime whose threads are named [`XAPP_THREAD`] (so its CPU is told apart from the
+//! load generator's), with an emulated gNB that timestamps every E2 report as it leaves the
+//! node (so a KPI subscriber can measure report -> receipt) and every E2 control as it arrives
+//! (so an A1 client can measure PUT -> control).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,13 +14,14 @@ use anyhow::{bail, Context};
 use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
 use maestro_e2sm::report::CellMeasurement;
 use maestro_xapp::a1::limit::A1Limits;
-use maestro_xapp::config::{E2Config, XappConfig};
+use maestro_xapp::config::XappConfig;
 use maestro_xapp::e2::emulator::{Clock, EmulatedGnb, EmulatedSlice, EmulatorConfig};
 use maestro_xapp::e2::{BoxFuture, E2Backend, E2Error};
 use maestro_xapp::nr::CellConfig;
+use serde_json::json;
 use tokio::sync::broadcast;
 
-use super::bench_stats::XAPP_THREAD;
+use crate::stats::XAPP_THREAD;
 
 /// Reports whose send time is remembered (a subscriber later than this many periods gets no
 /// latency sample for that report).
@@ -64,10 +66,18 @@ impl ReportStamps {
     }
 }
 
-/// The emulated gNB with a relay that stamps each report as it is sent.
+/// An E2 control and when it reached the emulated gNB.
+pub type StampedControl = (Instant, SlicePrbQuotaControl);
+
+/// Controls a subscriber of [`XappUnderLoad::controls`] may fall behind by.
+const CONTROLS: usize = 1024;
+
+/// The emulated gNB with a relay that stamps each report as it is sent, and each control as
+/// it arrives (sent on only while someone listens).
 struct StampedGnb {
     inner: Arc<EmulatedGnb>,
     out: broadcast::Sender<Arc<CellMeasurement>>,
+    controls: broadcast::Sender<StampedControl>,
 }
 
 impl E2Backend for StampedGnb {
@@ -87,11 +97,14 @@ impl E2Backend for StampedGnb {
         &self,
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        if self.controls.receiver_count() > 0 {
+            let _ = self.controls.send((Instant::now(), control.clone()));
+        }
         self.inner.control(control)
     }
 }
 
-/// What the benchmark's xApp runs with.
+/// What the load benchmarks' xApp runs with.
 #[derive(Debug, Clone)]
 pub struct CellLoad {
     /// UEs in the cell, spread evenly over its slices.
@@ -100,6 +113,27 @@ pub struct CellLoad {
     pub slices: u32,
     /// E2 report period, ms.
     pub period_ms: u64,
+}
+
+impl CellLoad {
+    /// The emulated cell of this load: real-time clock, the UEs spread evenly over
+    /// [`bench_slices`].
+    pub fn emulator(&self) -> EmulatorConfig {
+        let n = self.slices.max(1);
+        EmulatorConfig {
+            period_ms: self.period_ms,
+            clock: Clock::Realtime,
+            slices: bench_slices(n)
+                .into_iter()
+                .zip(0..)
+                .map(|(member, i)| EmulatedSlice {
+                    member,
+                    ues: self.ues / n + u32::from(i < self.ues % n),
+                })
+                .collect(),
+            ..EmulatorConfig::default()
+        }
+    }
 }
 
 /// Slices SST 1, SD 1..=n of PLMN 001-01 (TS 23.003 clause 28.4.2: SD is 24 bits); the
@@ -115,7 +149,19 @@ pub fn bench_slices(n: u32) -> Vec<RrmPolicyMember> {
         .collect()
 }
 
-/// An xApp running in this process for a load benchmark; stopped by [`XappUnderLoad::stop`].
+/// An `ORAN_SliceSLATarget_1.0.0` policy for `slice`: `kbps` guaranteed and at most.
+pub fn policy_body(slice: &RrmPolicyMember, kbps: f64) -> serde_json::Value {
+    json!({
+        "scope": {"sliceId": {
+            "sst": slice.sst,
+            "sd": format!("{:06x}", slice.sd.unwrap_or(0)),
+            "plmnId": {"mcc": slice.mcc, "mnc": slice.mnc}
+        }},
+        "sliceSlaObjectives": {"guaDlThptPerSlice": kbps, "maxDlThptPerSlice": kbps}
+    })
+}
+
+/// An xApp running in this process for a benchmark; stopped by [`XappUnderLoad::stop`].
 pub struct XappUnderLoad {
     runtime: Option<tokio::runtime::Runtime>,
     xapp: Option<maestro_xapp::RunningXapp>,
@@ -125,44 +171,34 @@ pub struct XappUnderLoad {
     pub grpc: String,
     /// Send times of the gNB's reports.
     pub stamps: Arc<ReportStamps>,
-    /// The slices the A1 load's policies scope, one policy each.
+    /// The slices of the emulated cell (the A1 load's policies scope one each).
     pub slices: Vec<RrmPolicyMember>,
+    controls: broadcast::Sender<StampedControl>,
     temporary: Option<PathBuf>,
 }
 
 impl XappUnderLoad {
-    /// Starts the xApp with an emulated cell of `load` (real-time clock) and A1 write limits
-    /// far above any rate the generator sends (the default 200 writes/s per client would
-    /// answer 429 to the load itself).
-    pub async fn start(load: &CellLoad, data_dir: Option<PathBuf>) -> anyhow::Result<Self> {
+    /// Starts the xApp on an emulated gNB of `emulator` with A1 write limits far above any
+    /// rate a benchmark sends (the default 200 writes/s per client would answer 429 to the
+    /// load itself), its store in `data_dir` or a fresh temporary directory.
+    pub async fn start(
+        emulator: EmulatorConfig,
+        data_dir: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
         let (state_dir, temporary) = match data_dir {
             Some(d) => (d, None),
             None => {
-                let d =
-                    std::env::temp_dir().join(format!("maestro-bench-load-{}", std::process::id()));
+                let d = std::env::temp_dir().join(format!("maestro-bench-{}", std::process::id()));
                 (d.clone(), Some(d))
             }
         };
-        let mut emulator = EmulatorConfig {
-            period_ms: load.period_ms,
-            clock: Clock::Realtime,
-            ..EmulatorConfig::default()
-        };
-        let n = load.slices.max(1);
-        let slices = bench_slices(n);
-        emulator.slices = slices
-            .iter()
-            .zip(0..)
-            .map(|(member, i)| EmulatedSlice {
-                member: member.clone(),
-                ues: load.ues / n + u32::from(i < load.ues % n),
-            })
-            .collect();
+        let slices: Vec<RrmPolicyMember> =
+            emulator.slices.iter().map(|s| s.member.clone()).collect();
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        // `e2` is left as it is: the xApp is handed its backend below.
         let config = XappConfig {
             http_addr: loopback,
             grpc_addr: loopback,
-            e2: E2Config::Emulated(emulator.clone()),
             a1: A1Limits {
                 writes_per_second: 1e9,
                 write_burst: u32::MAX,
@@ -179,6 +215,8 @@ impl XappUnderLoad {
             .context("cannot start the xApp's runtime")?;
         let stamps = Arc::new(ReportStamps::default());
         let relay_stamps = Arc::clone(&stamps);
+        let (controls, _) = broadcast::channel(CONTROLS);
+        let gnb_controls = controls.clone();
         let started = runtime
             .spawn(async move {
                 let inner = EmulatedGnb::start(emulator)?;
@@ -197,7 +235,11 @@ impl XappUnderLoad {
                         }
                     }
                 });
-                let backend = Arc::new(StampedGnb { inner, out });
+                let backend = Arc::new(StampedGnb {
+                    inner,
+                    out,
+                    controls: gnb_controls,
+                });
                 anyhow::Ok(maestro_xapp::start_with_backend(config, backend).await?)
             })
             .await
@@ -218,12 +260,20 @@ impl XappUnderLoad {
             grpc,
             stamps,
             slices,
+            controls,
             temporary,
         };
         this.wait_ready().await?;
         Ok(this)
     }
 
+    /// Every E2 control from now on, stamped with its arrival at the gNB.
+    pub fn controls(&self) -> broadcast::Receiver<StampedControl> {
+        self.controls.subscribe()
+    }
+
+    /// Waits for the first E2 report (the health endpoint's readiness), so the controller has
+    /// CQIs to plan with.
     async fn wait_ready(&self) -> anyhow::Result<()> {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
