@@ -51,6 +51,23 @@ fn dockerfile() -> Vec<(String, String)> {
     out
 }
 
+/// The `[workspace] members` of the root manifest.
+fn workspace_members() -> Vec<String> {
+    let manifest = read("Cargo.toml");
+    let line = manifest
+        .lines()
+        .find(|l| l.trim_start().starts_with("members"))
+        .expect("Cargo.toml has [workspace] members");
+    let members: Vec<String> = line
+        .split('"')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect();
+    assert!(members.len() >= 5, "members = {members:?}");
+    members
+}
+
 /// Arguments of an exec-form (`["a", "b"]`) instruction.
 fn exec_form(args: &str) -> Vec<String> {
     serde_json::from_str(args).unwrap_or_else(|e| panic!("not exec form: {args}: {e}"))
@@ -113,17 +130,36 @@ fn dockerfile_copies_what_exists_and_exposes_the_default_ports() {
             copied.push(src.to_owned());
         }
     }
-    for needed in [
-        "Cargo.toml",
-        "Cargo.lock",
-        "build.rs",
-        "src",
-        "api",
-        "xapp",
-        "rapp",
-    ] {
-        assert!(copied.iter().any(|c| c == needed), "{needed} is not copied");
+    // Every stage that runs cargo copies the manifests and every workspace member: cargo reads
+    // each member's manifest even when it builds one binary.
+    let mut needed: Vec<String> = ["Cargo.toml", "Cargo.lock", "build.rs", "src"]
+        .map(str::to_owned)
+        .to_vec();
+    needed.extend(workspace_members());
+    let mut stage_copies: Vec<String> = Vec::new();
+    let mut cargo_stages = 0;
+    for (kw, args) in &instructions {
+        match kw.as_str() {
+            "FROM" => stage_copies.clear(),
+            "COPY" if !args.starts_with("--from") => {
+                let words: Vec<&str> = args.split_whitespace().collect();
+                if let Some((_, sources)) = words.split_last() {
+                    stage_copies.extend(sources.iter().map(|s| s.trim_end_matches('/').to_owned()));
+                }
+            }
+            "RUN" if args.contains("cargo build") => {
+                cargo_stages += 1;
+                for member in &needed {
+                    assert!(
+                        stage_copies.contains(member),
+                        "a build stage runs `{args}` without COPY {member}"
+                    );
+                }
+            }
+            _ => {}
+        }
     }
+    assert!(cargo_stages > 0, "no stage runs cargo build");
 
     // What the build compiles in from outside a crate (include_str!/include_bytes!) is copied.
     let include = regex_lite_include();
