@@ -179,7 +179,7 @@ async fn start_inner(
         .security
         .check(&[config.http_addr, config.grpc_addr])?;
     let tls = config.security.server_tls()?;
-    let grpc_tls = grpc_tls(&config.security)?;
+    let grpc_tls = kpi::server::tls_config(&config.security)?;
     if !config.security.authenticates_clients() {
         tracing::info!("no client credentials configured: A1 and gRPC listen on loopback only");
     }
@@ -247,46 +247,13 @@ async fn start_inner(
         serve::serve_http_on_own_thread(http, router, tls, shutdown_rx.clone())
             .map_err(|e| XappError::Setup(format!("cannot start the A1 server thread: {e}")))?,
     );
-    let mut stop = shutdown_rx.clone();
-    let grpc_hub = hub.clone();
-    let grpc_security = config.security.clone();
-    tasks.push(tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
-        let mut builder = tonic::transport::Server::builder();
-        if let Some(tls) = grpc_tls {
-            builder = match builder.tls_config(tls) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "KPI gRPC TLS configuration refused");
-                    return;
-                }
-            };
-        }
-        // Any known token may read the stream (RFC 6750 in the `authorization` metadata).
-        let check = move |req: tonic::Request<()>| {
-            let presented = req
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
-            match grpc_security.authorize(presented, false) {
-                Ok(()) => Ok(req),
-                Err(_) => Err(tonic::Status::unauthenticated(
-                    "a bearer token is required (authorization: Bearer <token>)",
-                )),
-            }
-        };
-        let served = builder
-            .add_service(kpi::service::KpiStreamService::with_interceptor(
-                grpc_hub, check,
-            ))
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = stop.changed().await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "KPI gRPC server stopped");
-        }
-    }));
+    tasks.push(tokio::spawn(kpi::server::serve(
+        grpc,
+        hub.clone(),
+        config.security.clone(),
+        grpc_tls,
+        shutdown_rx.clone(),
+    )));
     let control = ControlLoop {
         backend: Arc::clone(&backend),
         store,
@@ -314,26 +281,4 @@ async fn start_inner(
         _backend: backend,
         bridge,
     })
-}
-
-/// tonic's TLS settings for the KPI stream, from the same PEM files as A1.
-fn grpc_tls(
-    security: &security::SecurityConfig,
-) -> Result<Option<tonic::transport::ServerTlsConfig>, XappError> {
-    let Some(tls) = &security.tls else {
-        return Ok(None);
-    };
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| security::SecurityError::Pem {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
-    };
-    let mut config = tonic::transport::ServerTlsConfig::new().identity(
-        tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?),
-    );
-    if let Some(ca) = &tls.client_ca {
-        config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
-    }
-    Ok(Some(config))
 }
