@@ -9,20 +9,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use maestro_xapp::e2::bridge::child::{run_child, ChildExit};
 use maestro_xapp::e2::emulator::{EmulatedGnb, EmulatorConfig};
 use maestro_xapp::e2::flexric_config::FlexricConfig;
-use maestro_xapp::e2::E2Backend;
-
-/// The backend the child runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BridgeNodeArg {
-    /// The built-in emulated gNB (`--config`: an emulator config, JSON).
-    Emulator,
-    /// FlexRIC's near-RT RIC (`--config`: a FlexRIC config, JSON; needs `--features flexric`).
-    Flexric,
-}
+use maestro_xapp::e2::node_kind::NotABridgeChildNode;
+use maestro_xapp::e2::{E2Backend, NodeKind};
 
 /// Options of `maestro e2-bridge`.
 #[derive(Debug, Args)]
@@ -33,14 +26,27 @@ pub enum BridgeNodeArg {
     The child exits when stdin closes.")]
 pub struct E2BridgeArgs {
     /// Backend to run in this process.
-    #[arg(long, value_enum)]
-    pub node: BridgeNodeArg,
+    #[arg(long, value_parser = node_parser())]
+    pub node: NodeKind,
     /// Its configuration (JSON): an emulator config or a FlexRIC config.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
     /// Append every control received to this file (JSON lines: pid, seq, control).
     #[arg(long, value_name = "FILE")]
     pub journal: Option<PathBuf>,
+}
+
+/// `--node`: the nodes a child hosts (not `bridge-emulator`: a child does not bridge again),
+/// each with what its `--config` holds.
+fn node_parser() -> impl TypedValueParser<Value = NodeKind> {
+    PossibleValuesParser::new([
+        PossibleValue::new(NodeKind::Emulator.as_str())
+            .help("The built-in emulated gNB (`--config`: an emulator config, JSON)"),
+        PossibleValue::new(NodeKind::Flexric.as_str()).help(
+            "FlexRIC's near-RT RIC (`--config`: a FlexRIC config, JSON; needs `--features flexric`)",
+        ),
+    ])
+    .try_map(|name| NodeKind::from_str(&name, false))
 }
 
 /// Serves the backend on stdin/stdout until `shutdown` or the end of stdin.
@@ -55,7 +61,7 @@ pub async fn run(args: E2BridgeArgs) -> anyhow::Result<ExitCode> {
     // Before any backend starts: FlexRIC's library prints to stdout.
     let protocol = take_protocol_stdout()?;
     let backend: Arc<dyn E2Backend> = match args.node {
-        BridgeNodeArg::Emulator => {
+        NodeKind::Emulator => {
             let config: EmulatorConfig = serde_json::from_str(&text).with_context(|| {
                 format!(
                     "e2-bridge: {} is not an emulator config",
@@ -64,7 +70,7 @@ pub async fn run(args: E2BridgeArgs) -> anyhow::Result<ExitCode> {
             })?;
             EmulatedGnb::start(config).context("e2-bridge: emulated gNB")?
         }
-        BridgeNodeArg::Flexric => {
+        NodeKind::Flexric => {
             let config: FlexricConfig = serde_json::from_str(&text).with_context(|| {
                 format!(
                     "e2-bridge: {} is not a FlexRIC config",
@@ -72,6 +78,9 @@ pub async fn run(args: E2BridgeArgs) -> anyhow::Result<ExitCode> {
                 )
             })?;
             flexric_backend(config).await?
+        }
+        NodeKind::BridgeEmulator => {
+            return Err(anyhow::Error::new(NotABridgeChildNode(args.node)).context("e2-bridge"))
         }
     };
     let (stdin, stdout, copier) = std_pipes(protocol);

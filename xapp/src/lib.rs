@@ -32,9 +32,9 @@ use tokio::task::JoinHandle;
 
 use crate::config::{E2Config, XappConfig};
 use crate::control_loop::ControlLoop;
-use crate::e2::bridge::{BridgeBackend, BridgeNode, BridgeOptions, BridgeStatus, ChildSpec};
+use crate::e2::bridge::{BridgeBackend, BridgeOptions, BridgeStatus, ChildSpec};
 use crate::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
-use crate::e2::E2Backend;
+use crate::e2::{E2Backend, NodeKind};
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
 use crate::store::PolicyStore;
@@ -118,7 +118,7 @@ pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
         E2Config::Bridge { emulator, options } => {
             emulator.validate()?;
             let spec = ChildSpec {
-                node: BridgeNode::Emulator,
+                node: NodeKind::Emulator,
                 config_path: config.state_dir.join("e2-bridge-emulator.json"),
                 config: serde_json::to_value(emulator)
                     .map_err(|e| XappError::Setup(e.to_string()))?,
@@ -133,7 +133,7 @@ pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
                 .validate()
                 .map_err(|e| XappError::Setup(e.to_string()))?;
             let spec = ChildSpec {
-                node: BridgeNode::Flexric,
+                node: NodeKind::Flexric,
                 config_path: config.state_dir.join("e2-bridge-flexric.json"),
                 config: serde_json::to_value(flexric)
                     .map_err(|e| XappError::Setup(e.to_string()))?,
