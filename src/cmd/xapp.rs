@@ -77,11 +77,10 @@ impl XappArgs {
         if let Some(emulator) = config.e2.emulator_mut() {
             *emulator = self.emulator.apply(std::mem::take(emulator), default_clock);
         }
-        if config.e2.node() == NodeKind::Flexric && !cfg!(feature = "flexric") {
+        if config.e2.node() == NodeKind::Flexric && !maestro_xapp::e2::FLEXRIC_BUILT {
             anyhow::bail!(
-                "--e2 flexric: this maestro was built without FlexRIC; rebuild with \
-                 `cargo build --release --features flexric` against an installed FlexRIC \
-                 (FLEXRIC_DIR), or use --e2 emulator / --e2 bridge-emulator"
+                "--e2 flexric: {}, or use --e2 emulator / --e2 bridge-emulator",
+                maestro_xapp::e2::StartError::FlexricNotBuilt
             );
         }
         Ok(config)

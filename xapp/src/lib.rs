@@ -30,11 +30,10 @@ use maestro_api::policy_type::PolicyTypeRegistry;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::config::{E2Config, XappConfig};
+use crate::config::XappConfig;
 use crate::control_loop::ControlLoop;
-use crate::e2::bridge::{BridgeBackend, BridgeOptions, BridgeStatus, ChildSpec};
-use crate::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
-use crate::e2::{E2Backend, NodeKind};
+use crate::e2::bridge::{BridgeBackend, BridgeStatus};
+use crate::e2::E2Backend;
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
 use crate::store::PolicyStore;
@@ -65,6 +64,17 @@ pub enum XappError {
     /// Anything else during set-up.
     #[error("xApp set-up: {0}")]
     Setup(String),
+}
+
+impl From<e2::StartError> for XappError {
+    fn from(e: e2::StartError) -> Self {
+        match e {
+            e2::StartError::Emulator(e) => Self::Emulator(e),
+            e2::StartError::Bridge(e) => Self::Bridge(e),
+            e2::StartError::ChildConfig(e) => Self::Setup(e),
+            other => Self::Setup(other.to_string()),
+        }
+    }
 }
 
 /// How long [`RunningXapp::shutdown`] lets open requests and streams finish.
@@ -108,54 +118,17 @@ impl RunningXapp {
     }
 }
 
-/// Starts the xApp: opens the store, starts the configured E2 backend, binds both servers.
+/// Starts the xApp: opens the store, starts the configured E2 backend ([`e2::start()`]), binds
+/// both servers.
 pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
-    let bridge = match &config.e2 {
-        E2Config::Emulated(emu) => {
-            let backend = EmulatedGnb::start(emu.clone())?;
-            return start_inner(config, backend, None).await;
-        }
-        E2Config::Bridge { emulator, options } => {
-            emulator.validate()?;
-            let spec = ChildSpec {
-                node: NodeKind::Emulator,
-                config_path: config.state_dir.join("e2-bridge-emulator.json"),
-                config: serde_json::to_value(emulator)
-                    .map_err(|e| XappError::Setup(e.to_string()))?,
-                cell: emulator.cell.clone(),
-                slices: emulator.slices.iter().map(|s| s.member.clone()).collect(),
-                report_period: wall_period(emulator),
-            };
-            BridgeBackend::start(spec, options.clone())?
-        }
-        E2Config::Flexric(flexric) => {
-            flexric
-                .validate()
-                .map_err(|e| XappError::Setup(e.to_string()))?;
-            let spec = ChildSpec {
-                node: NodeKind::Flexric,
-                config_path: config.state_dir.join("e2-bridge-flexric.json"),
-                config: serde_json::to_value(flexric)
-                    .map_err(|e| XappError::Setup(e.to_string()))?,
-                cell: flexric.cell.clone(),
-                slices: flexric.slices.iter().map(|s| s.member.clone()).collect(),
-                report_period: std::time::Duration::from_millis(flexric.report_period_ms),
-            };
-            BridgeBackend::start(spec, BridgeOptions::default())?
-        }
-    };
-    let backend: Arc<dyn E2Backend> = bridge.clone();
-    start_inner(config, backend, Some(bridge)).await
-}
-
-/// Wall-clock length of the emulated gNB's report period.
-fn wall_period(emulator: &EmulatorConfig) -> std::time::Duration {
-    let period = std::time::Duration::from_millis(emulator.period_ms);
-    match emulator.clock {
-        Clock::Realtime => period,
-        Clock::Simulated { speedup } if speedup > 0.0 => period.div_f64(speedup),
-        Clock::Simulated { .. } => period,
-    }
+    let started = e2::start(
+        &config.e2,
+        e2::Host::Xapp {
+            state_dir: &config.state_dir,
+        },
+    )
+    .await?;
+    start_inner(config, started.backend, started.bridge).await
 }
 
 /// Starts the xApp on an E2 backend the caller built (`config.e2` is then ignored): for

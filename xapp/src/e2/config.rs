@@ -1,12 +1,15 @@
 //! [`E2Config`]: which E2 node the xApp drives and its settings (the `e2` section of the
-//! xApp config), switched to another [`NodeKind`] by [`E2Config::with_node`] (`--e2`).
+//! xApp config), switched to another [`NodeKind`] by [`E2Config::with_node`] (`--e2`), or
+//! read for a node an `e2-bridge` child hosts ([`E2Config::read_for_bridge_child`]).
+
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::bridge::BridgeOptions;
 use super::emulator::EmulatorConfig;
 use super::flexric_config::FlexricConfig;
-use super::node_kind::NodeKind;
+use super::node_kind::{NodeKind, NotABridgeChildNode};
 
 /// Which E2 backend drives the RAN.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,6 +28,32 @@ pub enum E2Config {
         /// Supervision knobs (restart backoff, watchdog, control timeout, child command).
         #[serde(default)]
         options: BridgeOptions,
+    },
+}
+
+/// Why an `e2-bridge` child has no node config.
+#[derive(Debug, thiserror::Error)]
+pub enum BridgeChildConfigError {
+    /// The node is not one a child hosts.
+    #[error(transparent)]
+    Node(#[from] NotABridgeChildNode),
+    /// The file cannot be read.
+    #[error("cannot read config file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not the node's config.
+    #[error("{path} is not {what}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// What it should be, e.g. "an emulator config".
+        what: &'static str,
+        /// Why.
+        source: serde_json::Error,
     },
 }
 
@@ -67,6 +96,34 @@ impl E2Config {
             Self::Emulated(emulator) | Self::Bridge { emulator, .. } => Some(emulator),
             Self::Flexric(_) => None,
         }
+    }
+
+    /// The config of the node `maestro e2-bridge --node NODE --config PATH` hosts: `path`
+    /// holds an emulator config (`emulator`) or a FlexRIC config (`flexric`), as
+    /// [`BridgeBackend`](super::bridge::BridgeBackend) wrote it.
+    pub fn read_for_bridge_child(
+        node: NodeKind,
+        path: &Path,
+    ) -> Result<Self, BridgeChildConfigError> {
+        let node = node.bridge_child()?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| BridgeChildConfigError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        let json = |what, source| BridgeChildConfigError::Json {
+            path: path.to_path_buf(),
+            what,
+            source,
+        };
+        Ok(match node {
+            NodeKind::Flexric => {
+                Self::Flexric(serde_json::from_str(&text).map_err(|e| json("a FlexRIC config", e))?)
+            }
+            NodeKind::Emulator | NodeKind::BridgeEmulator => Self::Emulated(
+                serde_json::from_str(&text).map_err(|e| json("an emulator config", e))?,
+            ),
+        })
     }
 }
 
@@ -163,5 +220,32 @@ mod tests {
             let has = config.emulator_mut().is_some();
             assert_eq!(has, config.node() != NodeKind::Flexric);
         }
+    }
+
+    #[test]
+    fn a_bridge_child_reads_its_node_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let emu = dir.path().join("emu.json");
+        std::fs::write(&emu, serde_json::to_string(&emulator()).unwrap()).unwrap();
+        let read = E2Config::read_for_bridge_child(NodeKind::Emulator, &emu).unwrap();
+        assert_eq!(read, E2Config::Emulated(emulator()));
+        let flx = dir.path().join("flexric.json");
+        std::fs::write(&flx, serde_json::to_string(&flexric()).unwrap()).unwrap();
+        let read = E2Config::read_for_bridge_child(NodeKind::Flexric, &flx).unwrap();
+        assert_eq!(read, E2Config::Flexric(flexric()));
+
+        let err = E2Config::read_for_bridge_child(NodeKind::BridgeEmulator, &emu).unwrap_err();
+        assert!(matches!(err, BridgeChildConfigError::Node(_)), "{err}");
+        let err = E2Config::read_for_bridge_child(NodeKind::Emulator, &flx).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{} is not an emulator config", flx.display())
+        );
+        let missing = dir.path().join("missing.json");
+        let err = E2Config::read_for_bridge_child(NodeKind::Flexric, &missing).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("cannot read config file {}", missing.display())
+        );
     }
 }

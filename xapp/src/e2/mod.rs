@@ -1,5 +1,5 @@
 //! E2 backends: how the xApp reaches the RAN. One trait, [`E2Backend`], what implements it,
-//! and how one is named and configured:
+//! and the one place that picks one:
 //!
 //! - the built-in emulated gNB ([`emulator`]), in process, speaking E2SM-RC and E2SM-KPM
 //!   bytes at its boundary ([`wire`]);
@@ -8,7 +8,8 @@
 //!   `maestro-ffi`; configured by [`flexric_config`]), so that FlexRIC aborting its process
 //!   never takes down the process serving A1;
 //! - the choice: [`NodeKind`] names the three nodes (`--e2 emulator|flexric|bridge-emulator`),
-//!   [`E2Config`] is the configured one and its settings.
+//!   [`E2Config`] is the configured one and its settings, and [`start()`] starts the backend it
+//!   describes, in the xApp or in the bridge child ([`Host`]).
 //!
 //! A backend publishes one [`CellMeasurement`] per report period (what E2SM-KPM indications and
 //! FlexRIC's MAC stats carry) and applies [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6).
@@ -20,10 +21,12 @@ pub mod emulator;
 pub mod flexric;
 pub mod flexric_config;
 pub mod node_kind;
+pub mod start;
 pub mod wire;
 
 pub use config::E2Config;
 pub use node_kind::NodeKind;
+pub use start::{start, Host, StartError, StartedE2, FLEXRIC_BUILT};
 
 use std::future::Future;
 use std::pin::Pin;
