@@ -6,23 +6,12 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, ValueEnum};
 use maestro_xapp::e2::bridge::child::{run_child, ChildExit};
-use maestro_xapp::e2::emulator::{EmulatedGnb, EmulatorConfig};
-use maestro_xapp::e2::flexric_config::FlexricConfig;
-use maestro_xapp::e2::E2Backend;
-
-/// The backend the child runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum BridgeNodeArg {
-    /// The built-in emulated gNB (`--config`: an emulator config, JSON).
-    Emulator,
-    /// FlexRIC's near-RT RIC (`--config`: a FlexRIC config, JSON; needs `--features flexric`).
-    Flexric,
-}
+use maestro_xapp::e2::{E2Config, Host, NodeKind, StartError};
 
 /// Options of `maestro e2-bridge`.
 #[derive(Debug, Args)]
@@ -33,8 +22,8 @@ pub enum BridgeNodeArg {
     The child exits when stdin closes.")]
 pub struct E2BridgeArgs {
     /// Backend to run in this process.
-    #[arg(long, value_enum)]
-    pub node: BridgeNodeArg,
+    #[arg(long, value_parser = node_parser())]
+    pub node: NodeKind,
     /// Its configuration (JSON): an emulator config or a FlexRIC config.
     #[arg(long, value_name = "FILE")]
     pub config: PathBuf,
@@ -43,37 +32,29 @@ pub struct E2BridgeArgs {
     pub journal: Option<PathBuf>,
 }
 
+/// `--node`: the nodes a child hosts (not `bridge-emulator`: a child does not bridge again),
+/// each with what its `--config` holds.
+fn node_parser() -> impl TypedValueParser<Value = NodeKind> {
+    PossibleValuesParser::new([
+        PossibleValue::new(NodeKind::Emulator.as_str())
+            .help("The built-in emulated gNB (`--config`: an emulator config, JSON)"),
+        PossibleValue::new(NodeKind::Flexric.as_str()).help(
+            "FlexRIC's near-RT RIC (`--config`: a FlexRIC config, JSON; needs `--features flexric`)",
+        ),
+    ])
+    .try_map(|name| NodeKind::from_str(&name, false))
+}
+
 /// Serves the backend on stdin/stdout until `shutdown` or the end of stdin.
 pub async fn run(args: E2BridgeArgs) -> anyhow::Result<ExitCode> {
     super::init_logging("info");
-    let text = std::fs::read_to_string(&args.config).with_context(|| {
-        format!(
-            "e2-bridge: cannot read config file {}",
-            args.config.display()
-        )
-    })?;
+    let config = E2Config::read_for_bridge_child(args.node, &args.config).context("e2-bridge")?;
     // Before any backend starts: FlexRIC's library prints to stdout.
     let protocol = take_protocol_stdout()?;
-    let backend: Arc<dyn E2Backend> = match args.node {
-        BridgeNodeArg::Emulator => {
-            let config: EmulatorConfig = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "e2-bridge: {} is not an emulator config",
-                    args.config.display()
-                )
-            })?;
-            EmulatedGnb::start(config).context("e2-bridge: emulated gNB")?
-        }
-        BridgeNodeArg::Flexric => {
-            let config: FlexricConfig = serde_json::from_str(&text).with_context(|| {
-                format!(
-                    "e2-bridge: {} is not a FlexRIC config",
-                    args.config.display()
-                )
-            })?;
-            flexric_backend(config).await?
-        }
-    };
+    let backend = maestro_xapp::e2::start(&config, Host::BridgeChild)
+        .await
+        .map_err(start_failed)?
+        .backend;
     let (stdin, stdout, copier) = std_pipes(protocol);
     let exit = run_child(backend, stdin, stdout, args.journal).await?;
     // run_child dropped its end of stdout: let the copier write the last lines out.
@@ -162,19 +143,13 @@ fn std_pipes(
     (tokio::io::BufReader::new(stdin_rx), stdout_tx, copier)
 }
 
-#[cfg(feature = "flexric")]
-async fn flexric_backend(config: FlexricConfig) -> anyhow::Result<Arc<dyn E2Backend>> {
-    let backend = maestro_xapp::e2::flexric::FlexricBackend::start(config)
-        .await
-        .context("e2-bridge: FlexRIC backend")?;
-    Ok(Arc::new(backend))
-}
-
-#[cfg(not(feature = "flexric"))]
-async fn flexric_backend(config: FlexricConfig) -> anyhow::Result<Arc<dyn E2Backend>> {
-    config.validate()?;
-    anyhow::bail!(
-        "e2-bridge --node flexric: this maestro was built without FlexRIC; rebuild with \
-         `cargo build --release --features flexric` against an installed FlexRIC (FLEXRIC_DIR)"
-    )
+/// The child's line for a backend that did not start: `e2-bridge: emulated gNB: ...`,
+/// `e2-bridge: FlexRIC backend: ...`, `e2-bridge --node flexric: this maestro was built
+/// without FlexRIC; ...`.
+fn start_failed(e: StartError) -> anyhow::Error {
+    match e {
+        StartError::FlexricNotBuilt => anyhow::anyhow!("e2-bridge --node flexric: {e}"),
+        StartError::FlexricConfig(e) => e.into(),
+        e => anyhow::Error::new(e).context("e2-bridge"),
+    }
 }

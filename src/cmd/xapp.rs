@@ -5,26 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
-use maestro_xapp::config::{E2Config, XappConfig};
-use maestro_xapp::e2::bridge::BridgeOptions;
-use maestro_xapp::e2::emulator::EmulatorConfig;
-use maestro_xapp::e2::flexric_config::FlexricConfig;
+use clap::Args;
+use maestro_xapp::config::XappConfig;
+use maestro_xapp::e2::NodeKind;
 
 use super::{ClockMode, EmulatorArgs};
-
-/// Which E2 node the xApp controls.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum E2Kind {
-    /// The built-in emulated gNB (no RAN needed).
-    Emulator,
-    /// A FlexRIC near-RT RIC and its E2 nodes, through a supervised `maestro e2-bridge`
-    /// child (needs a build with `--features flexric`).
-    Flexric,
-    /// The built-in emulated gNB in a supervised `maestro e2-bridge` child (the process
-    /// isolation of the FlexRIC set-up, without FlexRIC).
-    BridgeEmulator,
-}
 
 /// Options of `maestro xapp`. Flags override the config file; the file overrides the
 /// built-in defaults shown here.
@@ -43,7 +28,7 @@ pub struct XappArgs {
     pub config: Option<PathBuf>,
     /// E2 node to control [default: emulator].
     #[arg(long, value_enum)]
-    pub e2: Option<E2Kind>,
+    pub e2: Option<NodeKind>,
     /// A1-P v2 HTTP address, also /metrics and /ric/v1/health/{alive,ready}
     /// [default: 127.0.0.1:8080].
     #[arg(long, alias = "http", value_name = "ADDR")]
@@ -86,40 +71,16 @@ impl XappArgs {
         }
         // Without a config file the xApp's clock defaults to real time.
         let default_clock = self.config.is_none().then_some(ClockMode::Real);
-        config.e2 = match (self.e2, config.e2) {
-            (Some(E2Kind::Flexric), E2Config::Flexric(flexric))
-            | (None, E2Config::Flexric(flexric)) => E2Config::Flexric(flexric),
-            (Some(E2Kind::Flexric), _) => E2Config::Flexric(FlexricConfig::default()),
-            (Some(E2Kind::Emulator), E2Config::Bridge { emulator, .. })
-            | (Some(E2Kind::Emulator) | None, E2Config::Emulated(emulator)) => {
-                E2Config::Emulated(self.emulator.apply(emulator, default_clock))
-            }
-            (Some(E2Kind::Emulator), E2Config::Flexric(_)) => E2Config::Emulated(
-                self.emulator
-                    .apply(EmulatorConfig::default(), default_clock),
-            ),
-            (Some(E2Kind::BridgeEmulator) | None, E2Config::Bridge { emulator, options }) => {
-                E2Config::Bridge {
-                    emulator: self.emulator.apply(emulator, default_clock),
-                    options,
-                }
-            }
-            (Some(E2Kind::BridgeEmulator), E2Config::Emulated(emulator)) => E2Config::Bridge {
-                emulator: self.emulator.apply(emulator, default_clock),
-                options: BridgeOptions::default(),
-            },
-            (Some(E2Kind::BridgeEmulator), E2Config::Flexric(_)) => E2Config::Bridge {
-                emulator: self
-                    .emulator
-                    .apply(EmulatorConfig::default(), default_clock),
-                options: BridgeOptions::default(),
-            },
-        };
-        if matches!(config.e2, E2Config::Flexric(_)) && !cfg!(feature = "flexric") {
+        if let Some(node) = self.e2 {
+            config.e2 = config.e2.with_node(node);
+        }
+        if let Some(emulator) = config.e2.emulator_mut() {
+            *emulator = self.emulator.apply(std::mem::take(emulator), default_clock);
+        }
+        if config.e2.node() == NodeKind::Flexric && !maestro_xapp::e2::FLEXRIC_BUILT {
             anyhow::bail!(
-                "--e2 flexric: this maestro was built without FlexRIC; rebuild with \
-                 `cargo build --release --features flexric` against an installed FlexRIC \
-                 (FLEXRIC_DIR), or use --e2 emulator / --e2 bridge-emulator"
+                "--e2 flexric: {}, or use --e2 emulator / --e2 bridge-emulator",
+                maestro_xapp::e2::StartError::FlexricNotBuilt
             );
         }
         Ok(config)

@@ -1,5 +1,5 @@
 //! Configuration of the xApp: where it listens, where it keeps state, which E2 backend it
-//! drives and, for the built-in emulated gNB, the cell and its slices.
+//! drives ([`E2Config`], defined in [`crate::e2`]), the loop's knobs, A1 limits and security.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,10 +8,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::a1::limit::A1Limits;
 use crate::controller::LoopTuning;
-use crate::e2::bridge::BridgeOptions;
 use crate::e2::emulator::EmulatorConfig;
-use crate::e2::flexric_config::FlexricConfig;
 use crate::security::SecurityConfig;
+
+/// The `e2` section, defined with the backends it chooses between.
+pub use crate::e2::E2Config;
 
 /// Everything `maestro xapp` needs to run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -33,26 +34,6 @@ pub struct XappConfig {
     /// Bearer tokens and TLS for A1 and gRPC (none: loopback only).
     #[serde(default)]
     pub security: SecurityConfig,
-}
-
-/// Which E2 backend drives the RAN.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(tag = "backend", rename_all = "snake_case")]
-pub enum E2Config {
-    /// The built-in emulated gNB, in the xApp's process.
-    Emulated(EmulatorConfig),
-    /// A FlexRIC near-RT RIC and its E2 nodes, reached from a supervised
-    /// `maestro e2-bridge --node flexric` child (FlexRIC's library may abort its process).
-    Flexric(FlexricConfig),
-    /// The built-in emulated gNB in a supervised `maestro e2-bridge --node emulator` child:
-    /// the process isolation of the FlexRIC set-up without FlexRIC (tests, or by choice).
-    Bridge {
-        /// The emulated gNB inside the child.
-        emulator: EmulatorConfig,
-        /// Supervision knobs (restart backoff, watchdog, control timeout, child command).
-        #[serde(default)]
-        options: BridgeOptions,
-    },
 }
 
 impl XappConfig {

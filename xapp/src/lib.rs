@@ -30,10 +30,9 @@ use maestro_api::policy_type::PolicyTypeRegistry;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
-use crate::config::{E2Config, XappConfig};
+use crate::config::XappConfig;
 use crate::control_loop::ControlLoop;
-use crate::e2::bridge::{BridgeBackend, BridgeNode, BridgeOptions, BridgeStatus, ChildSpec};
-use crate::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
+use crate::e2::bridge::{BridgeBackend, BridgeStatus};
 use crate::e2::E2Backend;
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
@@ -65,6 +64,17 @@ pub enum XappError {
     /// Anything else during set-up.
     #[error("xApp set-up: {0}")]
     Setup(String),
+}
+
+impl From<e2::StartError> for XappError {
+    fn from(e: e2::StartError) -> Self {
+        match e {
+            e2::StartError::Emulator(e) => Self::Emulator(e),
+            e2::StartError::Bridge(e) => Self::Bridge(e),
+            e2::StartError::ChildConfig(e) => Self::Setup(e),
+            other => Self::Setup(other.to_string()),
+        }
+    }
 }
 
 /// How long [`RunningXapp::shutdown`] lets open requests and streams finish.
@@ -108,54 +118,17 @@ impl RunningXapp {
     }
 }
 
-/// Starts the xApp: opens the store, starts the configured E2 backend, binds both servers.
+/// Starts the xApp: opens the store, starts the configured E2 backend ([`e2::start()`]), binds
+/// both servers.
 pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
-    let bridge = match &config.e2 {
-        E2Config::Emulated(emu) => {
-            let backend = EmulatedGnb::start(emu.clone())?;
-            return start_inner(config, backend, None).await;
-        }
-        E2Config::Bridge { emulator, options } => {
-            emulator.validate()?;
-            let spec = ChildSpec {
-                node: BridgeNode::Emulator,
-                config_path: config.state_dir.join("e2-bridge-emulator.json"),
-                config: serde_json::to_value(emulator)
-                    .map_err(|e| XappError::Setup(e.to_string()))?,
-                cell: emulator.cell.clone(),
-                slices: emulator.slices.iter().map(|s| s.member.clone()).collect(),
-                report_period: wall_period(emulator),
-            };
-            BridgeBackend::start(spec, options.clone())?
-        }
-        E2Config::Flexric(flexric) => {
-            flexric
-                .validate()
-                .map_err(|e| XappError::Setup(e.to_string()))?;
-            let spec = ChildSpec {
-                node: BridgeNode::Flexric,
-                config_path: config.state_dir.join("e2-bridge-flexric.json"),
-                config: serde_json::to_value(flexric)
-                    .map_err(|e| XappError::Setup(e.to_string()))?,
-                cell: flexric.cell.clone(),
-                slices: flexric.slices.iter().map(|s| s.member.clone()).collect(),
-                report_period: std::time::Duration::from_millis(flexric.report_period_ms),
-            };
-            BridgeBackend::start(spec, BridgeOptions::default())?
-        }
-    };
-    let backend: Arc<dyn E2Backend> = bridge.clone();
-    start_inner(config, backend, Some(bridge)).await
-}
-
-/// Wall-clock length of the emulated gNB's report period.
-fn wall_period(emulator: &EmulatorConfig) -> std::time::Duration {
-    let period = std::time::Duration::from_millis(emulator.period_ms);
-    match emulator.clock {
-        Clock::Realtime => period,
-        Clock::Simulated { speedup } if speedup > 0.0 => period.div_f64(speedup),
-        Clock::Simulated { .. } => period,
-    }
+    let started = e2::start(
+        &config.e2,
+        e2::Host::Xapp {
+            state_dir: &config.state_dir,
+        },
+    )
+    .await?;
+    start_inner(config, started.backend, started.bridge).await
 }
 
 /// Starts the xApp on an E2 backend the caller built (`config.e2` is then ignored): for
@@ -179,7 +152,7 @@ async fn start_inner(
         .security
         .check(&[config.http_addr, config.grpc_addr])?;
     let tls = config.security.server_tls()?;
-    let grpc_tls = grpc_tls(&config.security)?;
+    let grpc_tls = kpi::server::tls_config(&config.security)?;
     if !config.security.authenticates_clients() {
         tracing::info!("no client credentials configured: A1 and gRPC listen on loopback only");
     }
@@ -247,46 +220,13 @@ async fn start_inner(
         serve::serve_http_on_own_thread(http, router, tls, shutdown_rx.clone())
             .map_err(|e| XappError::Setup(format!("cannot start the A1 server thread: {e}")))?,
     );
-    let mut stop = shutdown_rx.clone();
-    let grpc_hub = hub.clone();
-    let grpc_security = config.security.clone();
-    tasks.push(tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(grpc);
-        let mut builder = tonic::transport::Server::builder();
-        if let Some(tls) = grpc_tls {
-            builder = match builder.tls_config(tls) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(error = %e, "KPI gRPC TLS configuration refused");
-                    return;
-                }
-            };
-        }
-        // Any known token may read the stream (RFC 6750 in the `authorization` metadata).
-        let check = move |req: tonic::Request<()>| {
-            let presented = req
-                .metadata()
-                .get("authorization")
-                .and_then(|v| v.to_str().ok());
-            match grpc_security.authorize(presented, false) {
-                Ok(()) => Ok(req),
-                Err(_) => Err(tonic::Status::unauthenticated(
-                    "a bearer token is required (authorization: Bearer <token>)",
-                )),
-            }
-        };
-        let served = builder
-            .add_service(kpi::service::KpiStreamService::with_interceptor(
-                grpc_hub, check,
-            ))
-            .serve_with_incoming_shutdown(incoming, async move {
-                let _ = stop.changed().await;
-            })
-            .await;
-        if let Err(e) = served {
-            tracing::error!(error = %e, "KPI gRPC server stopped");
-        }
-    }));
+    tasks.push(tokio::spawn(kpi::server::serve(
+        grpc,
+        hub.clone(),
+        config.security.clone(),
+        grpc_tls,
+        shutdown_rx.clone(),
+    )));
     let control = ControlLoop {
         backend: Arc::clone(&backend),
         store,
@@ -314,26 +254,4 @@ async fn start_inner(
         _backend: backend,
         bridge,
     })
-}
-
-/// tonic's TLS settings for the KPI stream, from the same PEM files as A1.
-fn grpc_tls(
-    security: &security::SecurityConfig,
-) -> Result<Option<tonic::transport::ServerTlsConfig>, XappError> {
-    let Some(tls) = &security.tls else {
-        return Ok(None);
-    };
-    let read = |path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| security::SecurityError::Pem {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        })
-    };
-    let mut config = tonic::transport::ServerTlsConfig::new().identity(
-        tonic::transport::Identity::from_pem(read(&tls.cert)?, read(&tls.key)?),
-    );
-    if let Some(ca) = &tls.client_ca {
-        config = config.client_ca_root(tonic::transport::Certificate::from_pem(read(ca)?));
-    }
-    Ok(Some(config))
 }

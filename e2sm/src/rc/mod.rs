@@ -372,6 +372,15 @@ impl RanParamDialect {
         }
     }
 
+    /// The leaf form to send: the `configured` one (a node's `rc_leaf_encoding` setting) when
+    /// there is one, otherwise [`RanParamDialect::default_leaf_encoding`].
+    pub const fn leaf_encoding(self, configured: Option<LeafEncoding>) -> LeafEncoding {
+        match configured {
+            Some(leaves) => leaves,
+            None => self.default_leaf_encoding(),
+        }
+    }
+
     /// Whether SD is sent for a slice without one, as 0xFFFFFF ("no SD", TS 23.003 clause
     /// 28.4.2), and 0xFFFFFF decoded as `None`: only in the OAI dialect, whose
     /// `add_mod_rc_slice` asserts that S-NSSAI holds both SST and SD.
@@ -1064,5 +1073,15 @@ mod aper_tests {
             RanParamDialect::Oai.default_leaf_encoding(),
             LeafEncoding::Ascii
         );
+    }
+
+    #[test]
+    fn a_configured_leaf_encoding_wins_over_the_dialects() {
+        for dialect in [RanParamDialect::Oran, RanParamDialect::Oai] {
+            assert_eq!(dialect.leaf_encoding(None), dialect.default_leaf_encoding());
+            for leaves in [LeafEncoding::Binary, LeafEncoding::Ascii] {
+                assert_eq!(dialect.leaf_encoding(Some(leaves)), leaves);
+            }
+        }
     }
 }

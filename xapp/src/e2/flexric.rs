@@ -566,9 +566,7 @@ impl E2Backend for FlexricBackend {
             let nodes = Arc::clone(&self.nodes);
             let node = self.node;
             let result = if use_rc {
-                let leaves = cfg
-                    .rc_leaf_encoding
-                    .unwrap_or(cfg.rc_dialect.default_leaf_encoding());
+                let leaves = cfg.rc_dialect.leaf_encoding(cfg.rc_leaf_encoding);
                 let tree = quota_tree(&control, cfg.rc_dialect, leaves)
                     .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
                 tokio::task::spawn_blocking(move || {

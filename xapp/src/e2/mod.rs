@@ -1,22 +1,32 @@
-//! E2 backends: how the xApp reaches the RAN. One trait, [`E2Backend`], and what implements
-//! it today:
+//! E2 backends: how the xApp reaches the RAN. One trait, [`E2Backend`], what implements it,
+//! and the one place that picks one:
 //!
 //! - the built-in emulated gNB ([`emulator`]), in process, speaking E2SM-RC and E2SM-KPM
 //!   bytes at its boundary ([`wire`]);
 //! - the supervised E2 bridge ([`bridge`]): a child process `maestro e2-bridge` running
 //!   either the emulated gNB or FlexRIC's xApp library (`flexric`, feature `flexric`, through
 //!   `maestro-ffi`; configured by [`flexric_config`]), so that FlexRIC aborting its process
-//!   never takes down the process serving A1.
+//!   never takes down the process serving A1;
+//! - the choice: [`NodeKind`] names the three nodes (`--e2 emulator|flexric|bridge-emulator`),
+//!   [`E2Config`] is the configured one and its settings, and [`start()`] starts the backend it
+//!   describes, in the xApp or in the bridge child ([`Host`]).
 //!
 //! A backend publishes one [`CellMeasurement`] per report period (what E2SM-KPM indications and
 //! FlexRIC's MAC stats carry) and applies [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6).
 
 pub mod bridge;
+pub mod config;
 pub mod emulator;
 #[cfg(feature = "flexric")]
 pub mod flexric;
 pub mod flexric_config;
+pub mod node_kind;
+pub mod start;
 pub mod wire;
+
+pub use config::E2Config;
+pub use node_kind::NodeKind;
+pub use start::{start, Host, StartError, StartedE2, FLEXRIC_BUILT};
 
 use std::future::Future;
 use std::pin::Pin;

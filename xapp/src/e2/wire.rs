@@ -55,7 +55,7 @@ pub fn encode_control(
         i64::from(CONTROL_ACTION_SLICE_PRB_QUOTA),
     )
     .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
-    let leaves = leaves.unwrap_or(dialect.default_leaf_encoding());
+    let leaves = dialect.leaf_encoding(leaves);
     let message = encode_control_message_with_leaves(control, dialect, leaves)
         .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
     Ok(RcControlBytes { header, message })
@@ -168,7 +168,7 @@ mod tests {
                 assert!(bytes.len() > 20);
                 let read = decode_control(&bytes, dialect).unwrap();
                 assert_eq!(read.control, control());
-                let expected = leaves.unwrap_or(dialect.default_leaf_encoding());
+                let expected = dialect.leaf_encoding(leaves);
                 assert_eq!(
                     read.leaves.uniform(),
                     Some(expected),

@@ -1,8 +1,10 @@
 //! Near-RT KPIs out of the xApp: Prometheus metrics ([`metrics`]) and the gRPC KPI stream
-//! ([`stream`] fans reports out, [`wire`] encodes each once, [`service`] serves them), both fed
-//! from each report period's measurement and controller decision.
+//! ([`stream`] fans reports out, [`wire`] encodes each once, [`service`] serves them,
+//! [`server`] runs tonic with TLS and the token check), both fed from each report period's
+//! measurement and controller decision.
 
 pub mod metrics;
+pub mod server;
 pub mod service;
 pub mod stream;
 pub mod wire;

@@ -12,6 +12,4 @@ pub mod health;
 pub mod protocol;
 pub mod supervisor;
 
-pub use supervisor::{
-    BridgeBackend, BridgeNode, BridgeOptions, BridgeStatus, ChildSpec, LinkState,
-};
+pub use supervisor::{BridgeBackend, BridgeOptions, BridgeStatus, ChildSpec, LinkState};

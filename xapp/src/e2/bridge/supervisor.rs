@@ -25,35 +25,9 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::protocol::{encode_line, ChildMessage, LineReader, ParentMessage, ProtocolError};
+use crate::e2::node_kind::{NodeKind, NotABridgeChildNode};
 use crate::e2::{BoxFuture, E2Backend, E2Error, E2NodeInfo};
 use crate::nr::CellConfig;
-
-/// Which backend the child runs (`maestro e2-bridge --node ...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BridgeNode {
-    /// The built-in emulated gNB.
-    Emulator,
-    /// FlexRIC's near-RT RIC (builds with `--features flexric`).
-    Flexric,
-}
-
-impl BridgeNode {
-    /// The `--node` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BridgeNode::Emulator => "emulator",
-            BridgeNode::Flexric => "flexric",
-        }
-    }
-
-    fn backend_name(self) -> &'static str {
-        match self {
-            BridgeNode::Emulator => "e2-bridge:emulator",
-            BridgeNode::Flexric => "e2-bridge:flexric",
-        }
-    }
-}
 
 /// Supervision knobs (all optional in the config file).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -99,8 +73,9 @@ impl Default for BridgeOptions {
 /// What the child serves and how to start it.
 #[derive(Debug, Clone)]
 pub struct ChildSpec {
-    /// The backend inside the child.
-    pub node: BridgeNode,
+    /// The backend inside the child (`--node`): [`NodeKind::Emulator`] or
+    /// [`NodeKind::Flexric`].
+    pub node: NodeKind,
     /// Its config file (JSON), written by [`BridgeBackend::start`].
     pub config_path: PathBuf,
     /// Its config.
@@ -183,6 +158,9 @@ pub enum BridgeError {
     /// No program to run.
     #[error("E2 bridge: cannot find the maestro executable: {0}")]
     Program(String),
+    /// The spec asks the child for a node it does not host.
+    #[error("E2 bridge: {0}")]
+    Node(#[from] NotABridgeChildNode),
 }
 
 /// What the control path and the session share.
@@ -200,6 +178,8 @@ struct Link {
 
 struct Shared {
     spec: ChildSpec,
+    /// Backend name for logs and `/readyz`.
+    name: &'static str,
     options: BridgeOptions,
     program: PathBuf,
     args: Vec<String>,
@@ -249,6 +229,10 @@ impl BridgeBackend {
     /// Writes the child's config file and starts supervising; returns at once (the link is
     /// [`LinkState::Down`] until the child's hello).
     pub fn start(spec: ChildSpec, options: BridgeOptions) -> Result<Arc<Self>, BridgeError> {
+        let name = match spec.node.bridge_child()? {
+            NodeKind::Flexric => "e2-bridge:flexric",
+            NodeKind::Emulator | NodeKind::BridgeEmulator => "e2-bridge:emulator",
+        };
         let text = serde_json::to_string_pretty(&spec.config).map_err(|e| BridgeError::Config {
             path: spec.config_path.clone(),
             reason: e.to_string(),
@@ -294,6 +278,7 @@ impl BridgeBackend {
         let (reports, _) = broadcast::channel(256);
         let shared = Arc::new(Shared {
             spec,
+            name,
             options,
             program,
             args,
@@ -336,7 +321,7 @@ impl BridgeBackend {
 
 impl E2Backend for BridgeBackend {
     fn name(&self) -> &'static str {
-        self.shared.spec.node.backend_name()
+        self.shared.name
     }
 
     fn cell(&self) -> &CellConfig {
