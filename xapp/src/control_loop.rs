@@ -226,40 +226,12 @@ impl ControlLoop {
         if changed.is_empty() {
             return;
         }
-        write_statuses(&self.store, &self.notifier, &self.metrics, changed).await;
+        crate::status_writer::write_statuses(&self.store, &self.notifier, &self.metrics, changed)
+            .await;
     }
 }
 
 /// Whether `p` is the policy `key` names (without building its key).
 fn is_policy(p: &StoredPolicy, key: &PolicyKey) -> bool {
     p.policy_id == key.policy_id && p.policy_type == key.policy_type
-}
-
-/// Writes policy statuses to the store (one commit) off the async threads, then logs and
-/// counts (`maestro_xapp_policy_status_changes_total`) each written one and notifies its owner
-/// (A1AP v2 clause 5.2.6, policy status notification). Shared by the control loop and the E2
-/// bridge's outage follower.
-pub(crate) async fn write_statuses(
-    store: &PolicyStore,
-    notifier: &StatusNotifier,
-    metrics: &XappMetrics,
-    changed: Vec<(PolicyKey, PolicyStatus)>,
-) {
-    let store = store.clone();
-    let written = tokio::task::spawn_blocking(move || match store.set_statuses(changed) {
-        Ok(written) => written,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot record policy statuses");
-            Vec::new()
-        }
-    })
-    .await
-    .unwrap_or_default();
-    for p in written {
-        tracing::info!(policy = %p.policy_id, status = ?p.status.enforce_status, reason = ?p.status.enforce_reason, "policy status");
-        metrics.policy_status_change(&p.status);
-        if let Some(dest) = p.notification_destination {
-            notifier.notify(dest, p.policy_id, p.status);
-        }
-    }
 }

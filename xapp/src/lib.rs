@@ -20,6 +20,7 @@ pub mod security;
 pub mod serve;
 pub mod slice_map;
 pub mod status_filter;
+pub mod status_writer;
 pub mod store;
 
 use std::net::SocketAddr;

@@ -99,5 +99,5 @@ async fn mark_not_enforced(store: &PolicyStore, notifier: &StatusNotifier, metri
         .into_iter()
         .map(|key| (key, not_enforced.clone()))
         .collect();
-    crate::control_loop::write_statuses(store, notifier, metrics, changed).await;
+    crate::status_writer::write_statuses(store, notifier, metrics, changed).await;
 }
