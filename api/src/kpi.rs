@@ -10,3 +10,18 @@ tonic::include_proto!("maestro.kpi.v1");
 /// The prost these messages are built with, for a server that encodes a report once and sends
 /// the bytes to many subscribers (the xApp's KPI fan-out) without depending on prost itself.
 pub use prost;
+
+impl SliceId {
+    /// The slice as A1 names it (`None` when the SST does not fit its 8 bits), whose
+    /// `Display` is the slice label every report and metric carries.
+    pub fn to_a1(&self) -> Option<crate::a1::SliceId> {
+        Some(crate::a1::SliceId {
+            sst: u8::try_from(self.sst).ok()?,
+            sd: (!self.sd.is_empty()).then(|| self.sd.clone()),
+            plmn_id: crate::a1::PlmnId {
+                mcc: self.mcc.clone(),
+                mnc: self.mnc.clone(),
+            },
+        })
+    }
+}

@@ -1,9 +1,10 @@
-//! KPI stream client: subscribes to the xApp's gRPC `maestro.kpi.v1.KpiStream`.
+//! KPI stream client: subscribes to the xApp's gRPC `maestro.kpi.v1.KpiStream`, to every
+//! cell and slice or, with a [`StreamFilter`], to some.
 
 use std::time::Duration;
 
 use maestro_api::kpi::kpi_stream_client::KpiStreamClient;
-use maestro_api::kpi::{CellReport, SubscribeRequest};
+use maestro_api::kpi::{CellReport, SliceId, SubscribeRequest};
 
 use crate::auth::ClientAuth;
 use tonic::Streaming;
@@ -21,6 +22,17 @@ pub enum KpiClientError {
         /// Last error.
         reason: String,
     },
+    /// The xApp refused the filter (it names cells or slices it has had no report of) until
+    /// the deadline.
+    #[error("the KPI stream at {endpoint} refused the filter for {waited:?}: {}", .status.message())]
+    Refused {
+        /// Endpoint.
+        endpoint: String,
+        /// How long we tried.
+        waited: Duration,
+        /// The refusal (`INVALID_ARGUMENT`, naming the unknown cells or slices).
+        status: tonic::Status,
+    },
     /// The stream broke.
     #[error("KPI stream from {endpoint} failed: {status}")]
     Stream {
@@ -29,6 +41,15 @@ pub enum KpiClientError {
         /// gRPC status.
         status: tonic::Status,
     },
+}
+
+/// Which reports to ask for; the default is everything (every cell, every slice).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StreamFilter {
+    /// Only these cells (`CellReport.cell_id`); empty: every cell.
+    pub cells: Vec<String>,
+    /// Only these slices within each report; empty: every slice.
+    pub slices: Vec<SliceId>,
 }
 
 /// Connects and subscribes, retrying every 200 ms until `deadline` (the xApp may still be
@@ -48,6 +69,26 @@ pub async fn subscribe_with(
     deadline: Duration,
     auth: &ClientAuth,
 ) -> Result<Streaming<CellReport>, KpiClientError> {
+    subscribe_filtered(
+        endpoint,
+        subscriber,
+        deadline,
+        auth,
+        &StreamFilter::default(),
+    )
+    .await
+}
+
+/// [`subscribe_with`] to the reports `filter` selects. A filter the xApp refuses (a cell it
+/// has not had a report from yet) is asked again until `deadline`, as the cell may still
+/// be coming up; then [`KpiClientError::Refused`] says which names were unknown.
+pub async fn subscribe_filtered(
+    endpoint: &str,
+    subscriber: &str,
+    deadline: Duration,
+    auth: &ClientAuth,
+    filter: &StreamFilter,
+) -> Result<Streaming<CellReport>, KpiClientError> {
     let credentials = |e: crate::auth::AuthError| KpiClientError::Connect {
         endpoint: endpoint.to_owned(),
         waited: Duration::ZERO,
@@ -57,11 +98,14 @@ pub async fn subscribe_with(
     let authorization = auth.grpc_authorization().map_err(credentials)?;
     let started = tokio::time::Instant::now();
     let mut last_error;
+    let mut refused;
     loop {
         match connect(endpoint, tls.clone()).await {
             Ok(mut client) => {
                 let mut request = tonic::Request::new(SubscribeRequest {
                     subscriber: subscriber.to_owned(),
+                    cells: filter.cells.clone(),
+                    slices: filter.slices.clone(),
                 });
                 if let Some(value) = &authorization {
                     request
@@ -70,12 +114,29 @@ pub async fn subscribe_with(
                 }
                 match client.subscribe(request).await {
                     Ok(resp) => return Ok(resp.into_inner()),
-                    Err(status) => last_error = status.to_string(),
+                    Err(status) if status.code() == tonic::Code::InvalidArgument => {
+                        last_error = status.to_string();
+                        refused = Some(status);
+                    }
+                    Err(status) => {
+                        last_error = status.to_string();
+                        refused = None;
+                    }
                 }
             }
-            Err(e) => last_error = format!("{e}: {}", source_chain(&e)),
+            Err(e) => {
+                last_error = format!("{e}: {}", source_chain(&e));
+                refused = None;
+            }
         }
         if started.elapsed() >= deadline {
+            if let Some(status) = refused {
+                return Err(KpiClientError::Refused {
+                    endpoint: endpoint.to_owned(),
+                    waited: started.elapsed(),
+                    status,
+                });
+            }
             return Err(KpiClientError::Connect {
                 endpoint: endpoint.to_owned(),
                 waited: started.elapsed(),

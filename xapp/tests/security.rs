@@ -131,12 +131,14 @@ async fn tokens_and_roles_guard_a1_and_the_kpi_stream() {
     let err = client
         .subscribe(SubscribeRequest {
             subscriber: "anonymous".into(),
+            ..SubscribeRequest::default()
         })
         .await
         .expect_err("no token");
     assert_eq!(err.code(), tonic::Code::Unauthenticated);
     let mut req = tonic::Request::new(SubscribeRequest {
         subscriber: "reader".into(),
+        ..SubscribeRequest::default()
     });
     req.metadata_mut()
         .insert("authorization", format!("Bearer {READ}").parse().unwrap());
@@ -259,6 +261,7 @@ async fn mutual_tls_admits_only_certificates_of_the_client_ca() {
     let mut stream = KpiStreamClient::new(channel)
         .subscribe(SubscribeRequest {
             subscriber: "mtls".into(),
+            ..SubscribeRequest::default()
         })
         .await
         .unwrap()

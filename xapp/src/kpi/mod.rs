@@ -1,8 +1,10 @@
-//! Near-RT KPIs out of the xApp: Prometheus metrics ([`metrics`]) and the gRPC KPI stream
-//! ([`stream`] fans reports out, [`wire`] encodes each once, [`service`] serves them,
-//! [`server`] runs tonic with TLS and the token check), both fed from each report period's
-//! measurement and controller decision.
+//! Near-RT KPIs out of the xApp: Prometheus metrics ([`metrics`], labelled by cell) and the
+//! gRPC KPI stream ([`stream`] fans reports out through each subscriber's [`filter`] of cells
+//! and slices, [`wire`] encodes each once, [`service`] serves them, [`server`] runs tonic with
+//! TLS and the token check), both fed from each report period's measurement and controller
+//! decision.
 
+pub mod filter;
 pub mod metrics;
 pub mod server;
 pub mod service;

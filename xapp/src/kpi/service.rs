@@ -14,6 +14,7 @@ use tonic::server::{Grpc, NamedService, ServerStreamingService};
 use tonic::service::interceptor::{InterceptedService, Interceptor};
 use tonic::{Request, Response, Status};
 
+use super::filter::KpiFilter;
 use super::stream::{KpiHub, ReportStream};
 use super::wire::{ReportCodec, ReportFrame};
 
@@ -80,8 +81,16 @@ impl ServerStreamingService<SubscribeRequest> for Subscribe {
     type Future = Ready<Result<Response<ReportStream>, Status>>;
 
     fn call(&mut self, request: Request<SubscribeRequest>) -> Self::Future {
-        let who = request.into_inner().subscriber;
-        ready(Ok(Response::new(self.0.subscribe(&who))))
+        let request = request.into_inner();
+        let stream = KpiFilter::from_request(&request)
+            .and_then(|filter| self.0.subscribe_filtered(&request.subscriber, filter));
+        ready(match stream {
+            Ok(stream) => Ok(Response::new(stream)),
+            Err(e) => {
+                tracing::info!(subscriber = %request.subscriber, error = %e, "KPI subscription refused");
+                Err(Status::invalid_argument(e.to_string()))
+            }
+        })
     }
 }
 
@@ -163,6 +172,7 @@ mod tests {
     fn subscribe_request(token: &str) -> Request<SubscribeRequest> {
         let mut req = Request::new(SubscribeRequest {
             subscriber: "test".into(),
+            ..SubscribeRequest::default()
         });
         req.metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());

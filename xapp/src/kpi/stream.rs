@@ -1,10 +1,13 @@
 //! Fan-out point of the KPI stream (`maestro.kpi.v1.KpiStream`): every subscriber gets the
-//! latest report at once, then one report per period. Each report is encoded once
+//! latest report of each cell it asked for at once, then one report per cell and period,
+//! through its filter ([`super::filter`]: cells, slices; refused when it names a cell or slice
+//! the hub has not seen, see [`KpiHub::subscribe_filtered`]). Each report is encoded once
 //! ([`super::wire`]) and the shared bytes go to every subscriber. Each subscriber has a bounded
 //! buffer (64 reports): one that falls behind loses the oldest reports, never slows the control
 //! loop, and is told how many it lost in the next report's `dropped_before`. The gRPC side is
 //! [`super::service`].
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -15,23 +18,48 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 use tonic::Status;
 
+use super::filter::{FilterError, KpiFilter};
 use super::metrics::XappMetrics;
 use super::wire::{EncodedReport, ReportFrame};
 
 /// Reports a subscriber may fall behind before it loses the oldest.
 const SUBSCRIBER_BUFFER: usize = 64;
 
-/// The latest report, decoded and encoded.
-struct Latest {
+/// A published report, decoded (for filtered subscribers) and encoded once (for the rest).
+struct Published {
     report: CellReport,
     encoded: EncodedReport,
+}
+
+impl Published {
+    /// What a subscriber with `filter` gets of it, if anything.
+    fn frame_for(&self, filter: &KpiFilter) -> Option<EncodedReport> {
+        match filter.select(&self.report)? {
+            None => Some(self.encoded.clone()),
+            Some(mut part) => Some(EncodedReport::encode(&mut part)),
+        }
+    }
+}
+
+/// What the hub remembers: the latest report of each cell and the names a filter may use.
+/// Everything here is bounded by the cells and slices the RAN has (one entry each).
+#[derive(Default)]
+struct Known {
+    /// The latest report of each cell that has reported, by cell id.
+    latest: BTreeMap<String, Arc<Published>>,
+    /// The cell of the most recent report.
+    newest: Option<String>,
+    /// Cells the E2 side announced before their first report.
+    announced: BTreeSet<String>,
+    /// Slice labels reports have carried, or announced.
+    slices: BTreeSet<String>,
 }
 
 /// Fan-out point of the KPI reports.
 #[derive(Clone)]
 pub struct KpiHub {
-    tx: broadcast::Sender<EncodedReport>,
-    latest: Arc<Mutex<Option<Latest>>>,
+    tx: broadcast::Sender<Arc<Published>>,
+    known: Arc<Mutex<Known>>,
     metrics: XappMetrics,
 }
 
@@ -44,53 +72,124 @@ impl KpiHub {
         let (tx, _) = broadcast::channel(SUBSCRIBER_BUFFER);
         Self {
             tx,
-            latest: Arc::new(Mutex::new(None)),
+            known: Arc::default(),
             metrics,
         }
     }
 
     /// Nothing panics while holding it, but a poisoned lock still holds a whole value.
-    fn lock_latest(&self) -> MutexGuard<'_, Option<Latest>> {
-        self.latest.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock_known(&self) -> MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Publishes a report to all subscribers, encoding it once (its own `dropped_before` is
-    /// ignored: each subscriber gets its own).
+    /// ignored: each subscriber gets its own). Its cell and slices become known names.
     pub fn publish(&self, mut report: CellReport) {
         let encoded = EncodedReport::encode(&mut report);
-        let mut latest = self.lock_latest();
+        let published = Arc::new(Published { report, encoded });
+        let mut known = self.lock_known();
         // Sent under the lock `subscribe` takes: a new subscriber gets each report once,
-        // either as its first (latest) message or from the channel.
-        let _ = self.tx.send(encoded.clone());
-        *latest = Some(Latest { report, encoded });
+        // either as one of its first (latest) messages or from the channel.
+        let _ = self.tx.send(Arc::clone(&published));
+        let cell = &published.report.cell_id;
+        for s in &published.report.slices {
+            if !known.slices.contains(&s.label) {
+                known.slices.insert(s.label.clone());
+            }
+        }
+        if known.newest.as_ref() != Some(cell) {
+            known.newest = Some(cell.clone());
+        }
+        match known.latest.get_mut(cell) {
+            Some(latest) => *latest = published,
+            None => {
+                known.latest.insert(cell.clone(), published);
+            }
+        }
     }
 
-    /// The latest report, if any.
+    /// Makes cells and slices known before their first report (e.g. the cells an E2 node
+    /// announced), so a filter may name them at once.
+    pub fn announce(
+        &self,
+        cells: impl IntoIterator<Item = String>,
+        slices: impl IntoIterator<Item = String>,
+    ) {
+        let mut known = self.lock_known();
+        known.announced.extend(cells);
+        known.slices.extend(slices);
+    }
+
+    /// The latest report, of whichever cell reported last, if any.
     pub fn latest(&self) -> Option<CellReport> {
-        self.lock_latest().as_ref().map(|l| l.report.clone())
+        let known = self.lock_known();
+        let cell = known.newest.as_ref()?;
+        known.latest.get(cell).map(|p| p.report.clone())
     }
 
-    /// A new subscriber's stream: the latest report, if any, then every report published
-    /// from now on, each with the number lost just before it in `dropped_before`.
+    /// The cells a filter may name: those reported, then those only announced.
+    pub fn known_cells(&self) -> Vec<String> {
+        let known = self.lock_known();
+        let reported = known.latest.keys();
+        let announced = known
+            .announced
+            .iter()
+            .filter(|c| !known.latest.contains_key(*c));
+        reported.chain(announced).cloned().collect()
+    }
+
+    /// A new subscriber's stream of every cell and slice: see [`Self::subscribe_filtered`].
     pub fn subscribe(&self, who: &str) -> ReportStream {
-        tracing::info!(subscriber = %who, "KPI stream subscription");
+        match self.subscribe_filtered(who, KpiFilter::default()) {
+            Ok(stream) => stream,
+            // An empty filter names nothing, so nothing unknown.
+            Err(_) => Box::pin(tokio_stream::empty()),
+        }
+    }
+
+    /// A new subscriber's stream: the latest report of each matching cell, if any (by cell
+    /// id), then every matching report published from now on, each with the number lost
+    /// just before it in `dropped_before` (reports of any cell: with a cell filter an upper
+    /// bound of the matching ones lost). Refused when the filter names a cell or slice no
+    /// report has carried and nothing announced.
+    pub fn subscribe_filtered(
+        &self,
+        who: &str,
+        filter: KpiFilter,
+    ) -> Result<ReportStream, FilterError> {
         let (rx, first) = {
-            let latest = self.lock_latest();
-            (
-                self.tx.subscribe(),
-                latest.as_ref().map(|l| l.encoded.clone()),
-            )
+            let known = self.lock_known();
+            filter.check(
+                |c| known.latest.contains_key(c) || known.announced.contains(c),
+                known.latest.keys().chain(known.announced.iter()).cloned(),
+                &known.slices,
+            )?;
+            let first: Vec<EncodedReport> = known
+                .latest
+                .values()
+                .filter_map(|p| p.frame_for(&filter))
+                .collect();
+            (self.tx.subscribe(), first)
         };
+        tracing::info!(
+            subscriber = %who,
+            cells = ?filter.cells,
+            slices = ?filter.slices,
+            "KPI stream subscription"
+        );
         self.metrics.kpi_subscribers_add(1);
         let guard = SubscriberGuard(self.metrics.clone());
         let mut missed = 0u64;
         let live = BroadcastStream::new(rx).filter_map(move |item| {
             let _keep = &guard;
             match item {
-                Ok(report) => Some(Ok(ReportFrame {
-                    report,
-                    dropped_before: std::mem::take(&mut missed),
-                })),
+                Ok(published) => {
+                    let report = published.frame_for(&filter)?;
+                    Some(Ok(ReportFrame {
+                        report,
+                        dropped_before: std::mem::take(&mut missed),
+                    }))
+                }
                 Err(BroadcastStreamRecvError::Lagged(n)) => {
                     tracing::debug!(skipped = n, "KPI subscriber lagging");
                     guard.0.kpi_dropped(n);
@@ -99,13 +198,13 @@ impl KpiHub {
                 }
             }
         });
-        let first = first.map(|report| {
+        let first = first.into_iter().map(|report| {
             Ok(ReportFrame {
                 report,
                 dropped_before: 0,
             })
         });
-        Box::pin(tokio_stream::iter(first).chain(live))
+        Ok(Box::pin(tokio_stream::iter(first).chain(live)))
     }
 }
 
@@ -175,5 +274,129 @@ mod tests {
             let got = next_report(&mut stream).await;
             assert_eq!((got.sequence, got.dropped_before), (seq, 0));
         }
+    }
+
+    fn cell(cell: &str, sequence: u64, labels: &[&str]) -> CellReport {
+        CellReport {
+            sequence,
+            cell_id: cell.into(),
+            slices: labels
+                .iter()
+                .map(|l| maestro_api::kpi::SliceReport {
+                    label: (*l).into(),
+                    ..Default::default()
+                })
+                .collect(),
+            ..CellReport::default()
+        }
+    }
+
+    fn filter(cells: &[&str], slices: &[&str]) -> KpiFilter {
+        KpiFilter {
+            cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+            slices: slices.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    /// (cell, sequence, slice labels) of a report.
+    fn shape(r: &CellReport) -> (String, u64, Vec<String>) {
+        let labels = r.slices.iter().map(|s| s.label.clone()).collect();
+        (r.cell_id.clone(), r.sequence, labels)
+    }
+
+    fn expect(cell: &str, sequence: u64, labels: &[&str]) -> (String, u64, Vec<String>) {
+        let labels = labels.iter().map(|l| (*l).to_owned()).collect();
+        (cell.to_owned(), sequence, labels)
+    }
+
+    #[tokio::test]
+    async fn filters_select_cells_and_slices_of_many_cells() {
+        let hub = KpiHub::new(XappMetrics::new().unwrap());
+        for (n, c) in ["c1", "c2", "c3"].into_iter().enumerate() {
+            hub.publish(cell(c, n as u64, &["a", "b"]));
+        }
+        let mut all = hub.subscribe("all");
+        let mut c2 = hub.subscribe_filtered("c2", filter(&["c2"], &[])).unwrap();
+        let mut b13 = hub
+            .subscribe_filtered("b13", filter(&["c1", "c3"], &["b"]))
+            .unwrap();
+        // The latest of every matching cell first, by cell id.
+        for seq in 0..3 {
+            let got = next_report(&mut all).await;
+            assert_eq!(
+                shape(&got),
+                expect(["c1", "c2", "c3"][seq], seq as u64, &["a", "b"])
+            );
+        }
+        assert_eq!(
+            shape(&next_report(&mut c2).await),
+            expect("c2", 1, &["a", "b"])
+        );
+        assert_eq!(shape(&next_report(&mut b13).await), expect("c1", 0, &["b"]));
+        assert_eq!(shape(&next_report(&mut b13).await), expect("c3", 2, &["b"]));
+        // Then the live reports, each where it belongs.
+        hub.publish(cell("c1", 10, &["a", "b"]));
+        hub.publish(cell("c2", 11, &["a", "b"]));
+        hub.publish(cell("c3", 12, &["a"])); // no slice b: nothing for b13
+        hub.publish(cell("c3", 13, &["b"]));
+        for seq in 10..=13 {
+            assert_eq!(next_report(&mut all).await.sequence, seq);
+        }
+        assert_eq!(
+            shape(&next_report(&mut c2).await),
+            expect("c2", 11, &["a", "b"])
+        );
+        assert_eq!(
+            shape(&next_report(&mut b13).await),
+            expect("c1", 10, &["b"])
+        );
+        assert_eq!(
+            shape(&next_report(&mut b13).await),
+            expect("c3", 13, &["b"])
+        );
+        hub.publish(cell("c2", 14, &["a"]));
+        hub.publish(cell("c1", 15, &["b"]));
+        assert_eq!(shape(&next_report(&mut c2).await), expect("c2", 14, &["a"]));
+        assert_eq!(
+            shape(&next_report(&mut b13).await),
+            expect("c1", 15, &["b"])
+        );
+        assert_eq!(hub.latest().map(|r| r.sequence), Some(15));
+    }
+
+    #[tokio::test]
+    async fn unknown_cells_and_slices_are_refused_until_reported_or_announced() {
+        let hub = KpiHub::new(XappMetrics::new().unwrap());
+        let err = hub
+            .subscribe_filtered("early", filter(&["c1"], &[]))
+            .err()
+            .unwrap();
+        assert!(
+            err.to_string()
+                .contains("unknown cells: c1 (known cells: none yet)"),
+            "{err}"
+        );
+        hub.publish(cell("c1", 1, &["a"]));
+        assert!(hub
+            .subscribe_filtered("ok", filter(&["c1"], &["a"]))
+            .is_ok());
+        let err = hub
+            .subscribe_filtered("typo", filter(&["c1", "c9"], &["a", "z"]))
+            .err()
+            .unwrap();
+        match &err {
+            FilterError::Unknown { cells, slices, .. } => {
+                assert_eq!(
+                    (cells.as_slice(), slices.as_slice()),
+                    (&["c9".to_owned()][..], &["z".to_owned()][..])
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        hub.announce(["c9".to_owned()], ["z".to_owned()]);
+        assert!(hub
+            .subscribe_filtered("later", filter(&["c9"], &["z"]))
+            .is_ok());
+        assert_eq!(hub.known_cells(), ["c1", "c9"]);
     }
 }
