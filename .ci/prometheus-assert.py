@@ -108,6 +108,11 @@ check(sum(quota.values()) <= N_PRB, f"sum of PRB quotas = {sum(quota.values()):g
 check(len(capacity) == 1 and 1e6 < capacity[0] < 200e6, f"maestro_cell_capacity_dl_bps = {[round(c / 1e6, 2) for c in capacity]} Mbps")
 if capacity:
     check(sum(target.values()) <= capacity[0] * 1.05, "the targets fit the cell's capacity")
+# Every per-slice and per-UE series names its cell, the one the capacity series names.
+capacity_cells = {m.get("cell") for m, _ in query("maestro_cell_capacity_dl_bps")}
+for expr in ("maestro_slice_target_dl_bps", "maestro_slice_dl_throughput_bps", "maestro_slice_cqi_mean", "maestro_ue_wb_cqi"):
+    cells = {m.get("cell") for m, _ in query(expr)}
+    check(len(cells) == 1 and None not in cells and cells == capacity_cells, f"{expr}: cell label {sorted(map(str, cells))} (capacity's: {sorted(map(str, capacity_cells))})")
 
 rounds = query("maestro_rapp_negotiation_rounds")
 check(len(rounds) == 1 and rounds[0][1] == report["rounds"] and rounds[0][1] >= 1, f"maestro_rapp_negotiation_rounds = {[v for _, v in rounds]} (report: {report['rounds']})")

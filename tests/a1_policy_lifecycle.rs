@@ -94,14 +94,15 @@ async fn sigkill_right_after_201_loses_nothing_and_re_enforces() {
     }
     assert_eq!(status["enforceStatus"], "ENFORCED", "{status}");
     // The first KPI report after the restart publishes the target series.
-    let series = "maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000002\"}";
     let mut target = None;
     for _ in 0..200 {
         let metrics = common::get_text(&http, &format!("{}/metrics", xapp.http)).await;
-        target = metrics
-            .lines()
-            .find(|l| l.starts_with(series))
-            .map(str::to_owned);
+        target = common::slice_line(
+            &metrics,
+            "maestro_slice_target_dl_bps",
+            "001-01/sst1-sd000002",
+        )
+        .map(str::to_owned);
         if target.is_some() {
             break;
         }

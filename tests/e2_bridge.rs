@@ -149,10 +149,10 @@ async fn bridge_enforces_survives_sigkill_and_resends_the_last_quota() {
         (enforce_status(&http, &base, "p1").await["enforceStatus"] == "ENFORCED").then_some(())
     })
     .await;
-    let series = format!("maestro_slice_dl_throughput_bps{{slice=\"{SLICE}\"}}");
     let measured = until("throughput at target", 60, || async {
         let text = common::get_text(&http, &format!("{base}/metrics")).await;
-        metric(&text, &series).filter(|bps| (bps - 20e6).abs() <= 0.10 * 20e6)
+        common::slice_metric(&text, "maestro_slice_dl_throughput_bps", SLICE)
+            .filter(|bps| (bps - 20e6).abs() <= 0.10 * 20e6)
     })
     .await;
     let text = common::get_text(&http, &format!("{base}/metrics")).await;

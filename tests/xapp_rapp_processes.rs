@@ -42,10 +42,12 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
 
     // And the xApp's Prometheus endpoint shows the targets it is enforcing.
     let metrics = common::get_text(&http, &format!("{}/metrics", xapp.http)).await;
-    let target_line = metrics
-        .lines()
-        .find(|l| l.starts_with("maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000001\"}"))
-        .unwrap_or_else(|| panic!("no target series in:\n{metrics}"));
+    let target_line = common::slice_line(
+        &metrics,
+        "maestro_slice_target_dl_bps",
+        "001-01/sst1-sd000001",
+    )
+    .unwrap_or_else(|| panic!("no target series in:\n{metrics}"));
     let value: f64 = target_line.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(
         (value - (consensus * 1000.0).round() * 1000.0).abs() < 1.0,

@@ -115,11 +115,15 @@ async fn e2_link_dropped_and_restored_goes_not_enforced_then_enforced() {
     link.restore();
     wait_status(&http, &status_url, "ENFORCED").await;
     // Reports flow again and carry the update sent while the link was down.
-    let target = "maestro_slice_target_dl_bps{slice=\"001-01/sst1-sd000001\"}";
     let deadline = Instant::now() + Duration::from_secs(30);
     let after = loop {
         let text = common::client::get_text(&http, &format!("{base}/metrics")).await;
-        if metric(&text, target) == 30e6 {
+        let target = common::client::slice_metric(
+            &text,
+            "maestro_slice_target_dl_bps",
+            "001-01/sst1-sd000001",
+        );
+        if target == Some(30e6) {
             break text;
         }
         assert!(

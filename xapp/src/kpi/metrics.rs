@@ -1,4 +1,11 @@
-//! Prometheus metrics of the xApp, served as text at `/metrics`.
+//! Prometheus metrics of the xApp, served as text at `/metrics`. Every per-slice and per-UE
+//! series carries the report's `cell` (`CellReport.cell_id`) beside `slice` (and `ue`).
+//!
+//! Cardinality is bounded: per-slice series are slices x cells (11 series per slice and
+//! cell), per-UE series at most [`MetricsConfig::max_ue_series`] per process (UEs beyond it
+//! get none, counted in `maestro_xapp_ue_series_omitted_total` and logged once), and a cell
+//! that has not reported for [`MetricsConfig::stale_cell_ms`] loses all its series (as a UE
+//! that leaves a report loses its own).
 
 use prometheus::{
     Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
@@ -6,14 +13,76 @@ use prometheus::{
 };
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use maestro_api::a1::{EnforceStatus, PolicyStatus};
 use maestro_api::kpi::CellReport;
 
+/// The `metrics` settings: how many series the per-cell families may grow to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Per-UE series (`maestro_ue_wb_cqi`) this process exports at most, over all cells.
+    /// Default 10,000: 100 cells of 2 slices x 10 UEs fit five times over, and at the bound
+    /// the UE series are about 1 MB of text per scrape; UEs beyond it get no series.
+    #[serde(default = "default_max_ue_series")]
+    pub max_ue_series: usize,
+    /// A cell with no report for this long loses its series (default 30 s, six times the
+    /// control loop's default `report_silence_ms`).
+    #[serde(default = "default_stale_cell_ms")]
+    pub stale_cell_ms: u64,
+}
+
+fn default_max_ue_series() -> usize {
+    10_000
+}
+
+fn default_stale_cell_ms() -> u64 {
+    30_000
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self {
+            max_ue_series: default_max_ue_series(),
+            stale_cell_ms: default_stale_cell_ms(),
+        }
+    }
+}
+
+/// The per-cell series `/metrics` exports now, to remove what goes.
+#[derive(Default)]
+struct CellSeries {
+    /// When the cell last reported.
+    last_seen: Option<Instant>,
+    /// Slice labels with per-slice series.
+    slices: HashSet<String>,
+    /// The UE ids with a `maestro_ue_wb_cqi` series, per slice label.
+    ues: HashMap<String, HashSet<u32>>,
+}
+
+/// Every cell's series, and how many UE series there are in all.
+#[derive(Default)]
+struct Series {
+    cells: HashMap<String, CellSeries>,
+    ue_series: usize,
+    last_sweep: Option<Instant>,
+}
+
+/// The per-slice families' quantile labels.
+const QUANTILES: [(f64, &str); 3] = [(0.1, "0.1"), (0.5, "0.5"), (0.9, "0.9")];
+
+/// How often, at most, `observe` looks for cells gone stale.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+
 /// The xApp's metric families.
 #[derive(Clone)]
 pub struct XappMetrics {
+    limits: MetricsConfig,
     registry: Registry,
     slice_target_bps: GaugeVec,
     slice_throughput_bps: GaugeVec,
@@ -21,9 +90,11 @@ pub struct XappMetrics {
     slice_prb_used: GaugeVec,
     slice_required_prbs: GaugeVec,
     ue_cqi: GaugeVec,
-    /// The UE ids of `ue_cqi` the last report set, per slice label: a UE that leaves (or a
-    /// node that restarts with new UE ids) is removed, not frozen at its last CQI.
-    ue_labels: Arc<Mutex<HashMap<String, HashSet<u32>>>>,
+    /// The series each cell has: a UE that leaves (or a node that restarts with new UE ids)
+    /// is removed, not frozen at its last CQI; so is a cell that stops reporting.
+    series: Arc<Mutex<Series>>,
+    ue_series_omitted: IntCounter,
+    ue_bound_logged: Arc<AtomicBool>,
     cell_capacity_bps: GaugeVec,
     a1_requests: IntCounterVec,
     e2_controls: IntCounterVec,
@@ -65,9 +136,20 @@ fn counter(
 }
 
 impl XappMetrics {
-    /// Registers every family in a fresh registry.
+    /// Registers every family in a fresh registry, with the default [`MetricsConfig`].
     pub fn new() -> prometheus::Result<Self> {
+        Self::with_config(MetricsConfig::default())
+    }
+
+    /// Registers every family in a fresh registry, bounded by `limits`.
+    pub fn with_config(limits: MetricsConfig) -> prometheus::Result<Self> {
         let r = Registry::new();
+        let ue_series_omitted = IntCounter::new(
+            "maestro_xapp_ue_series_omitted_total",
+            "Per-UE series not exported (per UE and report) because metrics.max_ue_series \
+             were already exported",
+        )?;
+        r.register(Box::new(ue_series_omitted.clone()))?;
         let policies = IntGauge::new("maestro_xapp_a1_policies", "A1 policies stored")?;
         r.register(Box::new(policies.clone()))?;
         let kpi_subscribers = IntGauge::new(
@@ -118,6 +200,9 @@ impl XappMetrics {
         )?;
         r.register(Box::new(policy_status_flaps_suppressed.clone()))?;
         Ok(Self {
+            limits,
+            ue_series_omitted,
+            ue_bound_logged: Arc::default(),
             e2_connected,
             e2_bridge_restarts,
             policy_status_changes,
@@ -126,25 +211,25 @@ impl XappMetrics {
                 &r,
                 "maestro_slice_cqi_mean",
                 "Mean wide-band CQI of the slice's UEs (CQI index, TS 38.214 Table 5.2.2.1-2)",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             slice_cqi_quantile: gauge(
                 &r,
                 "maestro_slice_cqi",
                 "Wide-band CQI quantiles of the slice's UEs (nearest rank; CQI index)",
-                &["slice", "quantile"],
+                &["cell", "slice", "quantile"],
             )?,
             slice_error_ratio: gauge(
                 &r,
                 "maestro_slice_enforcement_error_ratio",
                 "(measured - target) / target DL throughput of the slice over the last period",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             slice_model_gain: gauge(
                 &r,
                 "maestro_slice_model_gain_ratio",
                 "Measured / CQI-modelled throughput the closed loop has learnt for the slice",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             control_latency,
             kpi_dropped,
@@ -152,37 +237,37 @@ impl XappMetrics {
                 &r,
                 "maestro_slice_target_dl_bps",
                 "DL throughput target of the slice's A1 policy, bit/s",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             slice_throughput_bps: gauge(
                 &r,
                 "maestro_slice_dl_throughput_bps",
                 "Measured DL throughput of the slice over the last report period, bit/s",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             slice_prb_quota: gauge(
                 &r,
                 "maestro_slice_prb_quota",
                 "PRBs per DL slot the slice may use",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             slice_prb_used: gauge(
                 &r,
                 "maestro_slice_prb_used",
                 "PRBs per DL slot the slice used (mean over the period)",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             slice_required_prbs: gauge(
                 &r,
                 "maestro_slice_required_prbs",
                 "PRBs the target needs at the current CQIs (TS 38.214)",
-                &["slice"],
+                &["cell", "slice"],
             )?,
             ue_cqi: gauge(
                 &r,
                 "maestro_ue_wb_cqi",
                 "Wide-band CQI of the UE (TS 38.214 Table 5.2.2.1-2)",
-                &["slice", "ue"],
+                &["cell", "slice", "ue"],
             )?,
             cell_capacity_bps: gauge(
                 &r,
@@ -202,20 +287,35 @@ impl XappMetrics {
                 "E2 slice PRB quota controls by outcome",
                 &["outcome"],
             )?,
-            ue_labels: Arc::default(),
+            series: Arc::default(),
             policies,
             kpi_subscribers,
             registry: r,
         })
     }
 
-    /// Records one period's report.
+    /// The per-slice families labelled `[cell, slice]`.
+    fn slice_families(&self) -> [&GaugeVec; 8] {
+        [
+            &self.slice_target_bps,
+            &self.slice_throughput_bps,
+            &self.slice_prb_quota,
+            &self.slice_prb_used,
+            &self.slice_required_prbs,
+            &self.slice_model_gain,
+            &self.slice_error_ratio,
+            &self.slice_cqi_mean,
+        ]
+    }
+
+    /// Records one period's report, under its cell.
     pub fn observe(&self, report: &CellReport) {
+        let cell = report.cell_id.as_str();
         self.cell_capacity_bps
-            .with_label_values(&[report.cell_id.as_str()])
+            .with_label_values(&[cell])
             .set(report.capacity_bps);
         for s in &report.slices {
-            let l = [s.label.as_str()];
+            let l = [cell, s.label.as_str()];
             self.slice_target_bps
                 .with_label_values(&l)
                 .set(s.target_bps);
@@ -242,59 +342,172 @@ impl XappMetrics {
             if !cqis.is_empty() {
                 let mean = cqis.iter().map(|&c| f64::from(c)).sum::<f64>() / cqis.len() as f64;
                 self.slice_cqi_mean.with_label_values(&l).set(mean);
-                for (q, label) in [(0.1, "0.1"), (0.5, "0.5"), (0.9, "0.9")] {
+                for (q, label) in QUANTILES {
                     let rank = ((q * cqis.len() as f64).ceil() as usize).clamp(1, cqis.len());
                     self.slice_cqi_quantile
-                        .with_label_values(&[s.label.as_str(), label])
+                        .with_label_values(&[cell, s.label.as_str(), label])
                         .set(f64::from(cqis[rank - 1]));
                 }
             }
         }
-        self.observe_ues(report);
-    }
-
-    /// Sets each reported UE's CQI and removes the series of UEs the report no longer has.
-    fn observe_ues(&self, report: &CellReport) {
-        let mut last = self
-            .ue_labels
+        let now = Instant::now();
+        let mut series = self
+            .series
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.observe_ues(&mut series, report, now);
+        self.sweep_stale(&mut series, cell, now);
+    }
+
+    /// Sets each reported UE's CQI (within `max_ue_series`) and removes the series of UEs the
+    /// cell's report no longer has.
+    fn observe_ues(&self, series: &mut Series, report: &CellReport, now: Instant) {
+        let cell = report.cell_id.as_str();
+        let Series {
+            cells, ue_series, ..
+        } = series;
+        let entry = match cells.get_mut(cell) {
+            Some(entry) => entry,
+            None => cells.entry(cell.to_owned()).or_default(),
+        };
+        entry.last_seen = Some(now);
+        let mut omitted = 0u64;
         for s in &report.slices {
-            for u in &s.ues {
-                self.ue_cqi
-                    .with_label_values(&[s.label.as_str(), u.ue_id.to_string().as_str()])
-                    .set(f64::from(u.wb_cqi));
+            if !entry.slices.contains(&s.label) {
+                entry.slices.insert(s.label.clone());
             }
-            // Steady state (the same UEs as last period): nothing to remember anew.
-            let known = last.get(s.label.as_str());
+            let label = s.label.as_str();
+            let known = entry.ues.get(label);
+            // Steady state (the same UEs as last period, all with series): set them.
             if known.is_some_and(|k| {
                 k.len() == s.ues.len() && s.ues.iter().all(|u| k.contains(&u.ue_id))
             }) {
+                for u in &s.ues {
+                    self.ue_cqi
+                        .with_label_values(&[cell, label, u.ue_id.to_string().as_str()])
+                        .set(f64::from(u.wb_cqi));
+                }
                 continue;
             }
-            let now: HashSet<u32> = s.ues.iter().map(|u| u.ue_id).collect();
-            if let Some(known) = known {
-                for ue in known.difference(&now) {
+            let mut with_series = entry.ues.remove(label).unwrap_or_default();
+            let now_ids: HashSet<u32> = s.ues.iter().map(|u| u.ue_id).collect();
+            with_series.retain(|ue| {
+                let stays = now_ids.contains(ue);
+                if !stays {
                     // Absent already is fine: nothing to remove.
-                    let _ = self
-                        .ue_cqi
-                        .remove_label_values(&[s.label.as_str(), ue.to_string().as_str()]);
+                    let _ =
+                        self.ue_cqi
+                            .remove_label_values(&[cell, label, ue.to_string().as_str()]);
+                    *ue_series -= 1;
                 }
+                stays
+            });
+            for u in &s.ues {
+                if !with_series.contains(&u.ue_id) {
+                    if *ue_series >= self.limits.max_ue_series {
+                        omitted += 1;
+                        continue;
+                    }
+                    with_series.insert(u.ue_id);
+                    *ue_series += 1;
+                }
+                self.ue_cqi
+                    .with_label_values(&[cell, label, u.ue_id.to_string().as_str()])
+                    .set(f64::from(u.wb_cqi));
             }
-            last.insert(s.label.clone(), now);
+            entry.ues.insert(s.label.clone(), with_series);
         }
         // Slices gone from the report take their UEs with them.
-        last.retain(|label, ues| {
+        entry.ues.retain(|label, ues| {
             let present = report.slices.iter().any(|s| &s.label == label);
             if !present {
                 for ue in ues.iter() {
-                    let _ = self
-                        .ue_cqi
-                        .remove_label_values(&[label.as_str(), ue.to_string().as_str()]);
+                    let _ = self.ue_cqi.remove_label_values(&[
+                        cell,
+                        label.as_str(),
+                        ue.to_string().as_str(),
+                    ]);
                 }
+                *ue_series -= ues.len();
             }
             present
         });
+        if omitted > 0 {
+            self.ue_series_omitted.inc_by(omitted);
+            if !self.ue_bound_logged.swap(true, Ordering::Relaxed) {
+                tracing::warn!(
+                    max_ue_series = self.limits.max_ue_series,
+                    cell,
+                    omitted,
+                    "per-UE metric series bound reached: further UEs get no maestro_ue_wb_cqi \
+                     series (counted in maestro_xapp_ue_series_omitted_total; raise \
+                     metrics.max_ue_series to export more); logged once"
+                );
+            }
+        }
+    }
+
+    /// Removes the series of cells other than `current` silent for `stale_cell_ms`, looking
+    /// at most once per second (or per `stale_cell_ms`, when shorter).
+    fn sweep_stale(&self, series: &mut Series, current: &str, now: Instant) {
+        let stale_after = Duration::from_millis(self.limits.stale_cell_ms);
+        if series
+            .last_sweep
+            .is_some_and(|t| now.duration_since(t) < SWEEP_EVERY.min(stale_after))
+        {
+            return;
+        }
+        series.last_sweep = Some(now);
+        let stale: Vec<String> = series
+            .cells
+            .iter()
+            .filter(|(cell, s)| {
+                cell.as_str() != current
+                    && s.last_seen
+                        .is_some_and(|t| now.duration_since(t) >= stale_after)
+            })
+            .map(|(cell, _)| cell.clone())
+            .collect();
+        for cell in stale {
+            tracing::info!(cell = %cell, "cell silent: its metric series are removed");
+            self.remove_cell(series, &cell);
+        }
+    }
+
+    /// Removes every series of `cell` (a cell the E2 side no longer serves).
+    pub fn forget_cell(&self, cell: &str) {
+        let mut series = self
+            .series
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.remove_cell(&mut series, cell);
+    }
+
+    fn remove_cell(&self, series: &mut Series, cell: &str) {
+        let _ = self.cell_capacity_bps.remove_label_values(&[cell]);
+        let Some(gone) = series.cells.remove(cell) else {
+            return;
+        };
+        for slice in &gone.slices {
+            for family in self.slice_families() {
+                let _ = family.remove_label_values(&[cell, slice.as_str()]);
+            }
+            for (_, q) in QUANTILES {
+                let _ = self
+                    .slice_cqi_quantile
+                    .remove_label_values(&[cell, slice.as_str(), q]);
+            }
+        }
+        for (slice, ues) in &gone.ues {
+            for ue in ues {
+                let _ = self.ue_cqi.remove_label_values(&[
+                    cell,
+                    slice.as_str(),
+                    ue.to_string().as_str(),
+                ]);
+            }
+            series.ue_series -= ues.len();
+        }
     }
 
     /// Counts an A1 request.
@@ -408,8 +621,154 @@ mod tests {
         // The same UEs again: kept (the steady state); then the slice leaves the report.
         m.observe(&report(&[41]));
         assert!(m.render().contains(r#"ue="41""#));
-        m.observe(&CellReport::default());
+        m.observe(&CellReport {
+            cell_id: "cell-1".into(),
+            ..CellReport::default()
+        });
         let text = m.render();
         assert!(!text.contains("maestro_ue_wb_cqi{"), "{text}");
+    }
+
+    fn cell_report(cell: &str, slices: &[(&str, &[u32])]) -> CellReport {
+        CellReport {
+            cell_id: cell.into(),
+            slices: slices
+                .iter()
+                .map(|(label, ues)| SliceReport {
+                    label: (*label).into(),
+                    target_bps: 1e7,
+                    ues: ues
+                        .iter()
+                        .map(|&ue_id| UeReport {
+                            ue_id,
+                            wb_cqi: 7,
+                            ..UeReport::default()
+                        })
+                        .collect(),
+                    ..SliceReport::default()
+                })
+                .collect(),
+            ..CellReport::default()
+        }
+    }
+
+    /// The lines of `text` of the family `name` (its samples, not its comments).
+    fn samples<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{name}{{")))
+            .collect()
+    }
+
+    #[test]
+    fn every_slice_and_ue_series_carries_its_cell() {
+        let m = XappMetrics::new().unwrap();
+        m.observe(&cell_report("c1", &[("s1", &[1, 2])]));
+        m.observe(&cell_report("c2", &[("s1", &[1])]));
+        let text = m.render();
+        for family in [
+            "maestro_slice_target_dl_bps",
+            "maestro_slice_dl_throughput_bps",
+            "maestro_slice_prb_quota",
+            "maestro_slice_prb_used",
+            "maestro_slice_required_prbs",
+            "maestro_slice_model_gain_ratio",
+            "maestro_slice_enforcement_error_ratio",
+            "maestro_slice_cqi_mean",
+        ] {
+            let lines = samples(&text, family);
+            assert_eq!(lines.len(), 2, "{family}: one series per cell\n{text}");
+            assert!(
+                lines[0].contains(r#"cell="c1",slice="s1""#),
+                "{family}\n{text}"
+            );
+            assert!(
+                lines[1].contains(r#"cell="c2",slice="s1""#),
+                "{family}\n{text}"
+            );
+        }
+        assert_eq!(samples(&text, "maestro_slice_cqi").len(), 6, "{text}");
+        let ues = samples(&text, "maestro_ue_wb_cqi");
+        assert_eq!(
+            ues,
+            [
+                r#"maestro_ue_wb_cqi{cell="c1",slice="s1",ue="1"} 7"#,
+                r#"maestro_ue_wb_cqi{cell="c1",slice="s1",ue="2"} 7"#,
+                r#"maestro_ue_wb_cqi{cell="c2",slice="s1",ue="1"} 7"#,
+            ]
+        );
+        // One cell's UE leaving is that cell's business only.
+        m.observe(&cell_report("c1", &[("s1", &[2])]));
+        let text = m.render();
+        let ues = samples(&text, "maestro_ue_wb_cqi");
+        assert_eq!(ues.len(), 2, "{text}");
+        assert!(text.contains(r#"maestro_ue_wb_cqi{cell="c2",slice="s1",ue="1"} 7"#));
+    }
+
+    #[test]
+    fn ue_series_stop_at_the_bound_and_the_rest_are_counted() {
+        let m = XappMetrics::with_config(MetricsConfig {
+            max_ue_series: 3,
+            ..MetricsConfig::default()
+        })
+        .unwrap();
+        m.observe(&cell_report("c1", &[("s1", &[1, 2])]));
+        m.observe(&cell_report("c2", &[("s1", &[1, 2])]));
+        let text = m.render();
+        assert_eq!(samples(&text, "maestro_ue_wb_cqi").len(), 3, "{text}");
+        assert!(
+            text.contains("maestro_xapp_ue_series_omitted_total 1"),
+            "{text}"
+        );
+        // The UEs that had series keep them (no churn); the bound counts again each report.
+        m.observe(&cell_report("c2", &[("s1", &[1, 2])]));
+        let text = m.render();
+        assert!(text.contains(r#"cell="c2",slice="s1",ue="1""#), "{text}");
+        assert!(!text.contains(r#"cell="c2",slice="s1",ue="2""#), "{text}");
+        assert!(
+            text.contains("maestro_xapp_ue_series_omitted_total 2"),
+            "{text}"
+        );
+        // A UE leaving frees room for one waiting.
+        m.observe(&cell_report("c1", &[("s1", &[1])]));
+        m.observe(&cell_report("c2", &[("s1", &[1, 2])]));
+        let text = m.render();
+        assert_eq!(samples(&text, "maestro_ue_wb_cqi").len(), 3, "{text}");
+        assert!(text.contains(r#"cell="c2",slice="s1",ue="2""#), "{text}");
+        assert!(
+            text.contains("maestro_xapp_ue_series_omitted_total 2"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_cell_that_stops_reporting_loses_its_series() {
+        let m = XappMetrics::with_config(MetricsConfig {
+            stale_cell_ms: 0,
+            ..MetricsConfig::default()
+        })
+        .unwrap();
+        m.observe(&cell_report("c1", &[("s1", &[1, 2])]));
+        m.observe(&cell_report("c2", &[("s1", &[1])]));
+        let text = m.render();
+        assert!(!text.contains(r#"cell="c1""#), "{text}");
+        assert!(text.contains(r#"maestro_slice_target_dl_bps{cell="c2",slice="s1"}"#));
+        m.forget_cell("c2");
+        let text = m.render();
+        assert!(!text.contains("cell="), "{text}");
+        // The UE count went down with them: a new cell has the whole bound.
+        let m = XappMetrics::with_config(MetricsConfig {
+            max_ue_series: 2,
+            ..MetricsConfig::default()
+        })
+        .unwrap();
+        m.observe(&cell_report("c1", &[("s1", &[1, 2])]));
+        m.forget_cell("c1");
+        m.observe(&cell_report("c3", &[("s1", &[1, 2])]));
+        assert_eq!(samples(&m.render(), "maestro_ue_wb_cqi").len(), 2);
+        // Within the default 30 s, a quiet cell keeps its series.
+        let m = XappMetrics::new().unwrap();
+        m.observe(&cell_report("c1", &[("s1", &[1])]));
+        m.observe(&cell_report("c2", &[("s1", &[1])]));
+        assert!(m.render().contains(r#"cell="c1""#));
     }
 }

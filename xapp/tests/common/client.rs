@@ -96,6 +96,23 @@ pub fn metric(text: &str, series: &str) -> Option<f64> {
         .and_then(|v| v.trim().parse().ok())
 }
 
+/// The line of a per-slice series of `family` for `slice` in Prometheus text, whatever its
+/// cell (the tests that use it run one cell); `None` when absent.
+pub fn slice_line<'a>(text: &'a str, family: &str, slice: &str) -> Option<&'a str> {
+    let slice = format!("slice=\"{slice}\"}}");
+    text.lines().find(|l| {
+        l.strip_prefix(family)
+            .is_some_and(|rest| rest.starts_with("{cell=\"") && rest.contains(&slice))
+    })
+}
+
+/// The value of [`slice_line`].
+pub fn slice_metric(text: &str, family: &str, slice: &str) -> Option<f64> {
+    slice_line(text, family, slice)
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.trim().parse().ok())
+}
+
 /// URL of policy `id` of the slice SLA type on the xApp at `base`.
 pub fn policy_url(base: &str, id: &str) -> String {
     format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, id))
