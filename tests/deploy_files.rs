@@ -443,6 +443,30 @@ async fn grafana_dashboard_names_only_series_the_apps_export() {
         }
     }
     let used: BTreeSet<String> = exprs.iter().flat_map(|e| metric_names(e)).collect();
+    // A cell selector, and every xApp per-cell series a panel draws follows it.
+    let cell_var = dash["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["name"] == "cell")
+        .expect("a `cell` template variable");
+    assert_eq!(
+        cell_var["definition"],
+        "label_values(maestro_slice_target_dl_bps, cell)"
+    );
+    for e in exprs.iter().filter(|e| {
+        metric_names(e).iter().any(|n| {
+            ["maestro_slice_", "maestro_ue_", "maestro_cell_"]
+                .iter()
+                .any(|p| n.starts_with(p))
+        })
+    }) {
+        assert!(
+            e.contains(r#"cell=~"$cell""#)
+                || e.starts_with("label_values(maestro_slice_target_dl_bps, cell)"),
+            "not filtered by the cell selector: {e}"
+        );
+    }
     // The key series the issue asks for are on it.
     for key in [
         "maestro_slice_target_dl_bps",
@@ -488,7 +512,13 @@ async fn grafana_dashboard_names_only_series_the_apps_export() {
     }
     std::thread::spawn(move || for _ in lines {});
     let http = reqwest::Client::new();
-    let mut names = exported(&common::get_text(&http, &format!("{}/metrics", xapp.http)).await);
+    let xapp_text = common::get_text(&http, &format!("{}/metrics", xapp.http)).await;
+    // The per-cell series the selector lists are labelled by cell.
+    assert!(
+        xapp_text.contains("maestro_slice_target_dl_bps{cell=\""),
+        "{xapp_text}"
+    );
+    let mut names = exported(&xapp_text);
     let rapp_url = rapp_metrics.expect("rApp metrics URL");
     let rapp_text = common::get_text(&http, &rapp_url).await;
     names.extend(exported(&rapp_text));
