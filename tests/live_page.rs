@@ -585,6 +585,43 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
     let row = &slice_rows[0];
     assert!(row.contains("sst1"), "{row}");
 
+    // A time chart per slice (the cell's only one, selected by default; no selector shown
+    // for one cell): target, measured and CQI lines of two points or more.
+    let script = "return Array.from(document.querySelectorAll('#kpi-charts .slice-chart'))\
+                  .map(c => [c.dataset.slice].concat(['target', 'measured', 'cqi']\
+                  .map(k => (c.querySelector('svg path.' + k) || {getAttribute: () => ''})\
+                  .getAttribute('d') || '')));";
+    let deadline = Instant::now() + LONG;
+    let charts = loop {
+        let got = browser
+            .execute(script, vec![])
+            .await
+            .expect("read the charts");
+        let charts: Vec<Vec<String>> = serde_json::from_value(got.json().clone()).unwrap();
+        let drawn = charts.len() == 2
+            && charts
+                .iter()
+                .all(|c| c[1..].iter().all(|d| d.starts_with('M') && d.contains('L')));
+        if drawn {
+            break charts;
+        }
+        assert!(Instant::now() < deadline, "charts not drawn: {charts:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(charts[0][0].contains("sst1"), "{charts:?}");
+    let selector_hidden = browser
+        .execute(
+            "return document.getElementById('kpi-cell-choice').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        selector_hidden.json(),
+        &Value::Bool(true),
+        "one cell: no selector"
+    );
+
     // The screenshot, a CI artifact.
     let png = browser.screenshot_as_png().await.expect("screenshot");
     browser.quit().await.expect("end the WebDriver session");

@@ -27,6 +27,48 @@ function log(text) {
 
 // ---- KPIs ----------------------------------------------------------------------------
 
+// Each cell's latest report and, per slice, a history for the chart: the last CHART_WINDOW_S
+// seconds of gNB time, at most one point per CHART_STEP_S (about 600 points per slice and
+// cell, whatever the report period).
+const CHART_WINDOW_S = 300;
+const CHART_STEP_S = CHART_WINDOW_S / 600;
+const cells = new Map(); // cell id -> { latest, history: Map(slice label -> [points]) }
+let selectedCell = null; // the first cell seen until the user picks another
+
+function onKpi(k) {
+  let cell = cells.get(k.cell_id);
+  if (!cell) {
+    cell = { latest: k, history: new Map() };
+    cells.set(k.cell_id, cell);
+    if (selectedCell === null) selectedCell = k.cell_id;
+    renderCellChoice();
+  }
+  cell.latest = k;
+  const t = k.sim_time_ms / 1000;
+  for (const s of k.slices) {
+    let h = cell.history.get(s.slice);
+    if (!h) {
+      h = [];
+      cell.history.set(s.slice, h);
+    }
+    const last = h[h.length - 1];
+    if (last && t < last.t) h.length = 0; // the gNB clock started again
+    else if (last && t - last.t < CHART_STEP_S) continue;
+    h.push({ t, target: s.target_mbps, measured: s.measured_mbps, cqi: s.cqi });
+    while (h.length && h[0].t < t - CHART_WINDOW_S) h.shift();
+  }
+  if (k.cell_id === selectedCell) renderKpi(k);
+}
+
+// The cell selector appears once a second cell does.
+function renderCellChoice() {
+  const select = $("kpi-cell");
+  const ids = Array.from(cells.keys()).sort();
+  select.replaceChildren(...ids.map((id) => el("option", { value: id }, id)));
+  select.value = selectedCell;
+  $("kpi-cell-choice").hidden = ids.length < 2;
+}
+
 function renderKpi(k) {
   $("kpi-seq").textContent = k.sequence;
   $("kpi-time").textContent = fmt(k.sim_time_ms / 1000, 1);
@@ -41,6 +83,74 @@ function renderKpi(k) {
       el("td", { class: "num" }, fmt(s.cqi, 1)),
       el("td", { class: "num" }, s.ues)));
   $("kpi-rows").replaceChildren(...rows);
+  scheduleCharts();
+}
+
+// ---- Charts (plain SVG) ----------------------------------------------------------------
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const CHART = { w: 600, h: 170, left: 46, right: 46, top: 8, bottom: 18 };
+
+function svg(tag, attrs, ...children) {
+  const e = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+// A round upper bound for the throughput axis: 1, 2 or 5 times a power of ten.
+function niceMax(v) {
+  if (!(v > 0)) return 1;
+  const p = Math.pow(10, Math.floor(Math.log10(v)));
+  for (const m of [1, 2, 5, 10]) if (v <= m * p) return m * p;
+  return 10 * p;
+}
+
+// One slice's chart: target (dashed) and measured throughput on the left axis (Mbps), the
+// mean CQI on the right axis (0..15), over the slice's history.
+function sliceChart(label, h) {
+  const { w, h: height, left, right, top, bottom } = CHART;
+  const t0 = h.length ? h[0].t : 0;
+  const t1 = h.length ? h[h.length - 1].t : 1;
+  const span = t1 - t0 || 1;
+  const ymax = niceMax(Math.max(...h.map((p) => Math.max(p.target, p.measured)), 0) * 1.1);
+  const x = (t) => left + ((t - t0) / span) * (w - left - right);
+  const y = (v, max) => top + (1 - Math.min(v, max) / max) * (height - top - bottom);
+  const path = (key, max) => h.map((p, i) =>
+    (i ? "L" : "M") + x(p.t).toFixed(1) + "," + y(p[key], max).toFixed(1)).join("");
+  const yb = height - bottom;
+  const chart = svg("svg", { viewBox: `0 0 ${w} ${height}`, role: "img",
+    "aria-label": "target, measured throughput and CQI of " + label },
+  svg("line", { class: "axis", x1: left, y1: top, x2: left, y2: yb }),
+  svg("line", { class: "axis", x1: left, y1: yb, x2: w - right, y2: yb }),
+  svg("line", { class: "axis", x1: w - right, y1: top, x2: w - right, y2: yb }),
+  svg("text", { x: left - 4, y: top + 8, "text-anchor": "end" }, fmt(ymax, 0)),
+  svg("text", { x: left - 4, y: yb, "text-anchor": "end" }, "0 Mbps"),
+  svg("text", { x: w - right + 4, y: top + 8 }, "CQI 15"),
+  svg("text", { x: w - right + 4, y: yb }, "0"),
+  svg("text", { x: left, y: height - 4 }, fmt(t0, 0) + " s"),
+  svg("text", { x: w - right, y: height - 4, "text-anchor": "end" }, "gNB time " + fmt(t1, 0) + " s"),
+  svg("path", { class: "target", d: path("target", ymax) }),
+  svg("path", { class: "measured", d: path("measured", ymax) }),
+  svg("path", { class: "cqi", d: path("cqi", 15) }));
+  return el("div", { class: "slice-chart", "data-slice": label },
+    el("h4", {}, label),
+    el("p", { class: "legend" }, el("span", { class: "target" }, "– – target"),
+      el("span", { class: "measured" }, "—— measured"), el("span", { class: "cqi" }, "—— CQI")),
+    chart);
+}
+
+let chartsPending = false;
+function scheduleCharts() {
+  if (chartsPending) return;
+  chartsPending = true;
+  requestAnimationFrame(() => {
+    chartsPending = false;
+    const cell = cells.get(selectedCell);
+    if (!cell) return;
+    const labels = cell.latest.slices.map((s) => s.slice);
+    $("kpi-charts").replaceChildren(...labels.map((l) => sliceChart(l, cell.history.get(l) || [])));
+  });
 }
 
 // ---- Negotiations --------------------------------------------------------------------
@@ -132,7 +242,7 @@ function connect() {
     scheduleRefresh(); // catch what finished between the first fetch and the subscription
   };
   es.onerror = () => { $("conn").textContent = "reconnecting…"; $("conn").className = "badge off"; };
-  es.addEventListener("kpi", (e) => renderKpi(JSON.parse(e.data)));
+  es.addEventListener("kpi", (e) => onKpi(JSON.parse(e.data)));
   es.addEventListener("round", (e) => {
     const r = JSON.parse(e.data);
     log("round " + r.round + " of " + r.negotiation_id + ": mean " + fmt(r.proposal.mean_mbps, 2) + " Mbps");
@@ -161,5 +271,10 @@ function connect() {
   });
 }
 
+$("kpi-cell").addEventListener("change", (e) => {
+  selectedCell = e.target.value;
+  const cell = cells.get(selectedCell);
+  if (cell) renderKpi(cell.latest);
+});
 refreshNegotiations();
 connect();

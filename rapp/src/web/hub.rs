@@ -1,11 +1,11 @@
 //! The live page's state: the negotiations this rApp ran (current and past, newest last) and
-//! the cell's latest KPIs, plus a broadcast channel of what changes (`kpi`, `round`,
+//! each cell's latest KPIs (one entry per cell the KPI stream carries), plus a broadcast channel of what changes (`kpi`, `round`,
 //! `consensus`, `policy` events) for the server-sent events stream.
 //!
 //! Publishing never waits: a subscriber that reads too slowly loses the oldest events and is
 //! told how many (like `dropped_before` on the gRPC KPI stream).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::RwLock;
 
 use maestro_api::kpi::CellReport;
@@ -303,7 +303,8 @@ impl LiveEvent {
 #[derive(Debug)]
 pub struct LiveHub {
     negotiations: RwLock<VecDeque<LiveNegotiation>>,
-    latest_kpi: RwLock<Option<KpiSnapshot>>,
+    /// Each cell's latest report, by cell id, and the id of the cell that reported last.
+    latest_kpi: RwLock<(BTreeMap<String, KpiSnapshot>, String)>,
     events: broadcast::Sender<LiveEvent>,
     closed: watch::Sender<bool>,
 }
@@ -321,7 +322,7 @@ impl LiveHub {
         let (closed, _) = watch::channel(false);
         Self {
             negotiations: RwLock::new(VecDeque::new()),
-            latest_kpi: RwLock::new(None),
+            latest_kpi: RwLock::new((BTreeMap::new(), String::new())),
             events,
             closed,
         }
@@ -345,9 +346,14 @@ impl LiveHub {
     /// A KPI report arrived.
     pub fn kpi(&self, report: &CellReport) {
         let snapshot = KpiSnapshot::from(report);
-        match self.latest_kpi.write() {
-            Ok(mut g) => *g = Some(snapshot.clone()),
-            Err(poisoned) => *poisoned.into_inner() = Some(snapshot.clone()),
+        {
+            let mut latest = match self.latest_kpi.write() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            let (by_cell, newest) = &mut *latest;
+            newest.clone_from(&snapshot.cell_id);
+            by_cell.insert(snapshot.cell_id.clone(), snapshot.clone());
         }
         self.publish(LiveEvent::Kpi(snapshot));
     }
@@ -498,12 +504,22 @@ impl LiveHub {
         }
     }
 
-    /// The latest KPI report.
+    /// The latest KPI report, of whichever cell reported last.
     pub fn latest_kpi(&self) -> Option<KpiSnapshot> {
-        match self.latest_kpi.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        let latest = match self.latest_kpi.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        latest.0.get(&latest.1).cloned()
+    }
+
+    /// The latest KPI report of every cell, by cell id.
+    pub fn latest_kpis(&self) -> Vec<KpiSnapshot> {
+        let latest = match self.latest_kpi.read() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        latest.0.values().cloned().collect()
     }
 
     /// Events from now on.
@@ -586,6 +602,7 @@ mod tests {
         let report = CellReport {
             sequence: 9,
             sim_time_ms: 4_000,
+            cell_id: "cell-1".into(),
             n_prb: 106,
             capacity_bps: 134e6,
             slices: vec![SliceReport {
@@ -615,6 +632,19 @@ mod tests {
         assert_eq!(k.slices[0].target_mbps, 52.0);
         assert_eq!(k.slices[0].cqi, 13.5);
         assert_eq!(k.slices[0].prb_quota, 40);
+        // Another cell: both kept, the newest is the latest.
+        hub.kpi(&CellReport {
+            sequence: 3,
+            cell_id: "cell-0".into(),
+            ..report.clone()
+        });
+        assert_eq!(hub.latest_kpi().map(|k| k.cell_id), Some("cell-0".into()));
+        let cells: Vec<(String, u64)> = hub
+            .latest_kpis()
+            .into_iter()
+            .map(|k| (k.cell_id, k.sequence))
+            .collect();
+        assert_eq!(cells, [("cell-0".to_owned(), 3), ("cell-1".to_owned(), 9)]);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The rApp's live page: a small web page (one HTML, one vanilla JS, one CSS file, embedded
 //! in the binary; no front-end toolchain, no CDN) showing current and past negotiations and
-//! the cell's KPIs as they arrive, and the JSON and server-sent-events API it reads.
+//! each cell's KPIs as they arrive (a cell selector, a table and a time chart per slice of
+//! target, measured throughput and CQI), and the JSON and server-sent-events API it reads.
 //!
 //! Routes, merged into the rApp's HTTP server ([`crate::metrics::MetricsServer::start_with`]):
 //! - `GET /` (and `/ui/`): the page; `/ui/app.js`, `/ui/style.css` its assets;
@@ -96,12 +97,16 @@ async fn get_negotiation(State(hub): State<Arc<LiveHub>>, Path(id): Path<String>
     }
 }
 
-/// The SSE stream: the latest KPI report first (so a fresh page has numbers at once), then
-/// every event as it is published, until the hub closes.
+/// The SSE stream: the latest KPI report of each cell first (so a fresh page has numbers at
+/// once), then every event as it is published, until the hub closes.
 async fn events(
     State(hub): State<Arc<LiveHub>>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
-    let first = hub.latest_kpi().map(hub::LiveEvent::Kpi);
+    let first: Vec<Event> = hub
+        .latest_kpis()
+        .into_iter()
+        .map(|k| sse_event(&hub::LiveEvent::Kpi(k)))
+        .collect();
     let live = BroadcastStream::new(hub.subscribe()).map(|item| match item {
         Ok(event) => sse_event(&event),
         Err(BroadcastStreamRecvError::Lagged(n)) => Event::default()
@@ -112,7 +117,7 @@ async fn events(
     let until_closed = async move {
         let _ = closed.wait_for(|c| *c).await;
     };
-    let stream = stream::iter(first.as_ref().map(sse_event))
+    let stream = stream::iter(first)
         .chain(live)
         .take_until(Box::pin(until_closed))
         .map(Ok);
@@ -242,10 +247,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn events_stream_starts_with_the_latest_kpis_and_ends_when_the_hub_closes() {
+    async fn events_stream_starts_with_each_cells_latest_kpis_and_ends_when_the_hub_closes() {
         let hub = Arc::new(LiveHub::new());
         hub.kpi(&CellReport {
             sequence: 41,
+            cell_id: "cell-b".into(),
+            ..Default::default()
+        });
+        hub.kpi(&CellReport {
+            sequence: 40,
+            cell_id: "cell-a".into(),
             ..Default::default()
         });
         let (base, task) = serve(Arc::clone(&hub)).await;
@@ -264,6 +275,9 @@ mod tests {
             text.push_str(&String::from_utf8_lossy(&chunk));
         }
         assert!(text.starts_with("event: kpi\n"), "{text}");
+        // Every cell's latest, by cell id.
+        let a = text.find("\"sequence\":40").expect("cell-a's latest");
+        assert!(a < text.find("\"sequence\":41").unwrap(), "{text}");
         hub.kpi(&CellReport {
             sequence: 42,
             ..Default::default()
