@@ -1,9 +1,14 @@
 //! The two apps as separate processes, as deployed: `maestro xapp` serving, `maestro rapp`
-//! negotiating against it over real HTTP (A1-P v2) and gRPC (KPI stream).
+//! negotiating against it over real HTTP (A1-P v2) and gRPC (KPI stream); and the rApp's KPI
+//! client with a cell and slice filter against the `maestro xapp` process.
 
 mod common;
 
+use std::time::Duration;
+
 use common::XappProcess;
+use maestro_rapp::auth::ClientAuth;
+use maestro_rapp::kpi_client::{self, KpiClientError, StreamFilter};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
@@ -68,4 +73,73 @@ async fn rapp_policies_arrive_over_a1_and_kpis_over_grpc() {
     );
     let ids = common::policy_ids(&http, &xapp.http).await;
     assert_eq!(ids.len(), 2);
+}
+
+/// The next report of `stream`, within 30 s.
+async fn next(
+    endpoint: &str,
+    stream: &mut tonic::Streaming<maestro_api::kpi::CellReport>,
+) -> maestro_api::kpi::CellReport {
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        kpi_client::next_report(endpoint, stream),
+    )
+    .await
+    .expect("a report in time")
+    .expect("stream ok")
+    .expect("stream open")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rapp_kpi_client_filters_cells_and_slices_and_reports_a_refusal() {
+    let dir = tempfile::tempdir().unwrap();
+    let xapp = XappProcess::start(&dir.path().join("state"));
+    let auth = ClientAuth::default();
+    let wait = Duration::from_secs(30);
+    // No filter: what `maestro rapp` asks for, every slice.
+    let all = kpi_client::subscribe_with(&xapp.grpc, "test-all", wait, &auth)
+        .await
+        .unwrap();
+    let mut all = all;
+    let first = next(&xapp.grpc, &mut all).await;
+    assert!(first.slices.len() >= 2, "{first:?}");
+    // This cell and its second slice only.
+    let filter = StreamFilter {
+        cells: vec![first.cell_id.clone()],
+        slices: vec![first.slices[1].slice.clone().unwrap()],
+    };
+    let mut some = kpi_client::subscribe_filtered(&xapp.grpc, "test-some", wait, &auth, &filter)
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        let r = next(&xapp.grpc, &mut some).await;
+        assert_eq!(r.cell_id, first.cell_id);
+        let labels: Vec<&str> = r.slices.iter().map(|s| s.label.as_str()).collect();
+        assert_eq!(labels, [first.slices[1].label.as_str()]);
+    }
+    // A cell the xApp has no report of: asked again until the deadline, then refused with the
+    // xApp's reason.
+    let unknown = StreamFilter {
+        cells: vec!["cell-that-never-reported".into()],
+        ..StreamFilter::default()
+    };
+    let err = kpi_client::subscribe_filtered(
+        &xapp.grpc,
+        "test-unknown",
+        Duration::from_millis(500),
+        &auth,
+        &unknown,
+    )
+    .await
+    .expect_err("refused");
+    assert!(
+        matches!(&err, KpiClientError::Refused { status, .. }
+            if status.code() == tonic::Code::InvalidArgument),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("unknown cells: cell-that-never-reported"),
+        "{err}"
+    );
 }
