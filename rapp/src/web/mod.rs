@@ -266,30 +266,34 @@ mod tests {
             "text/event-stream"
         );
         let mut text = String::new();
-        while !text.contains("\"sequence\":41") {
-            let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
+        // Reads until `needle` shows, within 30 s in all (keep-alives do not count).
+        async fn read_until(resp: &mut reqwest::Response, text: &mut String, needle: &str) {
+            let read = async {
+                while !text.contains(needle) {
+                    let chunk = resp.chunk().await.unwrap().unwrap();
+                    text.push_str(&String::from_utf8_lossy(&chunk));
+                }
+            };
+            if tokio::time::timeout(Duration::from_secs(30), read)
                 .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            text.push_str(&String::from_utf8_lossy(&chunk));
+                .is_err()
+            {
+                panic!("no {needle} in 30 s: {text}");
+            }
         }
+        read_until(&mut resp, &mut text, "\"sequence\":41").await;
         assert!(text.starts_with("event: kpi\n"), "{text}");
         // Every cell's latest, by cell id.
-        let a = text.find("\"sequence\":40").expect("cell-a's latest");
-        assert!(a < text.find("\"sequence\":41").unwrap(), "{text}");
+        let a = text.find("\"sequence\":40");
+        assert!(
+            a.is_some_and(|a| a < text.find("\"sequence\":41").unwrap()),
+            "{text}"
+        );
         hub.kpi(&CellReport {
             sequence: 42,
             ..Default::default()
         });
-        while !text.contains("\"sequence\":42") {
-            let chunk = tokio::time::timeout(Duration::from_secs(30), resp.chunk())
-                .await
-                .unwrap()
-                .unwrap()
-                .unwrap();
-            text.push_str(&String::from_utf8_lossy(&chunk));
-        }
+        read_until(&mut resp, &mut text, "\"sequence\":42").await;
         hub.close();
         // The stream ends: the body completes.
         loop {
