@@ -605,7 +605,20 @@ async fn headless_chromium_shows_the_negotiation_and_live_kpis() {
         if drawn {
             break charts;
         }
-        assert!(Instant::now() < deadline, "charts not drawn: {charts:?}");
+        let points: Vec<Vec<usize>> = charts
+            .iter()
+            .map(|c| {
+                c[1..]
+                    .iter()
+                    .map(|d| d.matches(['M', 'L']).count())
+                    .collect()
+            })
+            .collect();
+        assert!(
+            Instant::now() < deadline,
+            "charts not drawn: {} charts, points of target/measured/CQI: {points:?}",
+            charts.len()
+        );
         tokio::time::sleep(Duration::from_millis(300)).await;
     };
     assert!(charts[0][0].contains("sst1"), "{charts:?}");
