@@ -94,6 +94,14 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
         }
         (E2Config::Bridge { emulator, options }, Host::Xapp { state_dir }) => {
             emulator.validate().map_err(StartError::Emulator)?;
+            // The bridge's child protocol carries one node's reports and controls.
+            if emulator.cell_configs().map_err(StartError::Emulator)?.len() > 1 {
+                return Err(StartError::Emulator(EmulatorError::Config(
+                    "the E2 bridge carries one cell: run many emulated cells in process \
+                     (--e2 emulator)"
+                        .into(),
+                )));
+            }
             let spec = ChildSpec {
                 node: NodeKind::Emulator,
                 config_path: child_config_path(state_dir, NodeKind::Emulator),
