@@ -144,6 +144,13 @@ pub struct PolicyStatus {
     /// Present when NOT_ENFORCED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enforce_reason: Option<EnforceReason>,
+    /// Ours, not A1AP's (whose status object has only `enforceStatus` and the
+    /// `enforceReason` enum; our status schema allows more properties): when the xApp serves
+    /// several cells and the policy is NOT_ENFORCED because some of the cells serving its
+    /// slice do not enforce it, their cell ids (as in the KPI stream's `cell_id`). Absent
+    /// otherwise, and always with one cell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_enforced_cells: Vec<String>,
 }
 
 impl PolicyStatus {
@@ -152,6 +159,7 @@ impl PolicyStatus {
         Self {
             enforce_status: EnforceStatus::Enforced,
             enforce_reason: None,
+            not_enforced_cells: Vec::new(),
         }
     }
 
@@ -160,6 +168,16 @@ impl PolicyStatus {
         Self {
             enforce_status: EnforceStatus::NotEnforced,
             enforce_reason: Some(reason),
+            not_enforced_cells: Vec::new(),
+        }
+    }
+
+    /// This status naming the cells that do not enforce the policy
+    /// ([`PolicyStatus::not_enforced_cells`]).
+    pub fn in_cells(self, not_enforced_cells: Vec<String>) -> Self {
+        Self {
+            not_enforced_cells,
+            ..self
         }
     }
 }

@@ -9,6 +9,7 @@
 //! [`start`] wires it all on the configured addresses and returns once everything listens.
 
 pub mod a1;
+pub mod cell_split;
 pub mod config;
 pub mod control_loop;
 pub mod controller;
