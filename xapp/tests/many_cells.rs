@@ -1,0 +1,249 @@
+//! Issue 20 acceptance (many cells), in process: an xApp on an emulated gNB of three cells
+//! (each its own E2 node, simulated clock x10) and one A1 policy without a cell scope.
+//! - it is ENFORCED in all three (each cell got a control carrying the slice's quota);
+//! - one cell's reports stop: the policy turns NOT_ENFORCED naming that cell (within the
+//!   silence and hold settings), and ENFORCED again when they resume;
+//! - a cell added at run time gets the policy (its controls carry the quota) without a new PUT.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::client::{get_json, statement, wait_ready};
+use maestro_api::a1::{policy_path, policy_status_path, SLICE_SLA_TARGET_TYPE};
+use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
+use maestro_e2sm::report::CellMeasurement;
+use maestro_xapp::config::{E2Config, XappConfig};
+use maestro_xapp::controller::LoopTuning;
+use maestro_xapp::e2::emulator::{Clock, EmulatedGnb, EmulatorConfig};
+use maestro_xapp::e2::{BoxFuture, E2Backend, E2Error, E2NodeInfo, ServedCell};
+use maestro_xapp::nr::CellConfig;
+use serde_json::Value;
+use tokio::sync::broadcast;
+
+/// Wall-clock silence before a cell's policies go NOT_ENFORCED (40 periods at x10).
+const SILENCE_MS: u64 = 400;
+/// Status hysteresis, report time (100 ms of wall time at x10).
+const HOLD_MS: u64 = 1_000;
+const CLOCK: Clock = Clock::Simulated { speedup: 10.0 };
+
+/// The emulated gNB, recording every control sent to each cell.
+struct Recording {
+    gnb: Arc<EmulatedGnb>,
+    controls: Mutex<Vec<(String, SlicePrbQuotaControl)>>,
+}
+
+impl Recording {
+    /// The controls sent to `cell` so far.
+    fn controls_to(&self, cell: &str) -> Vec<SlicePrbQuotaControl> {
+        self.controls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .filter(|(c, _)| c == cell)
+            .map(|(_, control)| control.clone())
+            .collect()
+    }
+}
+
+impl E2Backend for Recording {
+    fn name(&self) -> &'static str {
+        "recording-emulated-gnb"
+    }
+
+    fn cell(&self) -> &CellConfig {
+        self.gnb.cell()
+    }
+
+    fn slices(&self) -> &[RrmPolicyMember] {
+        self.gnb.slices()
+    }
+
+    fn served_cell(&self, cell_id: &str) -> Option<ServedCell> {
+        self.gnb.served_cell(cell_id)
+    }
+
+    fn nodes(&self) -> Vec<E2NodeInfo> {
+        self.gnb.nodes()
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
+        self.gnb.subscribe()
+    }
+
+    fn control(
+        &self,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        self.gnb.control(control)
+    }
+
+    fn control_cell(
+        &self,
+        cell_id: &str,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        self.controls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((cell_id.to_owned(), control.clone()));
+        self.gnb.control_cell(cell_id, control)
+    }
+}
+
+fn sd1() -> RrmPolicyMember {
+    RrmPolicyMember {
+        mcc: "001".into(),
+        mnc: "01".into(),
+        sst: 1,
+        sd: Some(1),
+    }
+}
+
+/// Whether `control` carries a policy's quota for SD 000001: a group with min = max > 0
+/// (slices without a policy get min 0).
+fn carries_the_quota(control: &SlicePrbQuotaControl) -> bool {
+    control
+        .groups
+        .iter()
+        .any(|g| g.member == sd1() && g.min_prb_ratio == g.max_prb_ratio && g.max_prb_ratio > 0)
+}
+
+/// Polls the policy's status until `ok` holds; returns it and how long it took.
+async fn wait_for(
+    http: &reqwest::Client,
+    url: &str,
+    what: &str,
+    ok: impl Fn(&Value) -> bool,
+) -> (Value, Duration) {
+    let start = Instant::now();
+    loop {
+        let status: Value = get_json(http, url).await;
+        if ok(&status) {
+            return (status, start.elapsed());
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "never {what}: {status}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn enforced(s: &Value) -> bool {
+    s["enforceStatus"] == "ENFORCED" && s.get("notEnforcedCells").is_none()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let emulator = EmulatorConfig {
+        clock: CLOCK,
+        cell_count: Some(3),
+        ..EmulatorConfig::default()
+    };
+    let gnb = EmulatedGnb::start(emulator.clone()).expect("the emulated gNB starts");
+    let cells = gnb.cell_ids();
+    assert_eq!(
+        cells,
+        [
+            "001-01-0000000001",
+            "001-01-0000000002",
+            "001-01-0000000003"
+        ]
+    );
+    let backend = Arc::new(Recording {
+        gnb: Arc::clone(&gnb),
+        controls: Mutex::default(),
+    });
+    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let config = XappConfig {
+        http_addr: loopback,
+        grpc_addr: loopback,
+        e2: E2Config::Emulated(emulator),
+        control: LoopTuning {
+            report_silence_ms: SILENCE_MS,
+            status_hold_ms: HOLD_MS,
+            ..LoopTuning::default()
+        },
+        ..XappConfig::loopback_defaults(dir.path().join("state"))
+    };
+    let xapp = maestro_xapp::start_with_backend(config, backend.clone())
+        .await
+        .expect("the xApp starts");
+    let base = format!("http://{}", xapp.http_addr);
+    let http = reqwest::Client::new();
+    wait_ready(&http, &base).await;
+
+    // One policy, no cell in its scope (the A1TD allows none): 20 Mbps for SD 000001.
+    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, "slice-1"));
+    let status_url = format!(
+        "{base}{}",
+        policy_status_path(SLICE_SLA_TARGET_TYPE, "slice-1")
+    );
+    let r = http
+        .put(&url)
+        .json(&statement("000001", 20000.0))
+        .send()
+        .await
+        .expect("PUT the policy");
+    assert_eq!(r.status(), 201);
+
+    // 1. ENFORCED in all three: the status across cells, and each cell took the quota.
+    wait_for(&http, &status_url, "ENFORCED in all three", enforced).await;
+    for cell in &cells {
+        assert!(
+            backend.controls_to(cell).iter().any(carries_the_quota),
+            "cell {cell} never got the policy's quota"
+        );
+    }
+
+    // 2. Cell 2's reports stop: NOT_ENFORCED naming it, within silence + hold (+ slack).
+    let stopped = &cells[1];
+    let link = gnb.link_fault_of(stopped).expect("cell 2 runs");
+    link.drop_link();
+    let (down, took) = wait_for(&http, &status_url, "NOT_ENFORCED naming cell 2", |s| {
+        s["enforceStatus"] == "NOT_ENFORCED"
+    })
+    .await;
+    assert_eq!(
+        down["notEnforcedCells"],
+        serde_json::json!([stopped]),
+        "the status names the silent cell, and only it: {down}"
+    );
+    assert_eq!(down["enforceReason"], "OTHER_REASON");
+    println!("MANY_CELLS cell 2 silent -> NOT_ENFORCED after {took:?}");
+    let bound = Duration::from_millis(SILENCE_MS + HOLD_MS / 10 + 2_000);
+    assert!(
+        took <= bound,
+        "NOT_ENFORCED after {took:?}, more than {bound:?}"
+    );
+
+    // 3. Its reports resume: ENFORCED again.
+    link.restore();
+    wait_for(&http, &status_url, "ENFORCED again", enforced).await;
+
+    // 4. A cell appears at run time: it gets the policy without a new PUT.
+    let added = "001-01-0000000004";
+    gnb.add_cell(EmulatorConfig {
+        cell_id: added.into(),
+        clock: CLOCK,
+        seed: 4,
+        ..EmulatorConfig::default()
+    })
+    .expect("the fourth cell starts");
+    let start = Instant::now();
+    while !backend.controls_to(added).iter().any(carries_the_quota) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the new cell never got the policy's quota: {:?}",
+            backend.controls_to(added)
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    wait_for(&http, &status_url, "ENFORCED with the new cell", enforced).await;
+
+    xapp.shutdown().await;
+}
