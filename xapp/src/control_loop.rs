@@ -33,6 +33,7 @@ use maestro_e2sm::report::CellMeasurement;
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
+use crate::cell_scope::{CellScope, KnownCells};
 use crate::cell_split::{across_cells, cell_weight, split_target};
 use crate::controller::{targets_from_policies, Controller, LoopTuning};
 use crate::e2::{E2Backend, ServedCell};
@@ -45,8 +46,10 @@ use crate::store::{PolicyKey, PolicyStore, StoredPolicy};
 
 /// What the loop works with.
 pub struct ControlLoop {
-    /// The E2 node.
+    /// The E2 nodes.
     pub backend: Arc<dyn E2Backend>,
+    /// The cells known (each cell's first report adds it; the A1 server checks cell lists).
+    pub cells: KnownCells,
     /// Durable policies.
     pub store: PolicyStore,
     /// KPI stream fan-out.
@@ -199,6 +202,7 @@ impl ControlLoop {
             if !cells.is_empty() {
                 tracing::info!(cell = %m.cell_id, "new cell: its first report");
             }
+            self.cells.insert(&m.cell_id);
             let deadline = Instant::now();
             cells.insert(
                 m.cell_id.clone(),
@@ -219,15 +223,30 @@ impl ControlLoop {
         publish: bool,
     ) -> Vec<(PolicyKey, PolicyStatus)> {
         let started = std::time::Instant::now();
-        let shares = shares_of(cells, m);
+        // The policies that apply in this cell (every cell, or the cells they list).
+        let scopes: HashMap<PolicyKey, CellScope> = policies
+            .iter()
+            .map(|p| (p.key(), CellScope::of_statement(&p.statement)))
+            .collect();
+        let here: Vec<StoredPolicy> = policies
+            .iter()
+            .filter(|p| scopes.get(&p.key()).is_some_and(|s| s.includes(&m.cell_id)))
+            .cloned()
+            .collect();
+        let (mut targets, rejected) = {
+            let Some(cell) = cells.get(&m.cell_id) else {
+                return Vec::new();
+            };
+            targets_from_policies(&here, &cell.served.slices)
+        };
+        for t in &mut targets {
+            let scope = scopes.get(&t.policy).unwrap_or(&CellScope::Every);
+            t.target_bps *= share_of(cells, m, &t.member, scope);
+        }
         let Some(cell) = cells.get_mut(&m.cell_id) else {
             return Vec::new();
         };
         let served = &cell.served.slices;
-        let (mut targets, rejected) = targets_from_policies(policies, served);
-        for t in &mut targets {
-            t.target_bps *= shares.get(&t.member).copied().unwrap_or(1.0);
-        }
         let decision = cell
             .controller
             .decide(&cell.served.carrier, m, served, &targets);
@@ -407,37 +426,35 @@ impl ControlLoop {
     }
 }
 
-/// The part of each slice's target the report's cell carries: its weight over the weights of
-/// every cell serving the slice (their latest reports; this report for its own cell), by the
-/// split rule of [`split_target`]. A silent cell keeps its share from its last report: its
-/// UEs have not moved to the other cells because its reports stopped.
-fn shares_of(cells: &Cells, m: &CellMeasurement) -> HashMap<RrmPolicyMember, f64> {
-    let mut shares = HashMap::new();
-    let Some(own) = cells.get(&m.cell_id) else {
-        return shares;
-    };
-    for member in &own.served.slices {
-        let mut weights = Vec::new();
-        let mut mine = 0;
-        for (id, c) in cells {
-            if !c.served.slices.contains(member) {
-                continue;
-            }
-            let report = if *id == m.cell_id {
-                mine = weights.len();
-                Some(m)
-            } else {
-                c.latest.as_deref()
-            };
-            let Some(report) = report else {
-                continue;
-            };
+/// The part of a slice's target the report's cell carries: its weight over the weights of
+/// every cell serving the slice within the policy's cells (their latest reports; this report
+/// for its own cell), by the split rule of [`split_target`]. A silent cell keeps its share
+/// from its last report: its UEs have not moved to the other cells because its reports
+/// stopped.
+fn share_of(
+    cells: &Cells,
+    m: &CellMeasurement,
+    member: &RrmPolicyMember,
+    scope: &CellScope,
+) -> f64 {
+    let mut weights = Vec::new();
+    let mut mine = None;
+    for (id, c) in cells {
+        if !c.served.slices.contains(member) || !scope.includes(id) {
+            continue;
+        }
+        let report = if *id == m.cell_id {
+            mine = Some(weights.len());
+            Some(m)
+        } else {
+            c.latest.as_deref()
+        };
+        if let Some(report) = report {
             weights.push(cell_weight(&report.ue_cqis(member), &c.served.carrier));
         }
-        let parts = split_target(1.0, &weights);
-        shares.insert(member.clone(), parts.get(mine).copied().unwrap_or(1.0));
     }
-    shares
+    let parts = split_target(1.0, &weights);
+    mine.and_then(|i| parts.get(i).copied()).unwrap_or(1.0)
 }
 
 /// Sleeps until `at`, or forever when there is nothing to wait for.

@@ -3,7 +3,9 @@
 //! - it is ENFORCED in all three (each cell got a control carrying the slice's quota);
 //! - one cell's reports stop: the policy turns NOT_ENFORCED naming that cell (within the
 //!   silence and hold settings), and ENFORCED again when they resume;
-//! - a cell added at run time gets the policy (its controls carry the quota) without a new PUT.
+//! - a cell added at run time gets the policy (its controls carry the quota) without a new PUT;
+//! - cell lists (`sliceSlaResources.cellIdList`, A1TD clause 6.3.4.3): a policy governs only
+//!   its cells, overlapping ones for one slice get 409, an unknown cell and tracking areas 400.
 
 mod common;
 
@@ -11,7 +13,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::client::{get_json, statement, wait_ready};
+use common::client::{assert_problem, get_json, statement, wait_ready};
 use maestro_api::a1::{policy_path, policy_status_path, SLICE_SLA_TARGET_TYPE};
 use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
 use maestro_e2sm::report::CellMeasurement;
@@ -136,15 +138,98 @@ fn enforced(s: &Value) -> bool {
     s["enforceStatus"] == "ENFORCED" && s.get("notEnforcedCells").is_none()
 }
 
+/// A running xApp on a recording emulated gNB of three cells.
+struct Setup {
+    xapp: maestro_xapp::RunningXapp,
+    gnb: Arc<EmulatedGnb>,
+    backend: Arc<Recording>,
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Setup {
+    async fn start(dir: &std::path::Path) -> Self {
+        let emulator = EmulatorConfig {
+            clock: CLOCK,
+            cell_count: Some(3),
+            ..EmulatorConfig::default()
+        };
+        let gnb = EmulatedGnb::start(emulator.clone()).expect("the emulated gNB starts");
+        let backend = Arc::new(Recording {
+            gnb: Arc::clone(&gnb),
+            controls: Mutex::default(),
+        });
+        let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+        let config = XappConfig {
+            http_addr: loopback,
+            grpc_addr: loopback,
+            e2: E2Config::Emulated(emulator),
+            control: LoopTuning {
+                report_silence_ms: SILENCE_MS,
+                status_hold_ms: HOLD_MS,
+                ..LoopTuning::default()
+            },
+            ..XappConfig::loopback_defaults(dir.join("state"))
+        };
+        let xapp = maestro_xapp::start_with_backend(config, backend.clone())
+            .await
+            .expect("the xApp starts");
+        let base = format!("http://{}", xapp.http_addr);
+        let http = reqwest::Client::new();
+        wait_ready(&http, &base).await;
+        Self {
+            xapp,
+            gnb,
+            backend,
+            http,
+            base,
+        }
+    }
+
+    /// PUTs `body` as policy `id`.
+    async fn put(&self, id: &str, body: &Value) -> reqwest::Response {
+        self.http
+            .put(format!(
+                "{}{}",
+                self.base,
+                policy_path(SLICE_SLA_TARGET_TYPE, id)
+            ))
+            .json(body)
+            .send()
+            .await
+            .expect("PUT a policy")
+    }
+
+    fn status_url(&self, id: &str) -> String {
+        format!(
+            "{}{}",
+            self.base,
+            policy_status_path(SLICE_SLA_TARGET_TYPE, id)
+        )
+    }
+}
+
+/// A statement for SD 000001 at `kbps` targeting the cells of NR cell identities `ncis`.
+fn in_cells(kbps: f64, ncis: &[u64]) -> Value {
+    let mut body = statement("000001", kbps);
+    let cells: Vec<Value> = ncis
+        .iter()
+        .map(|n| serde_json::json!({"plmnId": {"mcc": "001", "mnc": "01"}, "cId": {"ncI": n}}))
+        .collect();
+    body["sliceSlaResources"] = serde_json::json!({ "cellIdList": cells });
+    body
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let emulator = EmulatorConfig {
-        clock: CLOCK,
-        cell_count: Some(3),
-        ..EmulatorConfig::default()
-    };
-    let gnb = EmulatedGnb::start(emulator.clone()).expect("the emulated gNB starts");
+    let Setup {
+        xapp,
+        gnb,
+        backend,
+        http,
+        base,
+    } = Setup::start(dir.path()).await;
     let cells = gnb.cell_ids();
     assert_eq!(
         cells,
@@ -154,28 +239,6 @@ async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
             "001-01-0000000003"
         ]
     );
-    let backend = Arc::new(Recording {
-        gnb: Arc::clone(&gnb),
-        controls: Mutex::default(),
-    });
-    let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
-    let config = XappConfig {
-        http_addr: loopback,
-        grpc_addr: loopback,
-        e2: E2Config::Emulated(emulator),
-        control: LoopTuning {
-            report_silence_ms: SILENCE_MS,
-            status_hold_ms: HOLD_MS,
-            ..LoopTuning::default()
-        },
-        ..XappConfig::loopback_defaults(dir.path().join("state"))
-    };
-    let xapp = maestro_xapp::start_with_backend(config, backend.clone())
-        .await
-        .expect("the xApp starts");
-    let base = format!("http://{}", xapp.http_addr);
-    let http = reqwest::Client::new();
-    wait_ready(&http, &base).await;
 
     // One policy, no cell in its scope (the A1TD allows none): 20 Mbps for SD 000001.
     let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, "slice-1"));
@@ -246,4 +309,95 @@ async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
     wait_for(&http, &status_url, "ENFORCED with the new cell", enforced).await;
 
     xapp.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cell_lists_scope_a_policy_and_unknown_cells_or_tracking_areas_are_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let setup = Setup::start(dir.path()).await;
+    let cells = setup.gnb.cell_ids();
+
+    // Unknown cell, tracking areas, an E-UTRA cell: 400 problem+json saying which and why.
+    let r = setup.put("ghost", &in_cells(5000.0, &[1, 9])).await;
+    let problem = assert_problem(r, 400, "ncI 9").await;
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(
+        !detail.contains("ncI 1,") && !detail.contains("ncI 1;"),
+        "{detail}"
+    );
+    let mut ta = statement("000001", 5000.0);
+    ta["sliceSlaResources"] =
+        serde_json::json!({"taIList": [{"plmnId": {"mcc": "001", "mnc": "01"}, "tac": "000001"}]});
+    assert_problem(setup.put("ta", &ta).await, 400, "taIList is not supported").await;
+    let mut lte = statement("000001", 5000.0);
+    lte["sliceSlaResources"] = serde_json::json!({"cellIdList": [{"plmnId": {"mcc": "001", "mnc": "01"}, "cId": {"ecI": 1}}]});
+    assert_problem(setup.put("lte", &lte).await, 400, "E-UTRA").await;
+
+    // A policy for cells 1 and 2: ENFORCED, and cell 3 never gets its quota.
+    assert_eq!(
+        setup.put("two", &in_cells(10000.0, &[1, 2])).await.status(),
+        201
+    );
+    wait_for(
+        &setup.http,
+        &setup.status_url("two"),
+        "ENFORCED in cells 1, 2",
+        enforced,
+    )
+    .await;
+    for cell in &cells[..2] {
+        assert!(
+            setup
+                .backend
+                .controls_to(cell)
+                .iter()
+                .any(carries_the_quota),
+            "{cell}"
+        );
+    }
+    assert!(!setup
+        .backend
+        .controls_to(&cells[2])
+        .iter()
+        .any(carries_the_quota));
+
+    // Same slice: overlapping cells (or every cell) 409, the other cell 201.
+    let conflict = "already governed by policy 'two'";
+    assert_problem(
+        setup.put("again", &in_cells(10000.0, &[2, 3])).await,
+        409,
+        conflict,
+    )
+    .await;
+    assert_problem(
+        setup.put("all", &statement("000001", 10000.0)).await,
+        409,
+        conflict,
+    )
+    .await;
+    assert_eq!(
+        setup.put("three", &in_cells(4000.0, &[3])).await.status(),
+        201
+    );
+    wait_for(
+        &setup.http,
+        &setup.status_url("three"),
+        "ENFORCED in cell 3",
+        enforced,
+    )
+    .await;
+    let start = Instant::now();
+    while !setup
+        .backend
+        .controls_to(&cells[2])
+        .iter()
+        .any(carries_the_quota)
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "cell 3 never got its policy's quota"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    setup.xapp.shutdown().await;
 }

@@ -108,6 +108,11 @@ pub trait E2Backend: Send + Sync {
             slices: self.slices().to_vec(),
         })
     }
+    /// The ids of the cells it serves that are known before their first report (the
+    /// emulator's configured cells). Default: none; a cell is known from its first report.
+    fn cell_ids(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Sends a slice PRB quota control to the E2 node serving `cell_id` and waits for its
     /// outcome. Default, for single-cell backends: [`E2Backend::control`].
     fn control_cell(

@@ -526,14 +526,6 @@ impl EmulatedGnb {
         self.node(cell_id).map(|n| n.link.clone())
     }
 
-    /// The ids of the cells running, in the order they started.
-    pub fn cell_ids(&self) -> Vec<String> {
-        self.lock_nodes()
-            .iter()
-            .map(|n| n.config.cell_id.clone())
-            .collect()
-    }
-
     fn lock_nodes(&self) -> std::sync::MutexGuard<'_, Vec<Arc<EmulatedNode>>> {
         self.nodes
             .lock()
@@ -612,6 +604,14 @@ impl E2Backend for EmulatedGnb {
 
     fn nodes(&self) -> Vec<E2NodeInfo> {
         self.lock_nodes().iter().map(|n| n.node.clone()).collect()
+    }
+
+    /// The cells running, in the order they started.
+    fn cell_ids(&self) -> Vec<String> {
+        self.lock_nodes()
+            .iter()
+            .map(|n| n.config.cell_id.clone())
+            .collect()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
