@@ -145,9 +145,17 @@ impl ControlLoop {
                 },
                 _ = self.changed.notified() => {
                     let policies = self.store.all();
-                    let latest: Vec<Arc<CellMeasurement>> =
-                        cells.values().filter_map(|c| c.latest.clone()).collect();
-                    let mut rejected = Vec::new();
+                    // A silent cell has no fresh report to decide on: its policies, new ones
+                    // included, stay NOT_ENFORCED there until its reports resume.
+                    let latest: Vec<Arc<CellMeasurement>> = cells
+                        .values()
+                        .filter(|c| !c.silent)
+                        .filter_map(|c| c.latest.clone())
+                        .collect();
+                    for (id, cell) in cells.iter_mut().filter(|(_, c)| c.silent) {
+                        go_silent(id, cell, &policies);
+                    }
+                    let mut rejected = all_silent(&cells, &policies);
                     for m in latest {
                         rejected = self.step(&mut cells, &m, &policies, &written, false).await;
                     }
@@ -166,24 +174,9 @@ impl ControlLoop {
                             silence_ms = silence_limit.as_millis() as u64,
                             "no E2 report: the cell's policies NOT_ENFORCED until reports resume"
                         );
-                        // The node may come back with none of our quotas: send them again then.
-                        cell.last_control = None;
-                        cell.controller.forget_quotas();
-                        // A fact (nothing shows the quotas are in force): no hysteresis.
-                        for (key, status) in &mut cell.views {
-                            cell.filter.reset(key);
-                            *status = PolicyStatus::not_enforced(EnforceReason::OtherReason);
-                        }
+                        go_silent(id, cell, &policies);
                     }
-                    // Policies no cell serves: NOT_ENFORCED too once the whole E2 side is silent.
-                    let rejected = if cells.values().all(|c| c.silent) {
-                        policies
-                            .iter()
-                            .map(|p| (p.key(), PolicyStatus::not_enforced(EnforceReason::OtherReason)))
-                            .collect()
-                    } else {
-                        Vec::new()
-                    };
+                    let rejected = all_silent(&cells, &policies);
                     self.write_across_cells(&cells, &policies, &rejected, &mut written).await;
                 }
                 _ = shutdown.changed() => break,
@@ -455,6 +448,47 @@ fn share_of(
     }
     let parts = split_target(1.0, &weights);
     mine.and_then(|i| parts.get(i).copied()).unwrap_or(1.0)
+}
+
+/// A silent cell: the node may come back with none of our quotas (sent again then), and
+/// nothing shows they are in force, so every policy applying in the cell is NOT_ENFORCED
+/// there, a fact (no hysteresis).
+fn go_silent(cell_id: &str, cell: &mut CellLoop, policies: &[StoredPolicy]) {
+    cell.last_control = None;
+    cell.controller.forget_quotas();
+    let here: Vec<StoredPolicy> = policies
+        .iter()
+        .filter(|p| CellScope::of_statement(&p.statement).includes(cell_id))
+        .cloned()
+        .collect();
+    let (targets, _) = targets_from_policies(&here, &cell.served.slices);
+    cell.views = targets
+        .into_iter()
+        .map(|t| {
+            cell.filter.reset(&t.policy);
+            (
+                t.policy,
+                PolicyStatus::not_enforced(EnforceReason::OtherReason),
+            )
+        })
+        .collect();
+}
+
+/// With every cell silent (or none reported yet) the whole E2 side is: the policies no cell
+/// decides for are NOT_ENFORCED too.
+fn all_silent(cells: &Cells, policies: &[StoredPolicy]) -> Vec<(PolicyKey, PolicyStatus)> {
+    if !cells.values().all(|c| c.silent) {
+        return Vec::new();
+    }
+    policies
+        .iter()
+        .map(|p| {
+            (
+                p.key(),
+                PolicyStatus::not_enforced(EnforceReason::OtherReason),
+            )
+        })
+        .collect()
 }
 
 /// Sleeps until `at`, or forever when there is nothing to wait for.

@@ -2,7 +2,8 @@
 //! (each its own E2 node, simulated clock x10) and one A1 policy without a cell scope.
 //! - it is ENFORCED in all three (each cell got a control carrying the slice's quota);
 //! - one cell's reports stop: the policy turns NOT_ENFORCED naming that cell (within the
-//!   silence and hold settings), and ENFORCED again when they resume;
+//!   silence and hold settings), stays so through an A1 change, and is ENFORCED again when
+//!   they resume;
 //! - a cell added at run time gets the policy (its controls carry the quota) without a new PUT;
 //! - cell lists (`sliceSlaResources.cellIdList`, A1TD clause 6.3.4.3): a policy governs only
 //!   its cells, overlapping ones for one slice get 409, an unknown cell and tracking areas 400.
@@ -31,13 +32,55 @@ const SILENCE_MS: u64 = 400;
 const HOLD_MS: u64 = 1_000;
 const CLOCK: Clock = Clock::Simulated { speedup: 10.0 };
 
-/// The emulated gNB, recording every control sent to each cell.
+/// The emulated gNB, recording every control sent to each cell, and whose cells' reports the
+/// test can stop (muted) while their nodes still take controls: a lost KPM subscription.
 struct Recording {
     gnb: Arc<EmulatedGnb>,
     controls: Mutex<Vec<(String, SlicePrbQuotaControl)>>,
+    muted: Arc<Mutex<Vec<String>>>,
+    reports: broadcast::Sender<Arc<CellMeasurement>>,
+    _forward: tokio::task::JoinHandle<()>,
 }
 
 impl Recording {
+    /// Forwards the gNB's reports, but a muted cell's.
+    fn new(gnb: Arc<EmulatedGnb>) -> Self {
+        let (reports, _) = broadcast::channel(256);
+        let muted: Arc<Mutex<Vec<String>>> = Arc::default();
+        let mut from_gnb = gnb.subscribe();
+        let (out, mute) = (reports.clone(), Arc::clone(&muted));
+        let forward = tokio::spawn(async move {
+            while let Ok(m) = from_gnb.recv().await {
+                let silent = mute
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .contains(&m.cell_id);
+                if !silent {
+                    let _ = out.send(m);
+                }
+            }
+        });
+        Self {
+            gnb,
+            controls: Mutex::default(),
+            muted,
+            reports,
+            _forward: forward,
+        }
+    }
+
+    /// Stops (`true`) or resumes `cell`'s reports.
+    fn mute(&self, cell: &str, stop: bool) {
+        let mut muted = self
+            .muted
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        muted.retain(|c| c != cell);
+        if stop {
+            muted.push(cell.to_owned());
+        }
+    }
+
     /// The controls sent to `cell` so far.
     fn controls_to(&self, cell: &str) -> Vec<SlicePrbQuotaControl> {
         self.controls
@@ -72,7 +115,7 @@ impl E2Backend for Recording {
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
-        self.gnb.subscribe()
+        self.reports.subscribe()
     }
 
     fn control(
@@ -155,10 +198,7 @@ impl Setup {
             ..EmulatorConfig::default()
         };
         let gnb = EmulatedGnb::start(emulator.clone()).expect("the emulated gNB starts");
-        let backend = Arc::new(Recording {
-            gnb: Arc::clone(&gnb),
-            controls: Mutex::default(),
-        });
+        let backend = Arc::new(Recording::new(Arc::clone(&gnb)));
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
         let config = XappConfig {
             http_addr: loopback,
@@ -263,10 +303,10 @@ async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
         );
     }
 
-    // 2. Cell 2's reports stop: NOT_ENFORCED naming it, within silence + hold (+ slack).
+    // 2. Cell 2's reports stop (its node still takes controls): NOT_ENFORCED naming it,
+    //    within silence + hold (+ slack).
     let stopped = &cells[1];
-    let link = gnb.link_fault_of(stopped).expect("cell 2 runs");
-    link.drop_link();
+    backend.mute(stopped, true);
     let (down, took) = wait_for(&http, &status_url, "NOT_ENFORCED naming cell 2", |s| {
         s["enforceStatus"] == "NOT_ENFORCED"
     })
@@ -284,9 +324,41 @@ async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
         "NOT_ENFORCED after {took:?}, more than {bound:?}"
     );
 
-    // 3. Its reports resume: ENFORCED again.
-    link.restore();
+    // An A1 change meanwhile (a policy for the other slice) decides nothing in the silent
+    // cell: both policies read NOT_ENFORCED naming it.
+    let r = http
+        .put(format!(
+            "{base}{}",
+            policy_path(SLICE_SLA_TARGET_TYPE, "slice-2")
+        ))
+        .json(&statement("000002", 5000.0))
+        .send()
+        .await
+        .expect("PUT the second policy");
+    assert_eq!(r.status(), 201);
+    let second_url = format!(
+        "{base}{}",
+        policy_status_path(SLICE_SLA_TARGET_TYPE, "slice-2")
+    );
+    let names_cell_2 = |s: &Value| s["notEnforcedCells"] == serde_json::json!([stopped]);
+    wait_for(
+        &http,
+        &second_url,
+        "the new policy NOT_ENFORCED in cell 2",
+        names_cell_2,
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let still: Value = get_json(&http, &status_url).await;
+    assert!(
+        names_cell_2(&still),
+        "an A1 change hid the silent cell: {still}"
+    );
+
+    // 3. Its reports resume: ENFORCED again (both policies).
+    backend.mute(stopped, false);
     wait_for(&http, &status_url, "ENFORCED again", enforced).await;
+    wait_for(&http, &second_url, "the new policy ENFORCED", enforced).await;
 
     // 4. A cell appears at run time: it gets the policy without a new PUT.
     let added = "001-01-0000000004";
