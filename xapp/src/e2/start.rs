@@ -187,6 +187,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn many_emulated_cells_run_in_process_but_not_through_the_bridge() {
+        let dir = tempfile::tempdir().unwrap();
+        let cells = EmulatorConfig {
+            cell_count: Some(3),
+            ..Default::default()
+        };
+        let started = start(
+            &E2Config::Emulated(cells.clone()),
+            Host::Xapp {
+                state_dir: dir.path(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(started.backend.cell_ids().len(), 3);
+        let bridged = E2Config::Bridge {
+            emulator: cells,
+            options: BridgeOptions {
+                program: Some(PathBuf::from("/bin/false")),
+                ..BridgeOptions::default()
+            },
+        };
+        let Err(StartError::Emulator(err)) = start(
+            &bridged,
+            Host::Xapp {
+                state_dir: dir.path(),
+            },
+        )
+        .await
+        else {
+            panic!("the bridge took three cells");
+        };
+        assert!(err.to_string().contains("carries one cell"), "{err}");
+    }
+
+    #[tokio::test]
     async fn the_xapp_bridges_the_emulated_gnb_through_a_child() {
         let dir = tempfile::tempdir().unwrap();
         let config = E2Config::Bridge {
