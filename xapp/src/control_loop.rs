@@ -126,10 +126,10 @@ impl ControlLoop {
             tokio::select! {
                 r = reports.recv() => match r {
                     Ok(m) => {
-                        idle = None;
                         let Some(cell) = self.cell_for(&mut cells, &m) else {
                             continue;
                         };
+                        idle = None;
                         cell.deadline = Instant::now() + silence_limit;
                         if std::mem::take(&mut cell.silent) {
                             tracing::info!(cell = %m.cell_id, sequence = m.sequence, "E2 reports resumed");
