@@ -110,6 +110,47 @@ pub struct SliceSlaPolicy {
     pub scope: SliceScope,
     /// What to hold it at.
     pub slice_sla_objectives: SliceSlaObjectives,
+    /// Where (optional; A1TD clause 7.2.7: "can optionally be applied together with" the
+    /// objectives): the cells the objectives target. Absent: every cell serving the slice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slice_sla_resources: Option<SliceSlaResources>,
+}
+
+/// The RAN resources a slice SLA objective targets (A1TD clause 6.3.4.3
+/// "SliceSlaResources"): a list of cells or a list of tracking areas, exactly one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SliceSlaResources {
+    /// The cells (A1TD common `CellIdList`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_id_list: Option<Vec<CellId>>,
+    /// The tracking areas (A1TD common `TaIList`), kept as JSON: the schema accepts them,
+    /// this xApp does not serve them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ta_i_list: Option<Vec<serde_json::Value>>,
+}
+
+/// A cell (A1TD common `CellId`, clause 6.3.2): its PLMN and its cell identity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CellId {
+    /// The PLMN.
+    pub plmn_id: PlmnId,
+    /// The cell identity within it.
+    pub c_id: CId,
+}
+
+/// A cell identity (A1TD common `CId`): NR (`ncI`, 36 bits) or E-UTRA (`ecI`, 28 bits),
+/// exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CId {
+    /// NR cell identity (TS 38.300), 0..2^36-1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nc_i: Option<u64>,
+    /// E-UTRA cell identity (TS 36.300), 0..2^28-1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ec_i: Option<u64>,
 }
 
 /// Whether the A1 termination enforces a policy (A1AP v2 "EnforcementStatusType").
@@ -144,6 +185,13 @@ pub struct PolicyStatus {
     /// Present when NOT_ENFORCED.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enforce_reason: Option<EnforceReason>,
+    /// Ours, not A1AP's (whose status object has only `enforceStatus` and the
+    /// `enforceReason` enum; our status schema allows more properties): when the xApp serves
+    /// several cells and the policy is NOT_ENFORCED because some of the cells serving its
+    /// slice do not enforce it, their cell ids (as in the KPI stream's `cell_id`). Absent
+    /// otherwise, and always with one cell.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_enforced_cells: Vec<String>,
 }
 
 impl PolicyStatus {
@@ -152,6 +200,7 @@ impl PolicyStatus {
         Self {
             enforce_status: EnforceStatus::Enforced,
             enforce_reason: None,
+            not_enforced_cells: Vec::new(),
         }
     }
 
@@ -160,6 +209,16 @@ impl PolicyStatus {
         Self {
             enforce_status: EnforceStatus::NotEnforced,
             enforce_reason: Some(reason),
+            not_enforced_cells: Vec::new(),
+        }
+    }
+
+    /// This status naming the cells that do not enforce the policy
+    /// ([`PolicyStatus::not_enforced_cells`]).
+    pub fn in_cells(self, not_enforced_cells: Vec<String>) -> Self {
+        Self {
+            not_enforced_cells,
+            ..self
         }
     }
 }
@@ -225,6 +284,7 @@ mod tests {
                 gua_dl_thpt_per_slice: Some(40_000.0),
                 ..Default::default()
             },
+            slice_sla_resources: None,
         };
         let v = serde_json::to_value(&policy).unwrap();
         assert_eq!(v["scope"]["sliceId"]["plmnId"]["mcc"], "001");

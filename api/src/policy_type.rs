@@ -15,7 +15,12 @@ const STATUS_SCHEMA: &str = r#"{
   "required": ["enforceStatus"],
   "properties": {
     "enforceStatus": { "enum": ["ENFORCED", "NOT_ENFORCED"] },
-    "enforceReason": { "enum": ["SCOPE_NOT_APPLICABLE", "STATEMENT_NOT_APPLICABLE", "OTHER_REASON"] }
+    "enforceReason": { "enum": ["SCOPE_NOT_APPLICABLE", "STATEMENT_NOT_APPLICABLE", "OTHER_REASON"] },
+    "notEnforcedCells": {
+      "description": "Ours, not A1AP's: with several cells, the cells that do not enforce a NOT_ENFORCED policy",
+      "type": "array",
+      "items": { "type": "string" }
+    }
   }
 }"#;
 

@@ -337,6 +337,7 @@ async fn run_pass(
                 max_dl_thpt_per_slice: Some(kbps),
                 ..Default::default()
             },
+            slice_sla_resources: None,
         };
         let id = policy_id(&op.id);
         let sent = serde_json::to_value(&statement).unwrap_or_default();

@@ -153,8 +153,9 @@ pub struct LoopTuning {
     pub dead_band: f64,
     /// The gain is kept within [1/limit, limit].
     pub gain_limit: f64,
-    /// With no E2 report for this long (wall clock, ms), every policy goes NOT_ENFORCED
-    /// until reports resume: nothing shows the quota is still in force at the node.
+    /// With no E2 report from a cell for this long (wall clock, ms), every policy applying
+    /// in that cell goes NOT_ENFORCED there (with one cell: every policy) until its reports
+    /// resume: nothing shows the quota is still in force at the node.
     #[serde(default = "default_report_silence_ms")]
     pub report_silence_ms: u64,
     /// Hysteresis on policy statuses (ms of report time, the reports' `time_ms`): a status

@@ -9,6 +9,8 @@
 //! [`start`] wires it all on the configured addresses and returns once everything listens.
 
 pub mod a1;
+pub mod cell_scope;
+pub mod cell_split;
 pub mod config;
 pub mod control_loop;
 pub mod controller;
@@ -188,8 +190,13 @@ async fn start_inner(
         .local_addr()
         .map_err(|e| XappError::Setup(e.to_string()))?;
 
+    let cells = cell_scope::KnownCells::default();
+    for id in backend.cell_ids() {
+        cells.insert(&id);
+    }
     let state = a1::A1State {
         registry,
+        cells: cells.clone(),
         store: store.clone(),
         served: Arc::new(backend.slices().to_vec()),
         changed: Arc::clone(&changed),
@@ -230,6 +237,7 @@ async fn start_inner(
     )));
     let control = ControlLoop {
         backend: Arc::clone(&backend),
+        cells,
         store,
         hub,
         metrics,

@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::body::{parse_policy, ValidatedPolicy};
 use super::{A1Error, A1State};
+use crate::cell_scope::CellScope;
 use crate::security::Denied;
 use crate::slice_map::member_of;
 use crate::store::{PolicyKey, PutOutcome, StoreError, StoredPolicy};
@@ -247,8 +248,17 @@ pub async fn put_policy(
     let mut write_guard = None;
     if let Some(slice) = slice_sla {
         let member = member_of(&slice.scope.slice_id).map_err(A1Error::BadRequest)?;
+        let cells = CellScope::of(&slice).map_err(|e| A1Error::BadRequest(e.to_string()))?;
+        let unknown = cells.unknown(&state.cells.snapshot());
+        if !unknown.is_empty() {
+            let named: Vec<String> = unknown.iter().map(ToString::to_string).collect();
+            return Err(A1Error::BadRequest(format!(
+                "sliceSlaResources.cellIdList names cells this xApp does not serve: {}",
+                named.join("; ")
+            )));
+        }
         write_guard = Some(state.writes.clone().lock_owned().await);
-        // One policy per slice: a second one would leave its target undefined.
+        // One policy per slice and cell: a second one would leave its target undefined.
         for other in state.store.all() {
             if other.policy_type != type_id || other.policy_id == policy_id {
                 continue;
@@ -257,9 +267,9 @@ pub async fn put_policy(
                 .ok()
                 .and_then(|o| member_of(&o.scope.slice_id).ok())
                 .is_some_and(|m| m == member);
-            if same_slice {
+            if same_slice && cells.overlaps(&CellScope::of_statement(&other.statement)) {
                 return Err(A1Error::Conflict(format!(
-                    "slice {} is already governed by policy '{}'; update or delete that one",
+                    "slice {} is already governed by policy '{}' in some of these cells; update or delete that one",
                     slice.scope.slice_id, other.policy_id
                 )));
             }

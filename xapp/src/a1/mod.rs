@@ -36,6 +36,8 @@ pub struct A1State {
     pub registry: Arc<PolicyTypeRegistry>,
     /// Durable policies.
     pub store: PolicyStore,
+    /// The cells the xApp knows (a policy listing another cell is refused).
+    pub cells: crate::cell_scope::KnownCells,
     /// Slices the E2 node serves (a policy for another slice is SCOPE_NOT_APPLICABLE).
     pub served: Arc<Vec<RrmPolicyMember>>,
     /// Wakes the controller after a change.

@@ -11,8 +11,13 @@
 //!   [`E2Config`] is the configured one and its settings, and [`start()`] starts the backend it
 //!   describes, in the xApp or in the bridge child ([`Host`]).
 //!
-//! A backend publishes one [`CellMeasurement`] per report period (what E2SM-KPM indications and
-//! FlexRIC's MAC stats carry) and applies [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6).
+//! A backend publishes one [`CellMeasurement`] per cell and report period (what E2SM-KPM
+//! indications and FlexRIC's MAC stats carry; `cell_id` says which cell) and applies
+//! [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6) to the node serving a cell
+//! ([`E2Backend::control_cell`]). A backend may serve many cells, each its own E2 node (as
+//! FlexRIC's agents are one node each), and cells may appear at run time (their first report)
+//! or stop reporting. The emulator serves N cells; FlexRIC and the bridge still serve one node
+//! (the trait's single-cell defaults): all-nodes FlexRIC is a later step of issue 20.
 
 pub mod bridge;
 pub mod config;
@@ -75,21 +80,56 @@ pub struct E2NodeInfo {
     pub ran_functions: Vec<RanFunctionInfo>,
 }
 
-/// An E2 node the xApp controls.
+/// A cell a backend serves: its carrier and its slices, in the order of its reports.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServedCell {
+    /// The cell's carrier (numerology, PRBs) the controller's tables need.
+    pub carrier: CellConfig,
+    /// The slices it serves (S-NSSAI + PLMN).
+    pub slices: Vec<RrmPolicyMember>,
+}
+
+/// The E2 nodes the xApp controls: one (FlexRIC, the bridge, test doubles) or many (the
+/// emulator with `cells`), each serving one cell.
 pub trait E2Backend: Send + Sync {
     /// Backend name for logs and `/readyz`.
     fn name(&self) -> &'static str;
-    /// The cell it serves.
+    /// The carrier of its first cell (a single-cell backend: its only one).
     fn cell(&self) -> &CellConfig;
-    /// The slices it serves (S-NSSAI + PLMN).
+    /// The slices (S-NSSAI + PLMN) its cells served at start-up (a single-cell backend: its
+    /// cell's).
     fn slices(&self) -> &[RrmPolicyMember];
+    /// The cell whose reports carry `cell_id`, if the backend serves it (it may have appeared
+    /// since start-up). Default, for single-cell backends: their one cell, whatever the id.
+    fn served_cell(&self, cell_id: &str) -> Option<ServedCell> {
+        let _ = cell_id;
+        Some(ServedCell {
+            carrier: self.cell().clone(),
+            slices: self.slices().to_vec(),
+        })
+    }
+    /// The ids of the cells it serves that are known before their first report (the
+    /// emulator's configured cells). Default: none; a cell is known from its first report.
+    fn cell_ids(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// Sends a slice PRB quota control to the E2 node serving `cell_id` and waits for its
+    /// outcome. Default, for single-cell backends: [`E2Backend::control`].
+    fn control_cell(
+        &self,
+        cell_id: &str,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        let _ = cell_id;
+        self.control(control)
+    }
     /// The E2 nodes behind this backend and their RAN functions (logged at start-up).
     fn nodes(&self) -> Vec<E2NodeInfo> {
         Vec::new()
     }
     /// Subscribes to per-period measurements.
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>>;
-    /// Sends a slice PRB quota control and waits for its outcome.
+    /// Sends a slice PRB quota control to its first cell's node and waits for its outcome.
     fn control(
         &self,
         control: SlicePrbQuotaControl,

@@ -94,6 +94,14 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
         }
         (E2Config::Bridge { emulator, options }, Host::Xapp { state_dir }) => {
             emulator.validate().map_err(StartError::Emulator)?;
+            // The bridge's child protocol carries one node's reports and controls.
+            if emulator.cell_configs().map_err(StartError::Emulator)?.len() > 1 {
+                return Err(StartError::Emulator(EmulatorError::Config(
+                    "the E2 bridge carries one cell: run many emulated cells in process \
+                     (--e2 emulator)"
+                        .into(),
+                )));
+            }
             let spec = ChildSpec {
                 node: NodeKind::Emulator,
                 config_path: child_config_path(state_dir, NodeKind::Emulator),
@@ -176,6 +184,42 @@ mod tests {
             assert!(started.bridge.is_none());
             assert_eq!(started.backend.name(), "emulated-gnb");
         }
+    }
+
+    #[tokio::test]
+    async fn many_emulated_cells_run_in_process_but_not_through_the_bridge() {
+        let dir = tempfile::tempdir().unwrap();
+        let cells = EmulatorConfig {
+            cell_count: Some(3),
+            ..Default::default()
+        };
+        let started = start(
+            &E2Config::Emulated(cells.clone()),
+            Host::Xapp {
+                state_dir: dir.path(),
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(started.backend.cell_ids().len(), 3);
+        let bridged = E2Config::Bridge {
+            emulator: cells,
+            options: BridgeOptions {
+                program: Some(PathBuf::from("/bin/false")),
+                ..BridgeOptions::default()
+            },
+        };
+        let Err(StartError::Emulator(err)) = start(
+            &bridged,
+            Host::Xapp {
+                state_dir: dir.path(),
+            },
+        )
+        .await
+        else {
+            panic!("the bridge took three cells");
+        };
+        assert!(err.to_string().contains("carries one cell"), "{err}");
     }
 
     #[tokio::test]

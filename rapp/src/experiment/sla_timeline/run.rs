@@ -488,5 +488,6 @@ fn statement(slice: &SliceId, mbps: f64) -> SliceSlaPolicy {
             max_dl_thpt_per_slice: Some(kbps),
             ..Default::default()
         },
+        slice_sla_resources: None,
     }
 }

@@ -1,4 +1,5 @@
-//! The built-in emulated gNB: one NR cell with slices and UEs, per-UE CQI from a vehicular
+//! The built-in emulated gNB: NR cells (one by default; `cells` or `cell_count` for more, each
+//! its own E2 node, see [`EmulatorConfig::cell_configs`]) with slices and UEs, per-UE CQI from a vehicular
 //! model or a drive trace, a MAC scheduler that honours the slice PRB quotas, and a clock that
 //! runs in real time or faster (simulated). It stands in for an OAI gNB behind FlexRIC.
 //!
@@ -34,7 +35,7 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 
 use self::cell::EmulatedCell;
-use super::{wire, BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo};
+use super::{wire, BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo, ServedCell};
 use crate::nr::CellConfig;
 
 /// How the emulated gNB's clock runs.
@@ -106,6 +107,31 @@ pub struct EmulatorConfig {
     /// `3.00`, `2.03`): its announced OID and the encoding of its indication headers.
     #[serde(default)]
     pub kpm_version: KpmVersion,
+    /// Many cells, each its own E2 node: the list of cells (absent or empty: the one cell
+    /// above). A field a cell leaves out is taken from above (its seed: `seed` + its index).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<CellSpec>,
+    /// Many cells by count (instead of `cells`): cell `k` (from 0) has the NR cell identity
+    /// of `cell_id` plus `k` and the seed `seed` + `k`, everything else from above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell_count: Option<u32>,
+}
+
+/// One cell of a many-cell emulator (`cells`); what it leaves out comes from the top level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CellSpec {
+    /// NR cell id, as the top-level `cell_id` (e.g. `001-01-0000000002`).
+    pub cell_id: String,
+    /// Seed of its CQI models and fading (default: the top-level `seed` + its index).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// Its CQI source (default: the top-level `cqi`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cqi: Option<CqiSource>,
+    /// Its slices and UEs (default: the top-level `slices`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slices: Option<Vec<EmulatedSlice>>,
 }
 
 fn default_fast_fading() -> bool {
@@ -143,11 +169,63 @@ impl Default for EmulatorConfig {
             rc_dialect: RanParamDialect::default(),
             rc_leaf_encoding: None,
             kpm_version: KpmVersion::default(),
+            cells: Vec::new(),
+            cell_count: None,
         }
     }
 }
 
 impl EmulatorConfig {
+    /// The configuration of each emulated cell, each a one-cell config (no `cells`, no
+    /// `cell_count`): the top level alone by default (today's one cell, unchanged), else
+    /// one per entry of `cells`, or `cell_count` cells numbered from `cell_id`.
+    pub fn cell_configs(&self) -> Result<Vec<EmulatorConfig>, EmulatorError> {
+        let base = EmulatorConfig {
+            cells: Vec::new(),
+            cell_count: None,
+            ..self.clone()
+        };
+        let configs: Vec<EmulatorConfig> = match (&self.cells[..], self.cell_count) {
+            ([], None) => vec![base],
+            ([_, ..], Some(_)) => {
+                return Err(EmulatorError::Config(
+                    "give either `cells` or `cell_count`, not both".into(),
+                ))
+            }
+            ([], Some(0)) => return Err(EmulatorError::Config("`cell_count` must be >= 1".into())),
+            ([], Some(n)) => (0..u64::from(n))
+                .map(|k| {
+                    Ok(EmulatorConfig {
+                        cell_id: nth_cell_id(&self.cell_id, k)?,
+                        seed: self.seed.wrapping_add(k),
+                        ..base.clone()
+                    })
+                })
+                .collect::<Result<_, EmulatorError>>()?,
+            (cells, _) => cells
+                .iter()
+                .zip(0u64..)
+                .map(|(c, k)| EmulatorConfig {
+                    cell_id: c.cell_id.clone(),
+                    seed: c.seed.unwrap_or(self.seed.wrapping_add(k)),
+                    cqi: c.cqi.clone().unwrap_or_else(|| self.cqi.clone()),
+                    slices: c.slices.clone().unwrap_or_else(|| self.slices.clone()),
+                    ..base.clone()
+                })
+                .collect(),
+        };
+        for (i, c) in configs.iter().enumerate() {
+            if configs[..i].iter().any(|o| o.cell_id == c.cell_id) {
+                return Err(EmulatorError::Config(format!(
+                    "cell {} is configured twice",
+                    c.cell_id
+                )));
+            }
+            c.validate()?;
+        }
+        Ok(configs)
+    }
+
     /// Checks the carrier, slices, period and clock.
     pub fn validate(&self) -> Result<(), EmulatorError> {
         self.cell
@@ -175,6 +253,26 @@ impl EmulatorConfig {
         }
         Ok(())
     }
+}
+
+/// The id of cell `k` numbered from `first`: its trailing NR cell identity digits (hex, as
+/// in `001-01-0000000001`) plus `k`, same width.
+fn nth_cell_id(first: &str, k: u64) -> Result<String, EmulatorError> {
+    let digits = first
+        .rsplit('-')
+        .next()
+        .filter(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_hexdigit()))
+        .ok_or_else(|| {
+            EmulatorError::Config(format!(
+                "`cell_count` needs a cell_id ending in hex digits, got {first:?}"
+            ))
+        })?;
+    let prefix = &first[..first.len() - digits.len()];
+    let nci = u64::from_str_radix(digits, 16)
+        .ok()
+        .and_then(|n| n.checked_add(k))
+        .ok_or_else(|| EmulatorError::Config(format!("cell id {first:?} + {k} overflows")))?;
+    Ok(format!("{prefix}{nci:0width$x}", width = digits.len()))
 }
 
 /// Why the emulator could not start.
@@ -266,26 +364,28 @@ struct KpmLink {
     xapp: KpmVersion,
 }
 
-/// The running emulated gNB.
-pub struct EmulatedGnb {
+/// One emulated cell and its E2 node: its agent's state, its link and its clock task.
+struct EmulatedNode {
     config: EmulatorConfig,
     node: E2NodeInfo,
     members: Vec<RrmPolicyMember>,
     state: Arc<Mutex<State>>,
     link: LinkFault,
-    reports: broadcast::Sender<Arc<CellMeasurement>>,
     task: JoinHandle<()>,
 }
 
-impl Drop for EmulatedGnb {
+impl Drop for EmulatedNode {
     fn drop(&mut self) {
         self.task.abort();
     }
 }
 
-impl EmulatedGnb {
-    /// Validates the config and starts the cell's clock.
-    pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+impl EmulatedNode {
+    /// Starts one cell's clock, its reports going to `reports` (a one-cell config).
+    fn start(
+        config: EmulatorConfig,
+        reports: broadcast::Sender<Arc<CellMeasurement>>,
+    ) -> Result<Self, EmulatorError> {
         let node = announced_node(&config);
         // What the xApp side does with a real node: the KPM version from the announced OID.
         let kpm = KpmLink {
@@ -298,29 +398,145 @@ impl EmulatedGnb {
         let state = Arc::new(Mutex::new(State {
             max_ratio: vec![None; members.len()],
         }));
-        let (reports, _) = broadcast::channel(256);
         let link = LinkFault::default();
         let task = tokio::spawn(run_cell(
             cell,
             Arc::clone(&state),
-            reports.clone(),
+            reports,
             link.clone(),
             kpm,
         ));
-        Ok(Arc::new(Self {
+        Ok(Self {
             config,
             node,
             members,
             state,
             link,
-            reports,
             task,
+        })
+    }
+
+    /// The node's agent: decodes the control's E2SM-RC bytes and applies the quotas.
+    fn control(&self, control: SlicePrbQuotaControl) -> Result<ControlOutcome, E2Error> {
+        if self.link.is_down() {
+            self.link.refused_controls.fetch_add(1, Ordering::SeqCst);
+            return Err(E2Error::Unreachable(
+                "E2 link to the emulated gNB is down (fault injected)".into(),
+            ));
+        }
+        control
+            .validate()
+            .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
+        // xApp side encodes, the node's agent decodes: the control crosses E2 as RC bytes.
+        let dialect = self.config.rc_dialect;
+        let bytes = wire::encode_control(&control, dialect, self.config.rc_leaf_encoding)?;
+        let control = match wire::decode_control(&bytes, dialect) {
+            Ok(read) => read.control,
+            Err(cause) => return Ok(ControlOutcome::Failed { cause }),
+        };
+        let mut updates = Vec::new();
+        for group in &control.groups {
+            match self.members.iter().position(|m| m == &group.member) {
+                Some(i) => updates.push((i, group.max_prb_ratio)),
+                None => {
+                    return Ok(ControlOutcome::Failed {
+                        cause: format!("unknown slice {:?}", group.member),
+                    })
+                }
+            }
+        }
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (i, ratio) in updates {
+            state.max_ratio[i] = Some(ratio);
+        }
+        Ok(ControlOutcome::Acknowledged)
+    }
+}
+
+/// The running emulated gNB: its cells, each an E2 node, all reporting on one stream.
+pub struct EmulatedGnb {
+    /// The first cell (the one of a single-cell config), fixed for the gNB's life.
+    first: Arc<EmulatedNode>,
+    /// Every cell by id, the first included; [`EmulatedGnb::add_cell`] adds to it.
+    nodes: Mutex<Vec<Arc<EmulatedNode>>>,
+    /// The slices the configured cells serve (union, first cell's order first).
+    members: Vec<RrmPolicyMember>,
+    reports: broadcast::Sender<Arc<CellMeasurement>>,
+}
+
+impl EmulatedGnb {
+    /// Validates the config and starts each cell's clock (one cell by default).
+    pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+        let (reports, _) = broadcast::channel(256);
+        let mut nodes = Vec::new();
+        for c in config.cell_configs()? {
+            nodes.push(Arc::new(EmulatedNode::start(c, reports.clone())?));
+        }
+        let first = Arc::clone(
+            nodes
+                .first()
+                .ok_or_else(|| EmulatorError::Config("no cell configured".into()))?,
+        );
+        let mut members: Vec<RrmPolicyMember> = Vec::new();
+        for m in nodes.iter().flat_map(|n| &n.members) {
+            if !members.contains(m) {
+                members.push(m.clone());
+            }
+        }
+        Ok(Arc::new(Self {
+            first,
+            nodes: Mutex::new(nodes),
+            members,
+            reports,
         }))
     }
 
-    /// The fault-injection handle on this node's E2 link.
+    /// Adds a cell at run time (a one-cell config; its `cell_id` must be new): it reports on
+    /// the same stream from its first period on. Returns its link's fault handle.
+    pub fn add_cell(&self, config: EmulatorConfig) -> Result<LinkFault, EmulatorError> {
+        let mut configs = config.cell_configs()?;
+        let (Some(config), true) = (configs.pop(), configs.is_empty()) else {
+            return Err(EmulatorError::Config(
+                "add one cell at a time (no `cells`, `cell_count` 1)".into(),
+            ));
+        };
+        let mut nodes = self.lock_nodes();
+        if nodes.iter().any(|n| n.config.cell_id == config.cell_id) {
+            return Err(EmulatorError::Config(format!(
+                "cell {} is already running",
+                config.cell_id
+            )));
+        }
+        let node = EmulatedNode::start(config, self.reports.clone())?;
+        let link = node.link.clone();
+        nodes.push(Arc::new(node));
+        Ok(link)
+    }
+
+    /// The fault-injection handle on the first cell's E2 link.
     pub fn link_fault(&self) -> LinkFault {
-        self.link.clone()
+        self.first.link.clone()
+    }
+
+    /// The fault-injection handle on the E2 link of the node serving `cell_id`.
+    pub fn link_fault_of(&self, cell_id: &str) -> Option<LinkFault> {
+        self.node(cell_id).map(|n| n.link.clone())
+    }
+
+    fn lock_nodes(&self) -> std::sync::MutexGuard<'_, Vec<Arc<EmulatedNode>>> {
+        self.nodes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn node(&self, cell_id: &str) -> Option<Arc<EmulatedNode>> {
+        self.lock_nodes()
+            .iter()
+            .find(|n| n.config.cell_id == cell_id)
+            .cloned()
     }
 }
 
@@ -372,15 +588,30 @@ impl E2Backend for EmulatedGnb {
     }
 
     fn cell(&self) -> &CellConfig {
-        &self.config.cell
+        &self.first.config.cell
     }
 
     fn slices(&self) -> &[RrmPolicyMember] {
         &self.members
     }
 
+    fn served_cell(&self, cell_id: &str) -> Option<ServedCell> {
+        self.node(cell_id).map(|n| ServedCell {
+            carrier: n.config.cell.clone(),
+            slices: n.members.clone(),
+        })
+    }
+
     fn nodes(&self) -> Vec<E2NodeInfo> {
-        vec![self.node.clone()]
+        self.lock_nodes().iter().map(|n| n.node.clone()).collect()
+    }
+
+    /// The cells running, in the order they started.
+    fn cell_ids(&self) -> Vec<String> {
+        self.lock_nodes()
+            .iter()
+            .map(|n| n.config.cell_id.clone())
+            .collect()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
@@ -391,42 +622,23 @@ impl E2Backend for EmulatedGnb {
         &self,
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        Box::pin(async move { self.first.control(control) })
+    }
+
+    fn control_cell(
+        &self,
+        cell_id: &str,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        let node = self.node(cell_id);
+        let cell_id = cell_id.to_owned();
         Box::pin(async move {
-            if self.link.is_down() {
-                self.link.refused_controls.fetch_add(1, Ordering::SeqCst);
-                return Err(E2Error::Unreachable(
-                    "E2 link to the emulated gNB is down (fault injected)".into(),
-                ));
+            match node {
+                Some(node) => node.control(control),
+                None => Err(E2Error::Unreachable(format!(
+                    "no emulated E2 node serves cell {cell_id}"
+                ))),
             }
-            control
-                .validate()
-                .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
-            // xApp side encodes, the node's agent decodes: the control crosses E2 as RC bytes.
-            let dialect = self.config.rc_dialect;
-            let bytes = wire::encode_control(&control, dialect, self.config.rc_leaf_encoding)?;
-            let control = match wire::decode_control(&bytes, dialect) {
-                Ok(read) => read.control,
-                Err(cause) => return Ok(ControlOutcome::Failed { cause }),
-            };
-            let mut updates = Vec::new();
-            for group in &control.groups {
-                match self.members.iter().position(|m| m == &group.member) {
-                    Some(i) => updates.push((i, group.max_prb_ratio)),
-                    None => {
-                        return Ok(ControlOutcome::Failed {
-                            cause: format!("unknown slice {:?}", group.member),
-                        })
-                    }
-                }
-            }
-            let mut state = self
-                .state
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for (i, ratio) in updates {
-                state.max_ratio[i] = Some(ratio);
-            }
-            Ok(ControlOutcome::Acknowledged)
         })
     }
 }
@@ -632,5 +844,137 @@ mod tests {
             ..Default::default()
         };
         assert!(EmulatedGnb::start(bad).is_err());
+    }
+
+    #[test]
+    fn one_cell_by_default_and_many_by_list_or_count() {
+        let base = EmulatorConfig::default();
+        // The default config's JSON is what it was before many cells existed.
+        let text = serde_json::to_string(&base).unwrap();
+        assert!(
+            !text.contains("cells") && !text.contains("cell_count"),
+            "{text}"
+        );
+        assert_eq!(base.cell_configs().unwrap(), vec![base.clone()]);
+
+        let counted = EmulatorConfig {
+            cell_id: "001-01-00000000f".into(),
+            cell_count: Some(3),
+            ..Default::default()
+        };
+        let cells = counted.cell_configs().unwrap();
+        let ids: Vec<&str> = cells.iter().map(|c| c.cell_id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["001-01-00000000f", "001-01-000000010", "001-01-000000011"]
+        );
+        assert_eq!(cells.iter().map(|c| c.seed).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(cells
+            .iter()
+            .all(|c| c.cells.is_empty() && c.cell_count.is_none()));
+
+        let listed: EmulatorConfig = serde_json::from_value(serde_json::json!({
+            "cell_id": "001-01-0000000001",
+            "cell": serde_json::to_value(CellConfig::oai_40mhz()).unwrap(),
+            "slices": serde_json::to_value(&base.slices).unwrap(),
+            "period_ms": 100,
+            "clock": {"mode": "realtime"},
+            "cqi": {"source": "vehicular"},
+            "seed": 7,
+            "cells": [
+                {"cell_id": "001-01-0000000001"},
+                {"cell_id": "001-01-0000000002", "seed": 42,
+                 "slices": [{"member": serde_json::to_value(&base.slices[0].member).unwrap(), "ues": 5}]}
+            ]
+        }))
+        .unwrap();
+        let cells = listed.cell_configs().unwrap();
+        assert_eq!((cells[0].seed, cells[1].seed), (7, 42));
+        assert_eq!((cells[0].slices.len(), cells[1].slices.len()), (2, 1));
+        assert_eq!(cells[1].slices[0].ues, 5);
+
+        let both = EmulatorConfig {
+            cell_count: Some(2),
+            ..listed.clone()
+        };
+        assert!(both.cell_configs().is_err());
+        let twice = EmulatorConfig {
+            cells: vec![listed.cells[0].clone(), listed.cells[0].clone()],
+            ..listed
+        };
+        let err = twice.cell_configs().unwrap_err().to_string();
+        assert!(
+            err.contains("001-01-0000000001 is configured twice"),
+            "{err}"
+        );
+        let none = EmulatorConfig {
+            cell_count: Some(0),
+            ..Default::default()
+        };
+        assert!(none.cell_configs().is_err());
+    }
+
+    #[tokio::test]
+    async fn each_cell_is_its_own_node_with_its_own_reports_controls_and_link() {
+        let gnb = EmulatedGnb::start(EmulatorConfig {
+            clock: Clock::Simulated { speedup: 100.0 },
+            cell_count: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+        let ids = gnb.cell_ids();
+        assert_eq!(ids, ["001-01-0000000001", "001-01-0000000002"]);
+        assert_eq!(gnb.nodes().len(), 2);
+        assert!(gnb.served_cell("001-01-0000000009").is_none());
+        let mut rx = gnb.subscribe();
+        // A control to the second cell shows in its reports only.
+        let member = gnb.slices()[0].clone();
+        let control = SlicePrbQuotaControl {
+            groups: vec![maestro_e2sm::rc::RrmPolicyRatioGroup::new(member, 20, 20, 0).unwrap()],
+        };
+        assert_eq!(
+            gnb.control_cell(&ids[1], control.clone()).await.unwrap(),
+            ControlOutcome::Acknowledged
+        );
+        assert!(matches!(
+            gnb.control_cell("001-01-0000000009", control).await,
+            Err(E2Error::Unreachable(_))
+        ));
+        let (mut first, mut second) = (None, None);
+        for _ in 0..20 {
+            let r = rx.recv().await.unwrap();
+            if r.cell_id == ids[0] {
+                first = Some(r.slices[0].prb_quota);
+            } else if r.slices[0].prb_quota == 21 {
+                second = Some(21);
+            }
+            if first.is_some() && second.is_some() {
+                break;
+            }
+        }
+        assert_eq!((first, second), (Some(53), Some(21)));
+        // Dropping one cell's link silences that cell only.
+        gnb.link_fault_of(&ids[0]).unwrap().drop_link();
+        while rx.try_recv().is_ok() {}
+        for _ in 0..5 {
+            assert_eq!(rx.recv().await.unwrap().cell_id, ids[1]);
+        }
+        // A cell added at run time reports on the same stream.
+        let added = EmulatorConfig {
+            cell_id: "001-01-0000000003".into(),
+            clock: Clock::Simulated { speedup: 100.0 },
+            ..Default::default()
+        };
+        gnb.add_cell(added.clone()).unwrap();
+        assert!(gnb.add_cell(added).is_err(), "the same cell twice");
+        let mut seen = false;
+        for _ in 0..20 {
+            if rx.recv().await.unwrap().cell_id == "001-01-0000000003" {
+                seen = true;
+                break;
+            }
+        }
+        assert!(seen, "the added cell never reported");
+        assert_eq!(gnb.nodes().len(), 3);
     }
 }
