@@ -91,6 +91,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         control: Default::default(),
         a1: Default::default(),
         security: Default::default(),
+        metrics: Default::default(),
         e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
     })
     .await

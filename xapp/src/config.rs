@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::a1::limit::A1Limits;
 use crate::controller::LoopTuning;
 use crate::e2::emulator::EmulatorConfig;
+use crate::kpi::metrics::MetricsConfig;
 use crate::security::SecurityConfig;
 
 /// The `e2` section, defined with the backends it chooses between.
@@ -34,6 +35,9 @@ pub struct XappConfig {
     /// Bearer tokens and TLS for A1 and gRPC (none: loopback only).
     #[serde(default)]
     pub security: SecurityConfig,
+    /// How far the per-cell `/metrics` families may grow (per-UE series bound, stale cells).
+    #[serde(default)]
+    pub metrics: MetricsConfig,
 }
 
 impl XappConfig {
@@ -47,6 +51,7 @@ impl XappConfig {
             control: LoopTuning::default(),
             a1: A1Limits::default(),
             security: SecurityConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }

@@ -39,6 +39,7 @@ use crate::e2::bridge::{BridgeBackend, BridgeStatus};
 use crate::e2::E2Backend;
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
+use crate::slice_map::slice_id_of;
 use crate::store::PolicyStore;
 
 /// Why the xApp could not start.
@@ -163,7 +164,8 @@ async fn start_inner(
     let restored_policies = store.all().len();
     let registry =
         Arc::new(PolicyTypeRegistry::shipped().map_err(|e| XappError::Setup(e.to_string()))?);
-    let metrics = XappMetrics::new().map_err(|e| XappError::Setup(e.to_string()))?;
+    let metrics = XappMetrics::with_config(config.metrics.clone())
+        .map_err(|e| XappError::Setup(e.to_string()))?;
     metrics.set_policies(restored_policies);
     let notifier = notify::StatusNotifier::new().map_err(|e| XappError::Setup(e.to_string()))?;
     let hub = KpiHub::new(metrics.clone());
@@ -194,6 +196,11 @@ async fn start_inner(
     for id in backend.cell_ids() {
         cells.insert(&id);
     }
+    // The configured cells and slices are known to KPI filters before their first report.
+    hub.announce(
+        backend.cell_ids(),
+        backend.slices().iter().map(|m| slice_id_of(m).to_string()),
+    );
     let state = a1::A1State {
         registry,
         cells: cells.clone(),

@@ -137,6 +137,7 @@ pub async fn run(args: SlaTimelineArgs) -> anyhow::Result<ExitCode> {
         control: Default::default(),
         a1: Default::default(),
         security: Default::default(),
+        metrics: Default::default(),
         e2: E2Config::Emulated(emulator),
     })
     .await
