@@ -8,8 +8,10 @@
 //! - [`policy_type`]: the policy types we ship, with their draft-07 JSON Schemas and a validator.
 //! - [`problem`]: RFC 7807 `application/problem+json` error bodies.
 //! - [`kpi`]: the KPI stream gRPC service (tonic), server and client.
+//! - [`shard`]: which of K replicas owns a cell (the xApp and rApp shard the same way).
 
 pub mod a1;
 pub mod kpi;
 pub mod policy_type;
 pub mod problem;
+pub mod shard;
