@@ -75,6 +75,78 @@ fn demo_exits_zero_and_reports_every_slice_holding_its_target() {
 }
 
 #[test]
+fn demo_with_four_cells_negotiates_each_cell_on_its_own_and_prints_a_table_per_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let report_path = dir.path().join("cells.json");
+    let out = common::run_ok(
+        common::maestro()
+            // x6: four cells at 4 x 10 reports per gNB second, 240 reports per wall second,
+            // the single-cell test's rate (x25), for the same reason.
+            .args([
+                "demo",
+                "--cells",
+                "4",
+                "--speedup",
+                "6",
+                "--duration",
+                "30",
+                "--report",
+            ])
+            .arg(&report_path),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("4 cells negotiated"), "{stdout}");
+    assert!(
+        stdout.contains("PASS: every slice of all 4 cells"),
+        "{stdout}"
+    );
+
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["pass"], true);
+    let cells = report["cells"].as_array().unwrap();
+    let ids: Vec<&str> = cells
+        .iter()
+        .map(|c| c["cell_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "001-01-0000000001",
+            "001-01-0000000002",
+            "001-01-0000000003",
+            "001-01-0000000004"
+        ]
+    );
+    let mut capacities = Vec::new();
+    for cell in cells {
+        let id = cell["cell_id"].as_str().unwrap();
+        let pass = &cell["report"];
+        // Each negotiation grounded in its own cell, its policies scoped to it.
+        assert_eq!(pass["cell_id"], id);
+        assert_eq!(pass["pass"], true, "{id}");
+        capacities.push(pass["capacity_mbps_at_start"].as_f64().unwrap());
+        let slices = pass["slices"].as_array().unwrap();
+        assert_eq!(slices.len(), 2, "{id}");
+        for s in slices {
+            assert!(s["policy_id"].as_str().unwrap().ends_with(id), "{s}");
+            assert_eq!(s["a1_read_back"], true);
+            assert_eq!(s["a1_status"]["enforceStatus"], "ENFORCED", "{id}: {s}");
+            let (measured, target) = (
+                s["measured_mbps"].as_f64().unwrap(),
+                s["target_mbps"].as_f64().unwrap(),
+            );
+            assert!((measured - target).abs() <= 0.05 * target, "{id}: {s}");
+        }
+    }
+    // Four cells, four CQI seeds: four different capacities to negotiate from (a run that
+    // negotiated once for all cells would show one).
+    capacities.sort_by(f64::total_cmp);
+    capacities.dedup();
+    assert_eq!(capacities.len(), 4, "{capacities:?}");
+}
+
+#[test]
 fn bad_options_fail_with_one_readable_line() {
     let out = common::maestro()
         .args(["demo", "--duration=-3"])

@@ -124,6 +124,7 @@ async fn events_stream_carries_kpis_rounds_consensus_and_policies_of_a_pass() {
         regulations: None,
         transcripts: Some(dir.path().join("rapp")),
         auth: Default::default(),
+        cell: None,
     };
     let pass = tokio::spawn({
         let live = Arc::clone(&live);

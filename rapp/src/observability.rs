@@ -330,9 +330,13 @@ pub struct PromSample {
 pub struct PrometheusSource {
     base_url: String,
     client: reqwest::Client,
+    /// The one cell viewed (its `cell` label); `None`: every cell the queries see, summed.
+    cell: Option<String>,
 }
 
-/// PromQL for the cell's capacity (the xApp's `maestro_cell_capacity_dl_bps`), bits/s.
+/// PromQL for the cell's capacity (the xApp's `maestro_cell_capacity_dl_bps`), bits/s. These
+/// aggregate every series they see; with many cells, [`PrometheusSource::for_cell`] narrows
+/// each to one cell's series ([`for_cell`]).
 pub const PROMQL_CAPACITY: &str = "sum(maestro_cell_capacity_dl_bps)";
 /// PromQL for the delivered throughput of all slices, bits/s.
 pub const PROMQL_DELIVERED: &str = "sum(maestro_slice_dl_throughput_bps)";
@@ -366,6 +370,19 @@ struct PromVectorItem {
     value: (f64, String),
 }
 
+/// `query` (one of the `PROMQL_*`, `agg(metric)`) narrowed to the series of `cell`, e.g.
+/// `sum(maestro_cell_capacity_dl_bps{cell="001-01-0000000002"})` (the xApp labels its
+/// series by cell); unchanged for `None`.
+pub fn for_cell(query: &str, cell: Option<&str>) -> String {
+    match (cell, query.strip_suffix(')')) {
+        (Some(cell), Some(head)) => {
+            let quoted = cell.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("{head}{{cell=\"{quoted}\"}})")
+        }
+        _ => query.to_owned(),
+    }
+}
+
 impl PrometheusSource {
     /// A source querying the server at `base_url` (e.g. `http://prometheus:9090`), each query
     /// bounded by `timeout`.
@@ -380,7 +397,16 @@ impl PrometheusSource {
         Ok(Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             client,
+            cell: None,
         })
+    }
+
+    /// The same source viewing one cell (its `cell` label) rather than every cell.
+    pub fn for_cell(self, cell: &str) -> Self {
+        Self {
+            cell: Some(cell.to_owned()),
+            ..self
+        }
     }
 
     /// Runs an instant query; a scalar result comes back as one sample without labels.
@@ -463,15 +489,16 @@ impl PrometheusSource {
     /// The cell as the xApp's metrics show it now. `t_ms` is the evaluation time since the
     /// Unix epoch (Prometheus has no gNB clock).
     pub async fn cell_view(&self) -> Result<CellView, PrometheusError> {
-        let capacity = self.single(PROMQL_CAPACITY).await?;
-        let delivered = self.single(PROMQL_DELIVERED).await?;
+        let q = |query: &str| for_cell(query, self.cell.as_deref());
+        let capacity = self.single(&q(PROMQL_CAPACITY)).await?;
+        let delivered = self.single(&q(PROMQL_DELIVERED)).await?;
         let cqi = self
-            .single(PROMQL_CQI)
+            .single(&q(PROMQL_CQI))
             .await
             .map(|s| s.value)
             .unwrap_or(0.0);
         let gain = self
-            .single(PROMQL_GAIN)
+            .single(&q(PROMQL_GAIN))
             .await
             .map(|s| s.value)
             .ok()
@@ -489,6 +516,19 @@ impl PrometheusSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn queries_narrow_to_one_cells_series() {
+        assert_eq!(
+            for_cell(PROMQL_CAPACITY, Some("001-01-0000000002")),
+            "sum(maestro_cell_capacity_dl_bps{cell=\"001-01-0000000002\"})"
+        );
+        assert_eq!(
+            for_cell(PROMQL_GAIN, Some("a\"b")),
+            "avg(maestro_slice_model_gain_ratio{cell=\"a\\\"b\"})"
+        );
+        assert_eq!(for_cell(PROMQL_CQI, None), PROMQL_CQI);
+    }
 
     fn report(seq: u64, target: f64, measured: f64, achievable: bool) -> CellReport {
         CellReport {

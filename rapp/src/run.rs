@@ -9,11 +9,13 @@ use std::time::Duration;
 use maestro_api::a1::{
     PolicyStatus, SliceScope, SliceSlaObjectives, SliceSlaPolicy, SLICE_SLA_TARGET_TYPE,
 };
+use maestro_api::cell::NrCgi;
 use serde::Serialize;
 
 use crate::a1::{A1ClientError, A1PeerConfig, PutResult};
 use crate::auth::ClientAuth;
-use crate::kpi_client::{self, KpiClientError};
+use crate::consensus_watch::ConsensusWatch;
+use crate::kpi_client::{self, KpiClientError, StreamFilter};
 use crate::negotiation::arbitral::{Arbitral, BuiltinArbitral, LlmArbitral};
 use crate::negotiation::capacity::LiveCapacity;
 use crate::negotiation::local::LocalConfig;
@@ -24,7 +26,7 @@ use crate::negotiation::{
     negotiate_with, AgentSpec, Bounds, LanguageModel, LlmError, NegotiationConfig,
     NegotiationError, NegotiationOutcome, PersonaNegotiator, Units,
 };
-use crate::observability::{fair_share_mbps, Observer, TARGET_TOLERANCE};
+use crate::observability::{fair_share_mbps, Fired, Observer, TriggerConfig, TARGET_TOLERANCE};
 use crate::scenario::Scenario;
 use crate::transcript::{new_id, unix_ms, Transcript, TranscriptError, TranscriptStore};
 use crate::web::{LiveHub, LivePolicy};
@@ -53,6 +55,11 @@ pub struct RappJob {
     pub regulations: Option<PathBuf>,
     /// Credentials for A1 and the KPI stream (bearer token, TLS).
     pub auth: ClientAuth,
+    /// The one cell this pass negotiates for (a KPI report's `cell_id`): its KPI subscription
+    /// is filtered to it and its policies name it in `sliceSlaResources.cellIdList` (ids
+    /// [`cell_policy_id`]). `None`: the RAN as one cell, every cell serving a slice holding its
+    /// policy (ids [`policy_id`]). [`crate::cells`] runs one pass per cell.
+    pub cell: Option<String>,
 }
 
 /// Which LLM backend plays the agents.
@@ -115,6 +122,12 @@ pub enum RappError {
     /// The policy read back from the A1 termination differs from what was sent.
     #[error("A1 termination stored policy '{0}' differently from what was sent")]
     PolicyMismatch(String),
+    /// A cell id that is not `MCC-MNC-NCI` (NCI in hex), as KPI reports write them.
+    #[error("cell id {0:?} is not MCC-MNC-NCI with the NR cell identity in hex (e.g. 001-01-0000000001)")]
+    CellId(String),
+    /// Cells to negotiate that no xApp reports, or a cell two xApps both report.
+    #[error("{0}")]
+    Cells(String),
 }
 
 /// Outcome of one slice.
@@ -160,6 +173,9 @@ pub struct SliceOutcome {
 /// What one pass produced (also written as the JSON report).
 #[derive(Debug, Clone, Serialize)]
 pub struct RappReport {
+    /// The cell negotiated for (`None`: the RAN as one cell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell_id: Option<String>,
     /// Id of the stored transcript (`maestro transcripts show ID`), if transcripts are kept.
     pub negotiation_id: Option<String>,
     /// The agreed throughput per slice, Mbps.
@@ -187,6 +203,11 @@ pub struct RappReport {
     pub window_start_gnb_s: f64,
     /// Tolerance used for `holds_target`.
     pub tolerance: f64,
+    /// The renegotiation trigger, when it fired while the consensus was watched: the
+    /// consensus had become unachievable, or far below what the cell could carry, for the
+    /// hold time ([`ConsensusWatch`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<Fired>,
     /// Per slice.
     pub slices: Vec<SliceOutcome>,
     /// The negotiation itself, round by round.
@@ -200,6 +221,36 @@ pub fn policy_id(operator_id: &str) -> String {
     format!("maestro-{operator_id}")
 }
 
+/// Policy id of an operator's policy for one cell (`maestro-{operator}-{cell id}`): stable,
+/// and distinct per cell, so each cell's policy is its own A1 policy.
+pub fn cell_policy_id(operator_id: &str, cell_id: &str) -> String {
+    format!("maestro-{operator_id}-{cell_id}")
+}
+
+/// What passes share: the LLM backend (built once: a local model is loaded once) and the
+/// transcript store (one redb file, opened once).
+#[derive(Clone)]
+pub struct PassResources {
+    /// The agents' language model.
+    pub llm: Arc<dyn LanguageModel>,
+    /// Where transcripts go (`None`: not kept).
+    pub transcripts: Option<(Arc<TranscriptStore>, PathBuf)>,
+}
+
+impl PassResources {
+    /// Builds the backend `job.llm` names and opens `job.transcripts`.
+    pub fn for_job(job: &RappJob) -> Result<Self, RappError> {
+        let transcripts = match &job.transcripts {
+            Some(dir) => Some((Arc::new(TranscriptStore::open(dir)?), dir.clone())),
+            None => None,
+        };
+        Ok(Self {
+            llm: job.llm.build()?,
+            transcripts,
+        })
+    }
+}
+
 /// Runs one pass.
 pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
     run_live(job, None).await
@@ -208,16 +259,22 @@ pub async fn run(job: &RappJob) -> Result<RappReport, RappError> {
 /// Runs one pass, feeding the live page's `live` hub (KPI reports, the negotiation's rounds
 /// and consensus, its A1 policies) when given.
 pub async fn run_live(job: &RappJob, live: Option<&LiveHub>) -> Result<RappReport, RappError> {
+    let resources = PassResources::for_job(job);
     let negotiation_id = new_id();
-    let result = run_pass(job, live, &negotiation_id).await;
+    let result = match resources {
+        Ok(resources) => run_with(job, &resources, live, &negotiation_id).await,
+        Err(e) => Err(e),
+    };
     if let (Err(e), Some(live)) = (&result, live) {
         live.fail(&negotiation_id, &e.to_string());
     }
     result
 }
 
-async fn run_pass(
+/// Runs one pass on shared `resources` (the live page's negotiation `live_id`).
+pub async fn run_with(
     job: &RappJob,
+    resources: &PassResources,
     live: Option<&LiveHub>,
     live_id: &str,
 ) -> Result<RappReport, RappError> {
@@ -233,9 +290,25 @@ async fn run_pass(
         ..job.scenario.a1.clone().unwrap_or_default()
     }
     .connect(&job.auth)?;
-    let mut stream =
-        kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
-            .await?;
+    // One cell: its statements name it, its KPI subscription carries it alone.
+    let cell = match &job.cell {
+        Some(id) => Some(NrCgi::parse(id).ok_or_else(|| RappError::CellId(id.clone()))?),
+        None => None,
+    };
+    let filter = StreamFilter {
+        cells: job.cell.iter().cloned().collect(),
+        slices: Vec::new(),
+    };
+    let subscribe = || {
+        kpi_client::subscribe_filtered(
+            &job.kpi_url,
+            "maestro-rapp",
+            job.connect_timeout,
+            &job.auth,
+            &filter,
+        )
+    };
+    let mut stream = subscribe().await?;
     let mut observer = Observer::default();
 
     // Observability: the cell's capacity now bounds what may be agreed.
@@ -276,8 +349,8 @@ async fn run_pass(
         None => RegulationLibrary::bundled()?,
     };
     let regulatory = Chain(vec![&rules, &library]);
-    let cell = LiveCapacity::new(max_mbps);
-    let llm = job.llm.build()?;
+    let capacity = LiveCapacity::new(max_mbps);
+    let llm = Arc::clone(&resources.llm);
     // With a real LLM, MAESTRO speaks through it and the arbitral unit is an LLM judge (the
     // lexicon pre-filters and stands in when its answer is unusable); the persona simulator
     // keeps the template and the lexicon alone.
@@ -292,7 +365,7 @@ async fn run_pass(
     };
     let units = Units {
         regulatory: &regulatory,
-        observability: &cell,
+        observability: &capacity,
         arbitral: arbitral.as_ref(),
         mediator: llm_backed.then_some(llm.as_ref()),
     };
@@ -304,9 +377,8 @@ async fn run_pass(
     if let Some(live) = live {
         live.finish(live_id, &outcome);
     }
-    let negotiation_id = match &job.transcripts {
-        Some(dir) => {
-            let store = TranscriptStore::open(dir)?;
+    let negotiation_id = match &resources.transcripts {
+        Some((store, dir)) => {
             let id = live_id.to_owned();
             store.save(&Transcript {
                 id: id.clone(),
@@ -337,9 +409,12 @@ async fn run_pass(
                 max_dl_thpt_per_slice: Some(kbps),
                 ..Default::default()
             },
-            slice_sla_resources: None,
+            slice_sla_resources: cell.as_ref().map(NrCgi::only_this_cell),
         };
-        let id = policy_id(&op.id);
+        let id = match &job.cell {
+            Some(cell_id) => cell_policy_id(&op.id, cell_id),
+            None => policy_id(&op.id),
+        };
         let sent = serde_json::to_value(&statement).unwrap_or_default();
         let put = a1
             .put_policy(SLICE_SLA_TARGET_TYPE, &id, &sent, None)
@@ -367,23 +442,37 @@ async fn run_pass(
     // Watch the cell enforce it. The judged window is `observe_s` of gNB time from the first
     // report that carries every new target, however long the negotiation took: on a simulated
     // clock a slow LLM lets the cell run far past the first report meanwhile.
-    let mut stream =
-        kpi_client::subscribe_with(&job.kpi_url, "maestro-rapp", job.connect_timeout, &job.auth)
-            .await?;
+    let mut stream = subscribe().await?;
     // The labels the xApp reports the slices by: `SliceId`'s `Display`, on both sides.
     let targets: Vec<String> = slices
         .iter()
         .map(|(op, _, _)| op.slice.to_string())
         .collect();
+    let mut watch = ConsensusWatch::new(
+        TriggerConfig::default(),
+        kbps / 1000.0,
+        agents.iter().map(AgentSpec::utility).collect(),
+        job.scenario.capacity_headroom,
+        job.scenario.min_mbps,
+    );
     let window = watch_enforcement(
         job,
         &mut stream,
-        &mut observer,
+        (&mut observer, &mut watch),
         &targets,
         kbps * 1000.0,
         live,
     )
     .await?;
+    if let Some(fired) = &window.fired {
+        tracing::info!(
+            reason = ?fired.reason,
+            at_gnb_s = fired.at_ms as f64 / 1000.0,
+            consensus_mbps = fired.consensus_mbps,
+            slice_max_mbps = fired.max_achievable_mbps,
+            "observability: renegotiation trigger fired"
+        );
+    }
     if let (Some(live), Some(at)) = (live, window.enforced_at_ms) {
         live.enforced(live_id, at as f64 / 1000.0);
     }
@@ -433,6 +522,8 @@ async fn run_pass(
     }
     let pass = outcomes.iter().all(|s| s.holds_target) && observer.reports > 0;
     Ok(RappReport {
+        cell_id: job.cell.clone(),
+        trigger: window.fired,
         negotiation_id,
         consensus_mbps,
         rounds: outcome.rounds,
@@ -464,6 +555,8 @@ struct Window {
     start_ms: u64,
     /// The first report carrying every new target, ms of the gNB clock (`None`: none did).
     enforced_at_ms: Option<u64>,
+    /// The renegotiation trigger's first firing after enforcement.
+    fired: Option<Fired>,
 }
 
 /// Reads the KPI stream after the policies were PUT: first until a report carries every slice
@@ -473,7 +566,7 @@ struct Window {
 async fn watch_enforcement(
     job: &RappJob,
     stream: &mut tonic::Streaming<maestro_api::kpi::CellReport>,
-    observer: &mut Observer,
+    (observer, watch): (&mut Observer, &mut ConsensusWatch),
     labels: &[String],
     target_bps: f64,
     live: Option<&LiveHub>,
@@ -489,6 +582,7 @@ async fn watch_enforcement(
         })
     };
     let mut enforced_at_ms = None;
+    let mut fired = None;
     loop {
         let report = kpi_client::next_report(&job.kpi_url, stream)
             .await?
@@ -501,12 +595,17 @@ async fn watch_enforcement(
         if let Some(live) = live {
             live.kpi(&report);
         }
+        if enforced_at_ms.is_some() {
+            let now = watch.observe(&report);
+            fired = fired.or(now);
+        }
         observer.observe(report);
         let start_ms = enforced_at_ms.unwrap_or(first);
         if t >= start_ms + observe_ms {
             return Ok(Window {
                 start_ms,
                 enforced_at_ms,
+                fired,
             });
         }
     }

@@ -2,6 +2,7 @@
 //! business intent, target and personality) and the negotiation's knobs.
 
 use maestro_api::a1::{PlmnId, SliceId};
+use maestro_api::cell::NrCgi;
 use serde::{Deserialize, Serialize};
 
 use crate::a1::A1PeerConfig;
@@ -47,6 +48,64 @@ impl Operator {
     }
 }
 
+/// Which cells to negotiate for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum CellSelection {
+    /// Every cell the xApps' KPI streams report (`"every"`).
+    Every(EveryCell),
+    /// These cells (KPI report ids, e.g. `001-01-0000000001`).
+    Listed(Vec<String>),
+}
+
+/// The word `"every"` in a scenario's `cells`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EveryCell {
+    /// Every reported cell.
+    Every,
+}
+
+impl CellSelection {
+    /// Every reported cell.
+    pub const EVERY: CellSelection = CellSelection::Every(EveryCell::Every);
+
+    /// Checks a list: at least one cell, each an id as KPI reports write them.
+    pub fn check(&self) -> Result<(), String> {
+        let Self::Listed(cells) = self else {
+            return Ok(());
+        };
+        if cells.is_empty() {
+            return Err("cells: list at least one cell, or say \"every\"".into());
+        }
+        match cells.iter().find(|c| NrCgi::parse(c).is_none()) {
+            Some(c) => Err(format!(
+                "cells: {c:?} is not a cell id MCC-MNC-NCI (NCI in hex), e.g. 001-01-0000000001"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::str::FromStr for CellSelection {
+    type Err = std::convert::Infallible;
+
+    /// `every`, or cell ids separated by commas.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(if s.trim() == "every" {
+            Self::EVERY
+        } else {
+            Self::Listed(
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            )
+        })
+    }
+}
+
 /// The whole scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scenario {
@@ -75,6 +134,11 @@ pub struct Scenario {
     /// and `MAESTRO_A1_*` variables override it, see [`crate::a1::A1PeerConfig`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub a1: Option<A1PeerConfig>,
+    /// Many cells: one negotiation per cell (`"every"` cell the KPI streams report, or a list
+    /// of cell ids), each cell's policies scoped to it; see [`crate::cells`]. Absent: the RAN
+    /// as one cell, one negotiation whose policies every cell serving a slice holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cells: Option<CellSelection>,
 }
 
 fn slice(sd: &str) -> SliceId {
@@ -130,6 +194,7 @@ impl Default for Scenario {
                     .into(),
             }],
             a1: None,
+            cells: None,
         }
     }
 }
@@ -210,6 +275,9 @@ impl Scenario {
                     a.id
                 ));
             }
+        }
+        if let Some(Err(e)) = self.cells.as_ref().map(CellSelection::check) {
+            return bad(e);
         }
         Ok(())
     }

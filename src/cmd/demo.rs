@@ -10,10 +10,14 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use maestro_rapp::cells::{run_cells, CellsJob, XappEndpoint};
 use maestro_rapp::metrics::{MetricsServer, RappMetrics, DEFAULT_METRICS_ADDR};
 use maestro_rapp::run::{run_live, RappJob};
+use maestro_rapp::scenario::CellSelection;
 use maestro_rapp::web::{self, LiveHub};
 use maestro_xapp::config::{E2Config, XappConfig};
+use maestro_xapp::e2::emulator::Clock;
+use maestro_xapp::RunningXapp;
 
 use super::rapp::{load_scenario, seconds};
 use super::{report, ClockMode, EmulatorArgs};
@@ -25,6 +29,7 @@ use super::{report, ClockMode, EmulatorArgs};
     maestro demo --report report.json              # also the full pass as JSON\n  \
     maestro demo --hold 600                        # keep the live page up: http://127.0.0.1:9102/\n  \
     maestro demo --clock real --duration 60 --cqi-trace drive.csv\n  \
+    maestro demo --cells 4                         # four cells, one negotiation each, per-cell table\n  \
     maestro demo --llm local --gguf SmolLM2-135M-Instruct.Q4_1.gguf   # build with --features local-llm\n  \
     maestro --log-format json demo                 # logs as JSON lines on stderr")]
 pub struct DemoArgs {
@@ -60,6 +65,11 @@ pub struct DemoArgs {
     /// still updating (Ctrl-C or SIGTERM ends it sooner). 0: exit right after the pass.
     #[arg(long, value_name = "SECONDS", default_value_t = 0.0)]
     pub hold: f64,
+    /// Emulated cells, each its own E2 node with its own CQI (seeds counted up from --seed).
+    /// With more than one, the rApp runs one negotiation per cell, concurrently, each cell's
+    /// policies scoped to it, and prints a per-cell table.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub cells: u32,
     /// Emulated gNB options. The demo runs on the simulated clock unless --clock real.
     #[command(flatten)]
     pub emulator: EmulatorArgs,
@@ -74,7 +84,6 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         "--hold must be zero or a positive number of seconds, got {}",
         args.hold
     );
-    let clock = args.emulator.clock_or(ClockMode::Sim);
     let scenario = load_scenario(args.scenario.as_deref())?;
     let (state_dir, temporary) = match &args.state_dir {
         Some(d) => (d.clone(), false),
@@ -84,15 +93,23 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut emulator = args.emulator.config(ClockMode::Sim);
+    if args.cells > 1 {
+        emulator.cell_count = Some(args.cells);
+        // N cells report N times as often: without --speedup, slow the simulated clock so
+        // the xApp handles the single cell's report rate (no faster than real time).
+        if let (None, Clock::Simulated { speedup }) = (args.emulator.speedup, emulator.clock) {
+            emulator.clock = Clock::Simulated {
+                speedup: (speedup / f64::from(args.cells)).max(1.0),
+            };
+        }
+    }
+    let emulator_clock = emulator.clock;
     let xapp = maestro_xapp::start(XappConfig {
         http_addr: loopback,
         grpc_addr: loopback,
-        state_dir: state_dir.clone(),
-        control: Default::default(),
-        a1: Default::default(),
-        security: Default::default(),
-        metrics: Default::default(),
-        e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
+        e2: E2Config::Emulated(emulator),
+        ..XappConfig::loopback_defaults(state_dir.clone())
     })
     .await
     .context("xApp failed to start")?;
@@ -106,10 +123,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("  rApp web page: http://{}/", rapp_web.addr);
     println!("  rApp metrics : http://{}/metrics", rapp_web.addr);
     println!(
-        "  gNB: emulated 40 MHz / 30 kHz / 106 PRB cell, {} clock, {} s of gNB time",
-        match clock {
-            ClockMode::Real => "real-time".to_owned(),
-            ClockMode::Sim => format!("simulated x{}", args.emulator.speedup()),
+        "  gNB: emulated 40 MHz / 30 kHz / 106 PRB {}, {} clock, {} s of gNB time",
+        if args.cells > 1 {
+            format!("cells x {}", args.cells)
+        } else {
+            "cell".to_owned()
+        },
+        match emulator_clock {
+            Clock::Realtime => "real-time".to_owned(),
+            Clock::Simulated { speedup } => format!("simulated x{speedup}"),
         },
         duration
     );
@@ -123,7 +145,41 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         regulations: args.regulations.clone(),
         transcripts: Some(state_dir.join("rapp")),
         auth: Default::default(),
+        cell: None,
     };
+    if args.cells > 1 {
+        let job = CellsJob {
+            xapps: vec![XappEndpoint {
+                a1_url: job.a1_url.clone(),
+                kpi_url: job.kpi_url.clone(),
+            }],
+            pass: job,
+            cells: CellSelection::EVERY,
+            shard: Default::default(),
+            discovery: Duration::from_secs(5),
+            renegotiations: 0,
+        };
+        let result = run_cells(&job, Some(&live)).await;
+        if let Ok(result) = &result {
+            for pass in result.cells.iter().filter_map(|c| c.report.as_ref()) {
+                metrics.record(pass);
+            }
+            if args.hold > 0.0 {
+                report::print_cells_table(result);
+                hold(&live, &job.pass, rapp_web.addr, args.hold).await;
+            }
+        }
+        stop(&live, rapp_web, xapp, temporary.then_some(&state_dir)).await;
+        let result = result.context("rApp pass failed")?;
+        if args.hold <= 0.0 {
+            report::print_cells_table(&result);
+        }
+        if let Some(path) = &args.report {
+            report::write_json(&result, path)?;
+            println!("report written to {}", path.display());
+        }
+        return Ok(report::cells_exit_code(&result));
+    }
     let result = run_live(&job, Some(&live)).await;
     let held = match &result {
         Ok(pass) if args.hold > 0.0 => {
@@ -138,12 +194,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         }
         Err(_) => false,
     };
-    live.close();
-    rapp_web.shutdown().await;
-    xapp.shutdown().await;
-    if temporary {
-        let _ = std::fs::remove_dir_all(&state_dir);
-    }
+    stop(&live, rapp_web, xapp, temporary.then_some(&state_dir)).await;
     let result = result.context("rApp pass failed")?;
     if !held {
         report::print_table(&result);
@@ -159,6 +210,22 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         println!("report written to {}", path.display());
     }
     Ok(report::exit_code(&result))
+}
+
+/// Stops what the demo started: the live page's streams, its server, the xApp; and removes
+/// the temporary state directory, if any.
+async fn stop(
+    live: &LiveHub,
+    rapp_web: MetricsServer,
+    xapp: RunningXapp,
+    temporary_dir: Option<&PathBuf>,
+) {
+    live.close();
+    rapp_web.shutdown().await;
+    xapp.shutdown().await;
+    if let Some(dir) = temporary_dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Starts the rApp's HTTP server (live page, API, /metrics, health): on `addr` (an error when

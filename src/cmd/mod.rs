@@ -90,11 +90,6 @@ pub struct EmulatorArgs {
 pub const DEFAULT_SPEEDUP: f64 = 50.0;
 
 impl EmulatorArgs {
-    /// The clock chosen, or the command's default.
-    pub fn clock_or(&self, default: ClockMode) -> ClockMode {
-        self.clock.unwrap_or(default)
-    }
-
     /// The speedup of a simulated clock.
     pub fn speedup(&self) -> f64 {
         self.speedup.unwrap_or(DEFAULT_SPEEDUP)

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use maestro_api::a1::EnforceStatus;
-use maestro_rapp::run::RappReport;
+use maestro_rapp::cells::CellsReport;
+use maestro_rapp::run::{RappReport, SliceOutcome};
+use serde::Serialize;
 
 /// Prints the table.
 pub fn print_table(r: &RappReport) {
@@ -48,32 +50,153 @@ pub fn print_table(r: &RappReport) {
         "A1 status"
     );
     for s in &r.slices {
-        let measured = s
-            .measured_mbps
-            .map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"));
-        let achievable = if s.periods == 0 {
-            "-".to_owned()
-        } else {
-            format!(
-                "{:.0}%",
-                100.0 * s.achievable_periods as f64 / s.periods as f64
-            )
-        };
-        let status = match &s.a1_status {
-            Some(st) if st.enforce_status == EnforceStatus::Enforced => "ENFORCED".to_owned(),
-            Some(_) => "NOT_ENFORCED".to_owned(),
-            None => "?".to_owned(),
-        };
         println!(
             "{:<22} {:<9} {:>11.2} {:>5} {:>5.1} {:>14} {:>11} {:<13}",
-            s.slice, s.operator, s.target_mbps, s.prbs, s.cqi, measured, achievable, status
+            s.slice,
+            s.operator,
+            s.target_mbps,
+            s.prbs,
+            s.cqi,
+            measured(s),
+            achievable(s),
+            status(s)
         );
     }
     println!();
 }
 
+/// Prints the per-cell table of a many-cell run: one line per slice of each cell.
+pub fn print_cells_table(r: &CellsReport) {
+    println!(
+        "\n{} cells negotiated (rApp shard {}), one negotiation each:\n",
+        r.cells.len(),
+        r.shard
+    );
+    println!(
+        "{:<18} {:<22} {:>9} {:>6} {:<22} {:>11} {:>14} {:>11} {:<13} {:<5} {:<7}",
+        "cell",
+        "xApp (KPI)",
+        "consensus",
+        "rounds",
+        "slice",
+        "target Mbps",
+        "measured Mbps",
+        "achievable",
+        "A1 status",
+        "holds",
+        "trigger"
+    );
+    for cell in &r.cells {
+        let xapp = cell
+            .xapp
+            .kpi_url
+            .trim_start_matches("http://")
+            .trim_start_matches("https://");
+        let Some(pass) = &cell.report else {
+            println!(
+                "{:<18} {:<22} failed: {}",
+                cell.cell_id,
+                xapp,
+                cell.error.as_deref().unwrap_or("unknown error")
+            );
+            continue;
+        };
+        // The trigger: how many times it fired (renegotiations included), "-" when never.
+        let trigger = match cell.triggers.len() {
+            0 => "-".to_owned(),
+            n => format!("{n}x"),
+        };
+        for s in &pass.slices {
+            println!(
+                "{:<18} {:<22} {:>9.2} {:>6} {:<22} {:>11.2} {:>14} {:>11} {:<13} {:<5} {:<7}",
+                cell.cell_id,
+                xapp,
+                pass.consensus_mbps,
+                pass.rounds,
+                s.slice,
+                s.target_mbps,
+                measured(s),
+                achievable(s),
+                status(s),
+                if s.holds_target { "yes" } else { "NO" },
+                trigger
+            );
+        }
+    }
+    println!();
+}
+
+/// 0 when every slice of every cell holds its target whenever achievable; 1 with one line per
+/// failure.
+pub fn cells_exit_code(r: &CellsReport) -> ExitCode {
+    if r.pass {
+        let tolerance = r
+            .cells
+            .iter()
+            .find_map(|c| c.report.as_ref())
+            .map_or(0.05, |p| p.tolerance);
+        println!(
+            "PASS: every slice of all {} cells held its target within {:.0}% whenever it was \
+             achievable",
+            r.cells.len(),
+            tolerance * 100.0
+        );
+        return ExitCode::SUCCESS;
+    }
+    if r.cells.is_empty() {
+        eprintln!("FAIL: no cell to negotiate (none reported, or none in this rApp's shard)");
+    }
+    for cell in &r.cells {
+        match &cell.report {
+            None => eprintln!(
+                "FAIL: cell {}: {}",
+                cell.cell_id,
+                cell.error.as_deref().unwrap_or("unknown error")
+            ),
+            Some(pass) => {
+                for s in pass.slices.iter().filter(|s| !s.holds_target) {
+                    eprintln!(
+                        "FAIL: cell {} slice {}: measured {} Mbps against a target of {:.2} Mbps \
+                         over {} periods",
+                        cell.cell_id,
+                        s.slice,
+                        measured(s),
+                        s.target_mbps,
+                        s.periods
+                    );
+                }
+            }
+        }
+    }
+    ExitCode::FAILURE
+}
+
+fn measured(s: &SliceOutcome) -> String {
+    s.measured_mbps
+        .map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"))
+}
+
+fn achievable(s: &SliceOutcome) -> String {
+    if s.periods == 0 {
+        "-".to_owned()
+    } else {
+        format!(
+            "{:.0}%",
+            100.0 * s.achievable_periods as f64 / s.periods as f64
+        )
+    }
+}
+
+fn status(s: &SliceOutcome) -> &'static str {
+    match &s.a1_status {
+        Some(st) if st.enforce_status == EnforceStatus::Enforced => "ENFORCED",
+        Some(_) => "NOT_ENFORCED",
+        None => "?",
+    }
+}
+
 /// Writes the JSON report.
-pub fn write_json(r: &RappReport, path: &Path) -> anyhow::Result<()> {
+pub fn write_json(r: &impl Serialize, path: &Path) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(r).context("cannot serialize the report")?;
     std::fs::write(path, text).with_context(|| format!("cannot write report {}", path.display()))
 }

@@ -17,40 +17,7 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, RwLock};
 
 use maestro_api::a1::SliceSlaPolicy;
-
-/// An NR cell global identity: PLMN and 36-bit NR cell identity (TS 38.300 clause 8.2).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct NrCgi {
-    /// Mobile country code.
-    pub mcc: String,
-    /// Mobile network code.
-    pub mnc: String,
-    /// NR cell identity.
-    pub nci: u64,
-}
-
-impl NrCgi {
-    /// Reads a cell id as the xApp writes it: `MCC-MNC-NCI`, the NCI in hex digits.
-    pub fn parse(cell_id: &str) -> Option<Self> {
-        let mut parts = cell_id.split('-');
-        let (mcc, mnc, nci) = (parts.next()?, parts.next()?, parts.next()?);
-        if parts.next().is_some() || nci.is_empty() {
-            return None;
-        }
-        Some(Self {
-            mcc: mcc.to_owned(),
-            mnc: mnc.to_owned(),
-            nci: u64::from_str_radix(nci, 16).ok()?,
-        })
-    }
-}
-
-impl std::fmt::Display for NrCgi {
-    /// As in the A1 statement: `plmnId 001-01, ncI 2`.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "plmnId {}-{}, ncI {}", self.mcc, self.mnc, self.nci)
-    }
-}
+pub use maestro_api::cell::NrCgi;
 
 /// The cells a policy applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -133,12 +133,8 @@ pub async fn run(args: SlaTimelineArgs) -> anyhow::Result<ExitCode> {
     let xapp = maestro_xapp::start(XappConfig {
         http_addr: loopback,
         grpc_addr: loopback,
-        state_dir: state_dir.clone(),
-        control: Default::default(),
-        a1: Default::default(),
-        security: Default::default(),
-        metrics: Default::default(),
         e2: E2Config::Emulated(emulator),
+        ..XappConfig::loopback_defaults(state_dir.clone())
     })
     .await
     .context("xApp failed to start")?;
