@@ -66,7 +66,7 @@ impl RappMetrics {
                 "DL throughput the last negotiation agreed for the slice (sent as its A1 \
                  policy's guaranteed throughput), bit/s",
             ),
-            &["slice", "operator"],
+            &["slice", "operator", "cell"],
         )?;
         let measured_bps = GaugeVec::new(
             Opts::new(
@@ -74,7 +74,7 @@ impl RappMetrics {
                 "Mean DL throughput of the slice over the observed periods where its target \
                  was achievable, from the KPI stream, bit/s",
             ),
-            &["slice", "operator"],
+            &["slice", "operator", "cell"],
         )?;
         let holds_target = GaugeVec::new(
             Opts::new(
@@ -82,7 +82,7 @@ impl RappMetrics {
                 "1 when the slice held its agreed target within tolerance (or it was never \
                  achievable), else 0",
             ),
-            &["slice", "operator"],
+            &["slice", "operator", "cell"],
         )?;
         let capacity_bps = IntGauge::new(
             "maestro_rapp_cell_capacity_dl_bps",
@@ -139,7 +139,10 @@ impl RappMetrics {
         self.capacity_bps
             .set((report.capacity_mbps_at_start * 1e6).round() as i64);
         for s in &report.slices {
-            let labels = [s.slice.as_str(), s.operator.as_str()];
+            // The cell negotiated for (many cells: one series per cell); empty, which
+            // PromQL reads as no label, for the RAN as one cell.
+            let cell = report.cell_id.as_deref().unwrap_or_default();
+            let labels = [s.slice.as_str(), s.operator.as_str(), cell];
             self.consensus_bps
                 .with_label_values(&labels)
                 .set(s.target_mbps * 1e6);
