@@ -371,7 +371,13 @@ pub async fn run_with(
     };
     let started_unix_ms = unix_ms();
     if let Some(live) = live {
-        live.begin(live_id, &config.topic, &agents, started_unix_ms);
+        live.begin(
+            live_id,
+            &config.topic,
+            job.cell.as_deref(),
+            &agents,
+            started_unix_ms,
+        );
     }
     let outcome = negotiate_with(&config, &agents, llm.as_ref(), &units).await?;
     if let Some(live) = live {

@@ -199,7 +199,7 @@ function renderNegotiation(n, newest) {
     : el("p", { class: "muted" }, "no arbitral incentives");
   return el("div", { class: "negotiation" + (newest ? "" : " past"), id: "neg-" + n.id, "data-id": n.id },
     el("h3", {}, n.id + " ", el("span", { class: "badge status " + n.status }, n.status.replace("_", " ")),
-      el("span", { class: "sub" }, " " + n.topic)),
+      el("span", { class: "sub" }, " " + n.topic + (n.cell ? " · cell " + n.cell : ""))),
     el("p", { class: "agents" }, "agents: " + n.agents.map((a) =>
       a.id + " (" + a.personality + ", wants " + fmt(a.target_mbps, 0) + " Mbps)").join(", ")),
     el("p", { class: "consensus-line" }, consensus),

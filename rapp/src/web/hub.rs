@@ -128,6 +128,10 @@ pub struct LiveNegotiation {
     pub id: String,
     /// Topic.
     pub topic: String,
+    /// The cell it negotiates for (many cells: one negotiation each); absent: the RAN as one
+    /// cell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
     /// Start, ms since the Unix epoch.
     pub started_unix_ms: u64,
     /// Where it stands.
@@ -358,11 +362,19 @@ impl LiveHub {
         self.publish(LiveEvent::Kpi(snapshot));
     }
 
-    /// A negotiation starts.
-    pub fn begin(&self, id: &str, topic: &str, agents: &[AgentSpec], started_unix_ms: u64) {
+    /// A negotiation starts (for `cell`, with many cells).
+    pub fn begin(
+        &self,
+        id: &str,
+        topic: &str,
+        cell: Option<&str>,
+        agents: &[AgentSpec],
+        started_unix_ms: u64,
+    ) {
         let negotiation = LiveNegotiation {
             id: id.to_owned(),
             topic: topic.to_owned(),
+            cell: cell.map(str::to_owned),
             started_unix_ms,
             status: LiveStatus::Running,
             agents: agents
@@ -568,7 +580,7 @@ mod tests {
         let outcome = negotiate(&cfg, &agents, &PersonaNegotiator::new(7))
             .await
             .unwrap();
-        hub.begin("neg-1", &cfg.topic, &agents, 1);
+        hub.begin("neg-1", &cfg.topic, None, &agents, 1);
         assert_eq!(
             hub.negotiation("neg-1").unwrap().status,
             LiveStatus::Running
@@ -651,7 +663,7 @@ mod tests {
     fn keeps_at_most_the_last_negotiations() {
         let hub = LiveHub::new();
         for i in 0..KEPT_NEGOTIATIONS + 3 {
-            hub.begin(&format!("neg-{i}"), "t", &agents(), 0);
+            hub.begin(&format!("neg-{i}"), "t", None, &agents(), 0);
         }
         let all = hub.negotiations();
         assert_eq!(all.len(), KEPT_NEGOTIATIONS);

@@ -185,7 +185,7 @@ mod tests {
         let outcome = negotiate(&cfg, &agents, &PersonaNegotiator::new(1))
             .await
             .unwrap();
-        hub.begin("neg-x", &cfg.topic, &agents, 5);
+        hub.begin("neg-x", &cfg.topic, None, &agents, 5);
         hub.finish("neg-x", &outcome);
         let (base, task) = serve(Arc::clone(&hub)).await;
         let http = reqwest::Client::new();
