@@ -92,6 +92,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         a1: Default::default(),
         security: Default::default(),
         metrics: Default::default(),
+        shard: None,
         e2: E2Config::Emulated(args.emulator.config(ClockMode::Sim)),
     })
     .await

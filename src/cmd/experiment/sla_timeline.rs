@@ -138,6 +138,7 @@ pub async fn run(args: SlaTimelineArgs) -> anyhow::Result<ExitCode> {
         a1: Default::default(),
         security: Default::default(),
         metrics: Default::default(),
+        shard: None,
         e2: E2Config::Emulated(emulator),
     })
     .await
