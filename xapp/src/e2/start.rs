@@ -345,6 +345,57 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_bridge_carries_the_one_cell_its_shard_owns_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let nine = EmulatorConfig {
+            cell_count: Some(9),
+            ..EmulatorConfig::default()
+        };
+        let bridged = E2Config::Bridge {
+            emulator: nine.clone(),
+            options: BridgeOptions {
+                program: Some(PathBuf::from("/bin/false")),
+                ..BridgeOptions::default()
+            },
+        };
+        let cells: Vec<String> = nine
+            .cell_configs()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.cell_id)
+            .collect();
+        // Nine cells over nine shards: each shard owning exactly one bridges it alone.
+        let Some((shard, cell)) = (0..9).find_map(|i| {
+            let shard = Shard::new(i, 9).unwrap();
+            let owned: Vec<&String> = cells.iter().filter(|c| shard.owns(c)).collect();
+            (owned.len() == 1).then(|| (shard, owned[0].clone()))
+        }) else {
+            panic!("no shard of 9 owns exactly one of {cells:?}");
+        };
+        let host = Host::Xapp {
+            state_dir: dir.path(),
+            shard,
+        };
+        let started = start(&bridged, host).await.unwrap();
+        let text =
+            std::fs::read_to_string(child_config_path(dir.path(), NodeKind::Emulator)).unwrap();
+        let child: EmulatorConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(child.cell_id, cell);
+        assert_eq!(child.cell_configs().unwrap().len(), 1);
+        started.bridge.unwrap().shutdown().await;
+        // A shard owning several (or none) of the cells: the bridge cannot carry them.
+        let several = Host::Xapp {
+            state_dir: dir.path(),
+            shard: Shard::new(0, 2).unwrap(),
+        };
+        let err = start(&bridged, several).await.err().unwrap();
+        assert!(
+            matches!(err, StartError::BridgeShard { shard, .. } if shard.count == 2),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
     async fn a_child_does_not_bridge_again() {
         let config = E2Config::Bridge {
             emulator: EmulatorConfig::default(),
