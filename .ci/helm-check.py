@@ -3,9 +3,10 @@
 
 Helm is not packaged for Debian nor on the registries this project reaches, so this renders the
 chart's templates with a small interpreter of the Go-template subset they use (if/else/end,
-define/include, printf, quote, contains, default, toYaml, toJson, toPrettyJson, nindent, indent, trunc,
-trimSuffix, sha256sum, parenthesised sub-pipelines; anything else is an error, so the templates
-stay inside what is checked here), parses every manifest as YAML and checks the objects fit
+define/include, `range $v := ...` over `until`, the variables `$` and `$v`, printf, quote,
+contains, default, toYaml, toJson, toPrettyJson, nindent, indent, trunc, trimSuffix, sha256sum,
+int, until, gt, le, and, or, not, parenthesised sub-pipelines; anything else is an error, so the
+templates stay inside what is checked here), parses every manifest as YAML and checks the objects fit
 together: selectors match pod labels, probes and Services name container ports that exist, the
 probes hit the apps' health endpoints, every container has resource requests and limits, the
 rApp is pointed at the xApp's Service, and the ServiceMonitor / PVC appear only when enabled.
@@ -14,7 +15,12 @@ by the real binary (`maestro xapp ... --print-config`, `maestro rapp ... --help`
 When `helm` is on PATH, `helm lint` and `helm template` run too and their output is checked
 the same way.
 
+The sharded layouts (xapp.replicas / rapp.replicas > 1: StatefulSets of shards, headless
+Services, each pod's shard from its ordinal, one rApp URL pair per xApp pod) are rendered and
+checked too.
+
 Usage: .ci/helm-check.py [CHART_DIR]   (exit 0 when every check passes)
+       .ci/helm-check.py --render KEY=VALUE...   (the manifests as JSON, e.g. xapp.replicas=4)
 """
 
 import copy
@@ -87,11 +93,17 @@ def parse(tokens, defines, i=0, stop=None):
             if kw == "else":
                 other, i, _ = parse(tokens, defines, i, ("end",))
             nodes.append(("if", body[2:].strip(), then, other))
+        elif word == "range":
+            m = re.fullmatch(r"range\s+\$(\w+)\s*:=\s*(.+)", body, re.S)
+            if not m:
+                raise TemplateError(f"only `range $v := LIST` is in the subset: {{{{ {body} }}}}")
+            inner, i, _ = parse(tokens, defines, i, ("end",))
+            nodes.append(("range", m.group(1), m.group(2).strip(), inner))
         elif word == "define":
             name = json.loads(body[6:].strip())
             inner, i, _ = parse(tokens, defines, i, ("end",))
             defines[name] = inner
-        elif word in ("range", "with", "template", "block", "tpl"):
+        elif word in ("with", "template", "block", "tpl"):
             raise TemplateError(f"'{word}' is outside the subset this check renders")
         else:
             nodes.append(("action", body))
@@ -163,6 +175,12 @@ FUNCS = {
     "trimSuffix": lambda suf, s: go_str(s)[: -len(suf)] if go_str(s).endswith(suf) else go_str(s),
     "sha256sum": lambda s: hashlib.sha256(go_str(s).encode()).hexdigest(),
     "not": lambda v: not truthy(v),
+    "and": lambda *vs: next((v for v in vs if not truthy(v)), vs[-1]),
+    "or": lambda *vs: next((v for v in vs if truthy(v)), vs[-1]),
+    "int": lambda v: int(v or 0),
+    "until": lambda n: list(range(int(n))),
+    "gt": lambda a, b: a > b,
+    "le": lambda a, b: a <= b,
     "contains": lambda sub, s: go_str(sub) in go_str(s),
 }
 
@@ -190,11 +208,20 @@ class Renderer:
     def __init__(self, defines, ctx):
         self.defines = defines
         self.ctx = ctx
+        # Template variables: `$` (the data the template or include was given) and `$v`.
+        self.vars = [{"$": ctx}]
 
     def lookup(self, path, dot):
         if path == ".":
             return dot
         cur = dot
+        if path.startswith("$"):
+            name, _, path = path.partition(".")
+            if name not in self.vars[-1]:
+                raise TemplateError(f"undefined variable {name}")
+            cur = self.vars[-1][name]
+            if not path:
+                return cur
         for key in path.strip(".").split("."):
             if not isinstance(cur, dict):
                 raise TemplateError(f"{path}: not a map at {key}")
@@ -210,7 +237,7 @@ class Renderer:
             return int(tok)
         if tok in ("true", "false"):
             return tok == "true"
-        if tok.startswith("."):
+        if tok.startswith((".", "$")):
             return self.lookup(tok, dot)
         raise TemplateError(f"unknown token {tok!r}")
 
@@ -221,7 +248,12 @@ class Renderer:
             name = self.arg(toks[1], dot)
             if name not in self.defines:
                 raise TemplateError(f"include of undefined {name!r}")
-            return self.render(self.defines[name], self.arg(toks[2], dot))
+            data = self.arg(toks[2], dot)
+            self.vars.append({"$": data})
+            try:
+                return self.render(self.defines[name], data)
+            finally:
+                self.vars.pop()
         if head in FUNCS:
             args = [self.arg(t, dot) for t in toks[1:]]
             if has_piped:
@@ -248,6 +280,17 @@ class Renderer:
             elif node[0] == "if":
                 branch = node[2] if truthy(self.pipeline(node[1], dot)) else node[3]
                 out.append(self.render(branch, dot))
+            elif node[0] == "range":
+                _, var, expr, body = node
+                items = self.pipeline(expr, dot)
+                if not isinstance(items, list):
+                    raise TemplateError(f"range over a {type(items).__name__}: {expr}")
+                for item in items:
+                    self.vars.append({**self.vars[-1], "$" + var: item})
+                    try:
+                        out.append(self.render(body, item))
+                    finally:
+                        self.vars.pop()
         return "".join(out)
 
 
@@ -320,7 +363,8 @@ def check_objects(docs, values, label):
             d["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "maestro",
             f"{label}: {d['kind']} {d['metadata']['name']} lacks the common labels",
         )
-    deployments = by_kind(docs, "Deployment")
+    # The apps' workloads: Deployments, or StatefulSets of shards (xapp/rapp.replicas > 1).
+    deployments = by_kind(docs, "Deployment") + by_kind(docs, "StatefulSet")
     services = by_kind(docs, "Service")
     configmaps = {d["metadata"]["name"]: d for d in by_kind(docs, "ConfigMap")}
     pod_labels = {}
@@ -334,6 +378,7 @@ def check_objects(docs, values, label):
         pod = spec["template"]["spec"]
         check(pod.get("securityContext", {}).get("runAsNonRoot") is True, f"{label}: {name} may run as root")
         vols = {v["name"]: v for v in pod.get("volumes", [])}
+        vols.update({t["metadata"]["name"]: {"persistentVolumeClaim": {}} for t in spec.get("volumeClaimTemplates", [])})
         for c in pod["containers"]:
             ports = {p["name"]: p["containerPort"] for p in c.get("ports", [])}
             check(isinstance(c.get("args"), list) and all(isinstance(a, str) for a in c["args"]), f"{label}: {name} args are not strings: {c.get('args')}")
@@ -361,7 +406,7 @@ def check_objects(docs, values, label):
         sel = svc["spec"]["selector"]
         check(
             any(all(l.get(k) == v for k, v in sel.items()) for l in pod_labels.values()),
-            f"{label}: Service {svc['metadata']['name']} selects no Deployment's pods",
+            f"{label}: Service {svc['metadata']['name']} selects no workload's pods",
         )
         check("http" in {p["name"] for p in svc["spec"]["ports"]}, f"{label}: Service {svc['metadata']['name']} has no port named http (/metrics)")
     for sm in by_kind(docs, "ServiceMonitor"):
@@ -386,6 +431,55 @@ def arg_after(args, flag):
     return args[args.index(flag) + 1] if flag in args else None
 
 
+def args_after(args, flag):
+    """Every value of a repeated flag, in order."""
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == flag]
+
+
+def env_of(c):
+    return {e["name"]: e for e in c.get("env", [])}
+
+
+def check_shards(docs, label, xapps, rapps, persistence, maestro_bin):
+    """xapp.replicas = xapps and rapp.replicas = rapps: a StatefulSet of shards per app with
+    more than one replica, each pod told its shard, behind a headless Service."""
+    for component, k in (("xapp", xapps), ("rapp", rapps)):
+        works = [d for d in docs if d.get("kind") in ("Deployment", "StatefulSet") and d["metadata"]["labels"].get("app.kubernetes.io/component") == component]
+        if not check(len(works) == 1, f"{label}: {len(works)} {component} workloads"):
+            continue
+        w = works[0]
+        svc = [s for s in by_kind(docs, "Service") if s["metadata"]["labels"].get("app.kubernetes.io/component") == component][0]
+        c = w["spec"]["template"]["spec"]["containers"][0]
+        env = env_of(c)
+        if k == 1:
+            check(w["kind"] == "Deployment" and w["spec"]["replicas"] == 1, f"{label}: one {component} is not one Deployment replica")
+            check("MAESTRO_SHARD_INDEX" not in env and svc["spec"].get("clusterIP") != "None", f"{label}: one {component} is sharded")
+            continue
+        check(w["kind"] == "StatefulSet" and w["spec"]["replicas"] == k, f"{label}: {component} is not a StatefulSet of {k}: {w['kind']} {w['spec'].get('replicas')}")
+        check(w["spec"].get("serviceName") == svc["metadata"]["name"] and svc["spec"].get("clusterIP") == "None", f"{label}: {component} pods lack a headless Service for their DNS names")
+        check(w["spec"].get("podManagementPolicy") == "Parallel", f"{label}: {component} shards start one after another")
+        index = env.get("MAESTRO_SHARD_INDEX", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        check(index == "metadata.labels['apps.kubernetes.io/pod-index']", f"{label}: {component} pods are not told their ordinal: {index}")
+        if component == "xapp":
+            check(env.get("MAESTRO_SHARD_COUNT", {}).get("value") == str(k), f"{label}: xApp pods are not told the shard count {k}")
+            vct = [t["metadata"]["name"] for t in w["spec"].get("volumeClaimTemplates", [])]
+            check(vct == (["state"] if persistence else []), f"{label}: xApp volumeClaimTemplates {vct}")
+            check(not by_kind(docs, "PersistentVolumeClaim"), f"{label}: a shared PVC beside the shards' own")
+            if maestro_bin:
+                with tempfile.TemporaryDirectory() as tmp:
+                    cm = [d for d in by_kind(docs, "ConfigMap") if d["metadata"]["name"].endswith("-xapp")][0]
+                    cfg = os.path.join(tmp, "xapp.json")
+                    with open(cfg, "w") as f:
+                        f.write(cm["data"]["xapp.json"])
+                    args = [cfg if a == "/etc/maestro/xapp.json" else a for a in c["args"]]
+                    penv = {**os.environ, "MAESTRO_SHARD_INDEX": str(k - 1), "MAESTRO_SHARD_COUNT": env["MAESTRO_SHARD_COUNT"]["value"]}
+                    p = subprocess.run([maestro_bin] + args + ["--print-config"], capture_output=True, text=True, env=penv)
+                    if check(p.returncode == 0, f"{label}: the last xApp shard's --print-config failed: {p.stderr}"):
+                        check(json.loads(p.stdout).get("shard") == {"index": k - 1, "count": k}, f"{label}: the xApp does not read its shard from the pod's environment")
+        else:
+            check(arg_after(c["args"], "--shard") == f"$(MAESTRO_SHARD_INDEX)/{k}", f"{label}: rApp pods do not run --shard INDEX/{k}: {arg_after(c['args'], '--shard')}")
+
+
 def check_apps(docs, values, label, maestro_bin):
     deployments, services, configmaps = check_objects(docs, values, label)
     x = container(deployments, "xapp")
@@ -395,8 +489,16 @@ def check_apps(docs, values, label, maestro_bin):
     xsvc = [s for s in services if s["metadata"]["labels"].get("app.kubernetes.io/component") == "xapp"][0]
     xports = {p["name"]: p["port"] for p in xsvc["spec"]["ports"]}
     host = xsvc["metadata"]["name"]
-    check(arg_after(r["args"], "--a1-url") == f"http://{host}:{xports['http']}", f"{label}: rApp --a1-url {arg_after(r['args'], '--a1-url')} is not the xApp Service")
-    check(arg_after(r["args"], "--kpi-url") == f"http://{host}:{xports['grpc']}", f"{label}: rApp --kpi-url {arg_after(r['args'], '--kpi-url')} is not the xApp Service")
+    xwork = [d for d in deployments if d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component") == "xapp"][0]
+    if xwork["kind"] == "StatefulSet":
+        # One --a1-url/--kpi-url pair per xApp shard, in ordinal order, each the pod's own name.
+        pods = [f"{xwork['metadata']['name']}-{i}.{host}" for i in range(xwork["spec"]["replicas"])]
+    else:
+        pods = [host]
+    want_a1 = [f"http://{p}:{xports['http']}" for p in pods]
+    want_kpi = [f"http://{p}:{xports['grpc']}" for p in pods]
+    check(args_after(r["args"], "--a1-url") == want_a1, f"{label}: rApp --a1-url {args_after(r['args'], '--a1-url')} are not {want_a1}")
+    check(args_after(r["args"], "--kpi-url") == want_kpi, f"{label}: rApp --kpi-url {args_after(r['args'], '--kpi-url')} are not {want_kpi}")
     rport = {p["name"]: p["containerPort"] for p in r["ports"]}["http"]
     check(arg_after(r["args"], "--metrics-addr") == f"0.0.0.0:{rport}", f"{label}: rApp --metrics-addr does not match its port {rport}")
     check("--keep-serving" in r["args"], f"{label}: rApp would exit after its pass (no --keep-serving)")
@@ -483,6 +585,16 @@ def main():
         "rApp alone with an external A1 termination does not render",
     )
 
+    check_shards(docs, "default values", 1, 1, False, maestro_bin)
+    for xapps, rapps, persistence in ((4, 1, True), (4, 2, False), (3, 3, True)):
+        over = {"xapp": {"replicas": xapps, "persistence": {"enabled": persistence}}, "rapp": {"replicas": rapps}}
+        label = f"xapp.replicas={xapps} rapp.replicas={rapps}"
+        sdocs, _, svals = render_chart(CHART, over)
+        kinds = sorted(d["kind"] for d in sdocs)
+        print(f"{label}: {len(sdocs)} objects: {', '.join(kinds)}")
+        check_apps(sdocs, svals, label, None)
+        check_shards(sdocs, label, xapps, rapps, persistence, maestro_bin)
+
     helm = shutil.which("helm")
     if helm:
         for cmd in ([helm, "lint", CHART], [helm, "template", "demo", CHART]):
@@ -506,8 +618,26 @@ def main():
     return 0
 
 
+def render_only(settings):
+    """`--render KEY=VALUE...`: the manifests for these values (dotted keys, YAML values) as a
+    JSON list on stdout, for tests/deploy_files.rs."""
+    over = {}
+    for kv in settings:
+        key, _, value = kv.partition("=")
+        cur = over
+        *parents, leaf = key.split(".")
+        for k in parents:
+            cur = cur.setdefault(k, {})
+        cur[leaf] = yaml.safe_load(value)
+    docs, _, _ = render_chart(os.path.join(ROOT, "deploy", "helm", "maestro"), over)
+    json.dump(docs, sys.stdout)
+    return 0
+
+
 if __name__ == "__main__":
     try:
+        if len(sys.argv) > 1 and sys.argv[1] == "--render":
+            sys.exit(render_only(sys.argv[2:]))
         sys.exit(main())
     except TemplateError as e:
         print("FAIL: template:", e)

@@ -3,7 +3,8 @@
 //! apps' defaults), the O-RAN SC xApp descriptor (its `controls` validate against its
 //! schema.json and run the xApp), and the Grafana dashboard (its structure, and every series
 //! its expressions name is one the running apps export). The Helm chart is render-checked by
-//! `.ci/helm-check.py`, a real Prometheus by `.ci/prometheus-test`.
+//! `.ci/helm-check.py` (here too, through its renderer: one xApp as a Deployment, four as a
+//! StatefulSet of shards), a real Prometheus by `.ci/prometheus-test`.
 
 mod common;
 
@@ -306,6 +307,37 @@ fn xapp_descriptor_controls_validate_against_its_schema_and_run_the_xapp() {
         );
     }
 
+    // Many cells and a shard are settings too; half a shard or two ways to list cells are not.
+    let with = |key: &str, value: Value| {
+        let mut c = controls.clone();
+        let (parent, leaf) = key.rsplit_once('/').unwrap();
+        c.pointer_mut(parent).unwrap()[leaf] = value;
+        c
+    };
+    let cells = serde_json::json!([{"cell_id": "001-01-0000000002", "seed": 3}]);
+    for good in [
+        with("/shard", serde_json::json!({"index": 1, "count": 3})),
+        with("/e2/cell_count", Value::from(9)),
+        with("/e2/cells", cells.clone()),
+    ] {
+        let errors: Vec<String> = validator
+            .iter_errors(&good)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}");
+    }
+    let mut both_cell_lists = with("/e2/cells", cells);
+    both_cell_lists["e2"]["cell_count"] = Value::from(2);
+    for bad in [
+        with("/shard", serde_json::json!({"index": 1})),
+        with("/shard", serde_json::json!({"index": 0, "count": 0})),
+        with("/e2/cell_count", Value::from(0)),
+        with("/e2/cells", serde_json::json!([{"seed": 3}])),
+        both_cell_lists,
+    ] {
+        assert!(!validator.is_valid(&bad), "schema accepts {bad}");
+    }
+
     // Same settings as config/xapp.json, listening on all interfaces inside the pod, with the
     // bearer token a pod needs there (a mounted Secret).
     let mut reference = json("config/xapp.json");
@@ -565,4 +597,135 @@ async fn grafana_dashboard_names_only_series_the_apps_export() {
         .parse()
         .unwrap();
     assert!(rounds >= 1.0, "rounds {rounds}");
+}
+
+/// The Helm chart's manifests with `settings` (`KEY=VALUE`, e.g. `xapp.replicas=4`), rendered
+/// by the renderer of `.ci/helm-check.py`; `None` (the test says so) without python3 and PyYAML.
+fn render_chart(settings: &[&str]) -> Option<Vec<Value>> {
+    let out = std::process::Command::new("python3")
+        .arg(root().join(".ci/helm-check.py"))
+        .arg("--render")
+        .args(settings)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            Some(serde_json::from_slice(&out.stdout).expect("the renderer prints JSON"))
+        }
+        Ok(out) if String::from_utf8_lossy(&out.stderr).contains("No module named 'yaml'") => {
+            eprintln!("skipped: python3 has no PyYAML to render the chart");
+            None
+        }
+        Ok(out) => panic!(
+            "helm-check.py --render {settings:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        Err(e) => {
+            eprintln!("skipped: no python3 to render the chart ({e})");
+            None
+        }
+    }
+}
+
+/// The one object of `kind` whose component label is `component`.
+fn object<'a>(docs: &'a [Value], kind: &str, component: &str) -> Option<&'a Value> {
+    let mut found = docs.iter().filter(|d| {
+        d["kind"] == kind && d["metadata"]["labels"]["app.kubernetes.io/component"] == component
+    });
+    let one = found.next();
+    assert!(found.next().is_none(), "two {kind}s of the {component}");
+    one
+}
+
+#[test]
+fn the_chart_runs_one_xapp_as_a_deployment_and_k_as_a_statefulset_of_shards() {
+    let Some(one) = render_chart(&[]) else { return };
+    let Some(four) = render_chart(&["xapp.replicas=4", "xapp.persistence.enabled=true"]) else {
+        return;
+    };
+
+    // K = 1: today's Deployment, no shard, a ClusterIP Service, the rApp on that Service.
+    let dep = object(&one, "Deployment", "xapp").expect("K=1: the xApp Deployment");
+    assert_eq!(dep["spec"]["replicas"], 1);
+    assert!(object(&one, "StatefulSet", "xapp").is_none());
+    let c = &dep["spec"]["template"]["spec"]["containers"][0];
+    assert!(c.get("env").is_none(), "K=1 has no shard env: {c}");
+    let svc = object(&one, "Service", "xapp").unwrap();
+    assert_eq!(svc["spec"]["type"], "ClusterIP");
+    let rapp = &object(&one, "Deployment", "rapp").unwrap()["spec"]["template"]["spec"]
+        ["containers"][0]["args"];
+    let a1_urls: Vec<&Value> = rapp
+        .as_array()
+        .unwrap()
+        .windows(2)
+        .filter(|w| w[0] == "--a1-url")
+        .map(|w| &w[1])
+        .collect();
+    assert_eq!(a1_urls, ["http://demo-maestro-xapp:8080"]);
+
+    // K = 4: a StatefulSet of 4 behind a headless Service, each pod told its shard.
+    assert!(object(&four, "Deployment", "xapp").is_none());
+    let sts = object(&four, "StatefulSet", "xapp").expect("K=4: an xApp StatefulSet");
+    assert_eq!(sts["spec"]["replicas"], 4);
+    let svc = object(&four, "Service", "xapp").unwrap();
+    assert_eq!(svc["spec"]["clusterIP"], "None", "a headless Service");
+    assert_eq!(sts["spec"]["serviceName"], svc["metadata"]["name"]);
+    let c = &sts["spec"]["template"]["spec"]["containers"][0];
+    let env = c["env"].as_array().expect("the shard env");
+    let var = |name: &str| env.iter().find(|e| e["name"] == name).cloned();
+    assert_eq!(
+        var("MAESTRO_SHARD_INDEX").unwrap()["valueFrom"]["fieldRef"]["fieldPath"],
+        "metadata.labels['apps.kubernetes.io/pod-index']"
+    );
+    assert_eq!(var("MAESTRO_SHARD_COUNT").unwrap()["value"], "4");
+    // A policy store per shard.
+    assert_eq!(
+        sts["spec"]["volumeClaimTemplates"][0]["metadata"]["name"],
+        "state"
+    );
+    assert!(!four.iter().any(|d| d["kind"] == "PersistentVolumeClaim"));
+    // The rApp talks to each shard by its pod's name, in ordinal order.
+    let rapp = &object(&four, "Deployment", "rapp").unwrap()["spec"]["template"]["spec"]
+        ["containers"][0]["args"];
+    let a1_urls: Vec<String> = rapp
+        .as_array()
+        .unwrap()
+        .windows(2)
+        .filter(|w| w[0] == "--a1-url")
+        .map(|w| w[1].as_str().unwrap().to_owned())
+        .collect();
+    let expected: Vec<String> = (0..4)
+        .map(|i| format!("http://demo-maestro-xapp-{i}.demo-maestro-xapp:8080"))
+        .collect();
+    assert_eq!(a1_urls, expected);
+
+    // The binary reads the pod's shard from that env with the chart's config and arguments.
+    let config = object(&four, "ConfigMap", "xapp").unwrap()["data"]["xapp.json"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("xapp.json");
+    std::fs::write(&path, config).unwrap();
+    let args: Vec<String> = c["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| match a.as_str().unwrap() {
+            "/etc/maestro/xapp.json" => path.display().to_string(),
+            other => other.to_owned(),
+        })
+        .collect();
+    let out = common::run_ok(
+        common::maestro()
+            .args(&args)
+            .arg("--print-config")
+            .env_remove("MAESTRO_SHARD")
+            .env("MAESTRO_SHARD_INDEX", "3")
+            .env("MAESTRO_SHARD_COUNT", "4"),
+    );
+    let effective: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        effective["shard"],
+        serde_json::json!({"index": 3, "count": 4})
+    );
 }

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
+use maestro_api::shard::Shard;
 use maestro_xapp::config::XappConfig;
 use maestro_xapp::e2::NodeKind;
+use maestro_xapp::shard_scope::shard_of_pod;
 
 use super::{ClockMode, EmulatorArgs};
 
@@ -20,7 +22,12 @@ use super::{ClockMode, EmulatorArgs};
     maestro xapp --e2 emulator --clock sim --speedup 20 --cqi-trace drive.csv\n  \
     maestro xapp --e2 bridge-emulator   # the emulated gNB in a supervised e2-bridge child\n  \
     maestro xapp --e2 flexric   # near-RT RIC on 127.0.0.1:36422; needs --features flexric\n  \
-    maestro xapp --config config/xapp.json --print-config   # show the effective settings")]
+    maestro xapp --config config/xapp.json --print-config   # show the effective settings\n  \
+    maestro xapp --config cells9.json --shard 1/3   # serve only the cells shard 1 of 3 owns\n\n\
+    Sharding (many replicas): --shard INDEX/COUNT, else MAESTRO_SHARD=INDEX/COUNT, else\n\
+    MAESTRO_SHARD_INDEX (a StatefulSet pod's ordinal, from the label apps.kubernetes.io/pod-index,\n\
+    or its pod name ending in -N) with MAESTRO_SHARD_COUNT, else `shard` in the config file;\n\
+    none: the whole RAN. A cell belongs to shard FNV-1a-64(cell id) mod COUNT.")]
 pub struct XappArgs {
     /// JSON config file (the same settings as the flags; see config/xapp.json), or an O-RAN SC
     /// xApp descriptor whose `controls` hold them (deploy/xapp-descriptor/config-file.json).
@@ -40,6 +47,10 @@ pub struct XappArgs {
     /// [default: ./maestro-state].
     #[arg(long, alias = "state-dir", value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// This replica's shard of the RAN, INDEX/COUNT (e.g. 0/3): it serves only the cells
+    /// shard INDEX of COUNT owns [default: the config's `shard`, else the whole RAN].
+    #[arg(long, env = "MAESTRO_SHARD", value_name = "INDEX/COUNT")]
+    pub shard: Option<String>,
     /// Print the effective configuration as JSON and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -77,6 +88,12 @@ impl XappArgs {
         if let Some(emulator) = config.e2.emulator_mut() {
             *emulator = self.emulator.apply(std::mem::take(emulator), default_clock);
         }
+        if let Some(shard) = self.shard_override()? {
+            config.shard = Some(shard);
+        }
+        if let Some(shard) = config.shard {
+            shard.validate().context("`shard` in the config file")?;
+        }
         if config.e2.node() == NodeKind::Flexric && !maestro_xapp::e2::FLEXRIC_BUILT {
             anyhow::bail!(
                 "--e2 flexric: {}, or use --e2 emulator / --e2 bridge-emulator",
@@ -84,6 +101,24 @@ impl XappArgs {
             );
         }
         Ok(config)
+    }
+}
+
+impl XappArgs {
+    /// The shard the command line or the environment sets: `--shard` (or `MAESTRO_SHARD`),
+    /// else a StatefulSet pod's `MAESTRO_SHARD_INDEX` + `MAESTRO_SHARD_COUNT`.
+    fn shard_override(&self) -> anyhow::Result<Option<Shard>> {
+        if let Some(text) = &self.shard {
+            let shard = text
+                .parse::<Shard>()
+                .with_context(|| format!("--shard (or MAESTRO_SHARD) {text:?}"))?;
+            return Ok(Some(shard));
+        }
+        let var = |name| std::env::var(name).ok().filter(|v: &String| !v.is_empty());
+        Ok(shard_of_pod(
+            var("MAESTRO_SHARD_INDEX").as_deref(),
+            var("MAESTRO_SHARD_COUNT").as_deref(),
+        )?)
     }
 }
 

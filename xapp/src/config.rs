@@ -1,9 +1,11 @@
 //! Configuration of the xApp: where it listens, where it keeps state, which E2 backend it
-//! drives ([`E2Config`], defined in [`crate::e2`]), the loop's knobs, A1 limits and security.
+//! drives ([`E2Config`], defined in [`crate::e2`]), the loop's knobs, A1 limits and security,
+//! and which shard of the RAN this replica serves ([`Shard`]).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use maestro_api::shard::Shard;
 use serde::{Deserialize, Serialize};
 
 use crate::a1::limit::A1Limits;
@@ -38,6 +40,10 @@ pub struct XappConfig {
     /// How far the per-cell `/metrics` families may grow (per-UE series bound, stale cells).
     #[serde(default)]
     pub metrics: MetricsConfig,
+    /// This replica's shard of the RAN (`{"index": i, "count": K}`): it serves only the cells
+    /// shard `i` of `K` owns ([`maestro_api::shard`]). Absent: the whole RAN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
 }
 
 impl XappConfig {
@@ -52,6 +58,12 @@ impl XappConfig {
             a1: A1Limits::default(),
             security: SecurityConfig::default(),
             metrics: MetricsConfig::default(),
+            shard: None,
         }
+    }
+
+    /// The shard this replica serves ([`Shard::WHOLE`] when none is configured).
+    pub fn shard(&self) -> Shard {
+        self.shard.unwrap_or_default()
     }
 }

@@ -20,6 +20,7 @@ pub mod notify;
 pub mod nr;
 pub mod security;
 pub mod serve;
+pub mod shard_scope;
 pub mod slice_map;
 pub mod status_filter;
 pub mod status_writer;
@@ -30,6 +31,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use maestro_api::policy_type::PolicyTypeRegistry;
+use maestro_api::shard::ShardError;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 
@@ -39,6 +41,7 @@ use crate::e2::bridge::{BridgeBackend, BridgeStatus};
 use crate::e2::E2Backend;
 use crate::kpi::metrics::XappMetrics;
 use crate::kpi::stream::KpiHub;
+use crate::shard_scope::ShardScope;
 use crate::slice_map::slice_id_of;
 use crate::store::PolicyStore;
 
@@ -65,6 +68,9 @@ pub enum XappError {
     /// Credentials or TLS are unusable, or a listener would be open to anyone.
     #[error(transparent)]
     Security(#[from] security::SecurityError),
+    /// The configured shard cannot be.
+    #[error("shard: {0}")]
+    Shard(#[from] ShardError),
     /// Anything else during set-up.
     #[error("xApp set-up: {0}")]
     Setup(String),
@@ -122,33 +128,42 @@ impl RunningXapp {
     }
 }
 
-/// Starts the xApp: opens the store, starts the configured E2 backend ([`e2::start()`]), binds
-/// both servers.
+/// Starts the xApp: opens the store, starts the configured E2 backend ([`e2::start()`]) on the
+/// cells of its shard (`config.shard`), binds both servers.
 pub async fn start(config: XappConfig) -> Result<RunningXapp, XappError> {
+    let shard = config.shard();
+    shard.validate()?;
     let started = e2::start(
         &config.e2,
         e2::Host::Xapp {
             state_dir: &config.state_dir,
+            shard,
         },
     )
     .await?;
-    start_inner(config, started.backend, started.bridge).await
+    let scope = ShardScope::new(shard, config.e2.ran_cells());
+    start_inner(config, started.backend, started.bridge, scope).await
 }
 
 /// Starts the xApp on an E2 backend the caller built (`config.e2` is then ignored): for
 /// backends that are not in the config file, and for benchmarks that observe the controls.
+/// With `config.shard`, the backend's cells are taken as the shard's (the caller filters).
 pub async fn start_with_backend(
     config: XappConfig,
     backend: Arc<dyn E2Backend>,
 ) -> Result<RunningXapp, XappError> {
-    start_inner(config, backend, None).await
+    let shard = config.shard();
+    shard.validate()?;
+    start_inner(config, backend, None, ShardScope::new(shard, Vec::new())).await
 }
 
-/// [`start_with_backend`], with the bridge whose link state gates readiness, when there is one.
+/// [`start_with_backend`], with the bridge whose link state gates readiness, when there is one,
+/// and the shard of the configured RAN the backend serves.
 async fn start_inner(
     config: XappConfig,
     backend: Arc<dyn E2Backend>,
     bridge: Option<Arc<BridgeBackend>>,
+    scope: ShardScope,
 ) -> Result<RunningXapp, XappError> {
     let mut config = config;
     config.security = config.security.resolve()?;
@@ -193,9 +208,12 @@ async fn start_inner(
         .map_err(|e| XappError::Setup(e.to_string()))?;
 
     let cells = cell_scope::KnownCells::default();
-    for id in backend.cell_ids() {
-        cells.insert(&id);
+    let served_cells = backend.cell_ids();
+    for id in &served_cells {
+        cells.insert(id);
     }
+    metrics.set_shard(scope.shard(), served_cells.len());
+    announce_shard(&scope, &served_cells);
     // The configured cells and slices are known to KPI filters before their first report.
     hub.announce(
         backend.cell_ids(),
@@ -212,6 +230,7 @@ async fn start_inner(
         writes: Arc::default(),
         limiter: Arc::new(a1::limit::WriteLimiter::new(config.a1.clone())),
         security: Arc::new(config.security.clone()),
+        shard: Arc::new(scope),
     };
     let mut tasks = Vec::new();
     let mut router = a1::router(state);
@@ -270,4 +289,26 @@ async fn start_inner(
         _backend: backend,
         bridge,
     })
+}
+
+/// The start-up log line of what this replica serves: its shard and its cells (the first
+/// [`shard_scope::CELLS_NAMED`], and how many), or a warning when the shard owns no cell.
+fn announce_shard(scope: &ShardScope, served: &[String]) {
+    let shard = scope.shard();
+    if scope.owns_no_configured_cell() {
+        tracing::warn!(
+            %shard,
+            cells = 0,
+            "shard {shard} owns none of the configured cells: this xApp serves no cell \
+             (A1 policies are kept and stay NOT_ENFORCED; ready without E2 reports)"
+        );
+        return;
+    }
+    tracing::info!(
+        %shard,
+        cells = served.len(),
+        "serving shard {shard}: {} cell(s): {}",
+        served.len(),
+        shard_scope::name_cells(served)
+    );
 }

@@ -251,11 +251,28 @@ pub async fn put_policy(
         let cells = CellScope::of(&slice).map_err(|e| A1Error::BadRequest(e.to_string()))?;
         let unknown = cells.unknown(&state.cells.snapshot());
         if !unknown.is_empty() {
-            let named: Vec<String> = unknown.iter().map(ToString::to_string).collect();
-            return Err(A1Error::BadRequest(format!(
-                "sliceSlaResources.cellIdList names cells this xApp does not serve: {}",
-                named.join("; ")
-            )));
+            // A cell of another shard is named with its owner; any other is unknown here.
+            let (mut elsewhere, mut named) = (Vec::new(), Vec::new());
+            for cell in &unknown {
+                match state.shard.served_elsewhere(cell) {
+                    Some(owner) => elsewhere.push(owner),
+                    None => named.push(cell.to_string()),
+                }
+            }
+            let mut reasons = Vec::new();
+            if !named.is_empty() {
+                reasons.push(format!(
+                    "sliceSlaResources.cellIdList names cells this xApp does not serve: {}",
+                    named.join("; ")
+                ));
+            }
+            if !elsewhere.is_empty() {
+                reasons.push(format!(
+                    "sliceSlaResources.cellIdList: {}",
+                    elsewhere.join("; ")
+                ));
+            }
+            return Err(A1Error::BadRequest(reasons.join("; ")));
         }
         write_guard = Some(state.writes.clone().lock_owned().await);
         // One policy per slice and cell: a second one would leave its target undefined.
@@ -347,11 +364,17 @@ pub async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// `GET /readyz`: 200 once the E2 node has reported, 503 before.
+/// `GET /readyz`: 200 once the E2 node has reported, 503 before; 200 at once for a shard that
+/// owns no configured cell (it has nothing to wait for).
 pub async fn readyz(State(state): State<A1State>) -> Response {
     let seq = state.last_report.load(Ordering::Relaxed);
     if seq > 0 {
         (StatusCode::OK, format!("ready: E2 report {seq}\n")).into_response()
+    } else if state.shard.owns_no_configured_cell() {
+        let shard = state.shard.shard();
+        let text =
+            format!("ready: shard {shard} owns no configured cell, no E2 report to wait for\n");
+        (StatusCode::OK, text).into_response()
     } else {
         A1Error::Unavailable("no E2 report received yet".into()).into_response()
     }

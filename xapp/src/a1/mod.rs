@@ -53,6 +53,9 @@ pub struct A1State {
     pub limiter: Arc<limit::WriteLimiter>,
     /// Bearer tokens and their roles.
     pub security: Arc<crate::security::SecurityConfig>,
+    /// This replica's shard of the configured RAN (a policy naming another shard's cell is
+    /// refused with its owner; a shard owning no cell is ready without reports).
+    pub shard: Arc<crate::shard_scope::ShardScope>,
 }
 
 /// Largest A1 request body accepted, bytes (a slice SLA statement is a few hundred; anything

@@ -98,6 +98,19 @@ impl E2Config {
         }
     }
 
+    /// The cells of the configured RAN (every cell, whatever the shard): the emulated gNB's
+    /// configured cells, or the FlexRIC node's `cell_id`; empty when the config is unusable
+    /// (starting it says why).
+    pub fn ran_cells(&self) -> Vec<String> {
+        match self {
+            Self::Emulated(emulator) | Self::Bridge { emulator, .. } => emulator
+                .cell_configs()
+                .map(|cells| cells.into_iter().map(|c| c.cell_id).collect())
+                .unwrap_or_default(),
+            Self::Flexric(flexric) => vec![flexric.cell_id.clone()],
+        }
+    }
+
     /// The config of the node `maestro e2-bridge --node NODE --config PATH` hosts: `path`
     /// holds an emulator config (`emulator`) or a FlexRIC config (`flexric`), as
     /// [`BridgeBackend`](super::bridge::BridgeBackend) wrote it.

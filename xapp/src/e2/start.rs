@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use maestro_api::shard::{owner_of, Shard};
+
 use super::bridge::supervisor::BridgeError;
 use super::bridge::{BridgeBackend, BridgeOptions, ChildSpec};
 use super::config::E2Config;
@@ -18,10 +20,13 @@ use super::E2Backend;
 #[derive(Debug, Clone, Copy)]
 pub enum Host<'a> {
     /// The xApp: the emulated gNB runs in process; FlexRIC and the bridged emulated gNB run
-    /// in a supervised `e2-bridge` child, whose config file is written to `state_dir`.
+    /// in a supervised `e2-bridge` child, whose config file is written to `state_dir`. Only
+    /// the cells `shard` owns are started ([`Shard::owns`]).
     Xapp {
         /// The xApp's state directory.
         state_dir: &'a Path,
+        /// The xApp's shard of the RAN ([`Shard::WHOLE`]: every configured cell).
+        shard: Shard,
     },
     /// An `e2-bridge` child: the node runs in this process (a child does not bridge again).
     BridgeChild,
@@ -64,6 +69,30 @@ pub enum StartError {
     /// A child asked to bridge again.
     #[error(transparent)]
     NotInChild(#[from] NotABridgeChildNode),
+    /// The shard does not own the one node the FlexRIC backend drives.
+    #[error(
+        "shard {shard} does not own the FlexRIC node's cell {cell} (shard {owner} does): the \
+         FlexRIC backend drives one node, so run it unsharded (xapp.replicas 1)"
+    )]
+    FlexricNotThisShard {
+        /// This xApp's shard.
+        shard: Shard,
+        /// The configured cell of the node.
+        cell: String,
+        /// The shard that owns it.
+        owner: Shard,
+    },
+    /// The bridged emulated gNB carries one cell, and the shard does not own exactly one.
+    #[error(
+        "shard {shard} owns {owned} of the configured cells, and the E2 bridge carries exactly \
+         one: run many emulated cells in process (--e2 emulator)"
+    )]
+    BridgeShard {
+        /// This xApp's shard.
+        shard: Shard,
+        /// How many configured cells it owns.
+        owned: usize,
+    },
 }
 
 /// Whether this build has the FlexRIC backend (feature `flexric`).
@@ -73,15 +102,31 @@ pub const FLEXRIC_BUILT: bool = cfg!(feature = "flexric");
 /// child is being started; its link is down until the child's hello).
 pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, StartError> {
     match (config, host) {
-        (E2Config::Emulated(emulator), _) => {
-            let gnb = EmulatedGnb::start(emulator.clone()).map_err(StartError::Emulator)?;
+        (E2Config::Emulated(emulator), host) => {
+            let shard = match host {
+                Host::Xapp { shard, .. } => shard,
+                Host::BridgeChild => Shard::WHOLE,
+            };
+            let gnb =
+                EmulatedGnb::start_shard(emulator.clone(), shard).map_err(StartError::Emulator)?;
             Ok(in_process(gnb))
         }
         (E2Config::Flexric(flexric), Host::BridgeChild) => {
             start_flexric(flexric).await.map(in_process)
         }
-        (E2Config::Flexric(flexric), Host::Xapp { state_dir }) => {
+        (E2Config::Flexric(flexric), Host::Xapp { state_dir, shard }) => {
             flexric.validate()?;
+            // TODO(issue 20, FlexRIC all nodes): apply the shard to every node it discovers.
+            if !shard.owns(&flexric.cell_id) {
+                return Err(StartError::FlexricNotThisShard {
+                    shard,
+                    cell: flexric.cell_id.clone(),
+                    owner: Shard {
+                        index: owner_of(&flexric.cell_id, shard.count),
+                        count: shard.count,
+                    },
+                });
+            }
             let spec = ChildSpec {
                 node: NodeKind::Flexric,
                 config_path: child_config_path(state_dir, NodeKind::Flexric),
@@ -92,22 +137,29 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
             };
             bridged(spec, BridgeOptions::default())
         }
-        (E2Config::Bridge { emulator, options }, Host::Xapp { state_dir }) => {
+        (E2Config::Bridge { emulator, options }, Host::Xapp { state_dir, shard }) => {
             emulator.validate().map_err(StartError::Emulator)?;
+            let mut owned = emulator.cell_configs().map_err(StartError::Emulator)?;
+            owned.retain(|c| shard.owns(&c.cell_id));
             // The bridge's child protocol carries one node's reports and controls.
-            if emulator.cell_configs().map_err(StartError::Emulator)?.len() > 1 {
-                return Err(StartError::Emulator(EmulatorError::Config(
-                    "the E2 bridge carries one cell: run many emulated cells in process \
-                     (--e2 emulator)"
-                        .into(),
-                )));
-            }
+            let child = match (owned.len(), owned.pop()) {
+                (1, Some(_)) if shard.is_whole() => emulator.clone(),
+                (1, Some(one)) => one,
+                (_, _) if shard.is_whole() => {
+                    return Err(StartError::Emulator(EmulatorError::Config(
+                        "the E2 bridge carries one cell: run many emulated cells in process \
+                         (--e2 emulator)"
+                            .into(),
+                    )))
+                }
+                (n, _) => return Err(StartError::BridgeShard { shard, owned: n }),
+            };
             let spec = ChildSpec {
                 node: NodeKind::Emulator,
                 config_path: child_config_path(state_dir, NodeKind::Emulator),
-                config: to_json(emulator)?,
-                cell: emulator.cell.clone(),
-                slices: emulator.slices.iter().map(|s| s.member.clone()).collect(),
+                config: to_json(&child)?,
+                cell: child.cell.clone(),
+                slices: child.slices.iter().map(|s| s.member.clone()).collect(),
                 report_period: wall_period(emulator),
             };
             bridged(spec, options.clone())
@@ -177,6 +229,7 @@ mod tests {
         for host in [
             Host::Xapp {
                 state_dir: dir.path(),
+                shard: Shard::WHOLE,
             },
             Host::BridgeChild,
         ] {
@@ -197,6 +250,7 @@ mod tests {
             &E2Config::Emulated(cells.clone()),
             Host::Xapp {
                 state_dir: dir.path(),
+                shard: Shard::WHOLE,
             },
         )
         .await
@@ -213,6 +267,7 @@ mod tests {
             &bridged,
             Host::Xapp {
                 state_dir: dir.path(),
+                shard: Shard::WHOLE,
             },
         )
         .await
@@ -236,6 +291,7 @@ mod tests {
             &config,
             Host::Xapp {
                 state_dir: dir.path(),
+                shard: Shard::WHOLE,
             },
         )
         .await
@@ -254,6 +310,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let host = Host::Xapp {
             state_dir: dir.path(),
+            shard: Shard::WHOLE,
         };
         let bad = E2Config::Flexric(FlexricConfig {
             report_period_ms: 3,
@@ -262,6 +319,80 @@ mod tests {
         let err = start(&bad, host).await.err().unwrap();
         assert!(matches!(err, StartError::FlexricConfig(_)), "{err}");
         assert!(!child_config_path(dir.path(), NodeKind::Flexric).exists());
+    }
+
+    #[tokio::test]
+    async fn a_shard_not_owning_the_flexric_node_refuses_to_drive_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let flexric = FlexricConfig::default();
+        let owner = owner_of(&flexric.cell_id, 2);
+        let host = Host::Xapp {
+            state_dir: dir.path(),
+            shard: Shard::new(1 - owner, 2).unwrap(),
+        };
+        let err = start(&E2Config::Flexric(flexric), host)
+            .await
+            .err()
+            .unwrap();
+        assert!(
+            matches!(err, StartError::FlexricNotThisShard { .. }),
+            "{err}"
+        );
+        assert!(
+            err.to_string().contains(&format!("shard {owner}/2 does")),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_bridge_carries_the_one_cell_its_shard_owns_or_says_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let nine = EmulatorConfig {
+            cell_count: Some(9),
+            ..EmulatorConfig::default()
+        };
+        let bridged = E2Config::Bridge {
+            emulator: nine.clone(),
+            options: BridgeOptions {
+                program: Some(PathBuf::from("/bin/false")),
+                ..BridgeOptions::default()
+            },
+        };
+        let cells: Vec<String> = nine
+            .cell_configs()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.cell_id)
+            .collect();
+        // Nine cells over nine shards: each shard owning exactly one bridges it alone.
+        let Some((shard, cell)) = (0..9).find_map(|i| {
+            let shard = Shard::new(i, 9).unwrap();
+            let owned: Vec<&String> = cells.iter().filter(|c| shard.owns(c)).collect();
+            (owned.len() == 1).then(|| (shard, owned[0].clone()))
+        }) else {
+            panic!("no shard of 9 owns exactly one of {cells:?}");
+        };
+        let host = Host::Xapp {
+            state_dir: dir.path(),
+            shard,
+        };
+        let started = start(&bridged, host).await.unwrap();
+        let text =
+            std::fs::read_to_string(child_config_path(dir.path(), NodeKind::Emulator)).unwrap();
+        let child: EmulatorConfig = serde_json::from_str(&text).unwrap();
+        assert_eq!(child.cell_id, cell);
+        assert_eq!(child.cell_configs().unwrap().len(), 1);
+        started.bridge.unwrap().shutdown().await;
+        // A shard owning several (or none) of the cells: the bridge cannot carry them.
+        let several = Host::Xapp {
+            state_dir: dir.path(),
+            shard: Shard::new(0, 2).unwrap(),
+        };
+        let err = start(&bridged, several).await.err().unwrap();
+        assert!(
+            matches!(err, StartError::BridgeShard { shard, .. } if shard.count == 2),
+            "{err}"
+        );
     }
 
     #[tokio::test]

@@ -8,8 +8,8 @@
 //! that leaves a report loses its own).
 
 use prometheus::{
-    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts,
-    Registry, TextEncoder,
+    Encoder, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
+    Opts, Registry, TextEncoder,
 };
 
 use std::collections::{HashMap, HashSet};
@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use maestro_api::a1::{EnforceStatus, PolicyStatus};
 use maestro_api::kpi::CellReport;
+use maestro_api::shard::Shard;
 
 /// The `metrics` settings: how many series the per-cell families may grow to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,6 +111,8 @@ pub struct XappMetrics {
     e2_bridge_restarts: IntCounter,
     policy_status_changes: IntCounterVec,
     policy_status_flaps_suppressed: IntCounter,
+    shard_info: IntGaugeVec,
+    shard_cells: IntGauge,
 }
 
 impl std::fmt::Debug for XappMetrics {
@@ -199,7 +202,23 @@ impl XappMetrics {
              control.status_hold_ms, so were never written nor notified",
         )?;
         r.register(Box::new(policy_status_flaps_suppressed.clone()))?;
+        let shard_info = IntGaugeVec::new(
+            Opts::new(
+                "maestro_xapp_shard_info",
+                "This replica's shard of the RAN (1): index of count (0 of 1: the whole RAN); \
+                 it serves the cells whose FNV-1a-64 id hash mod count is its index",
+            ),
+            &["index", "count"],
+        )?;
+        r.register(Box::new(shard_info.clone()))?;
+        let shard_cells = IntGauge::new(
+            "maestro_xapp_shard_cells",
+            "Cells this replica's shard owns and serves (at start-up)",
+        )?;
+        r.register(Box::new(shard_cells.clone()))?;
         Ok(Self {
+            shard_info,
+            shard_cells,
             limits,
             ue_series_omitted,
             ue_bound_logged: Arc::default(),
@@ -556,6 +575,15 @@ impl XappMetrics {
         self.policy_status_flaps_suppressed.inc_by(n);
     }
 
+    /// Sets `maestro_xapp_shard_info{index, count}` (one series) and `maestro_xapp_shard_cells`.
+    pub fn set_shard(&self, shard: Shard, cells: usize) {
+        self.shard_info.reset();
+        self.shard_info
+            .with_label_values(&[&shard.index.to_string(), &shard.count.to_string()])
+            .set(1);
+        self.shard_cells.set(cells as i64);
+    }
+
     /// Sets the stored-policy gauge.
     pub fn set_policies(&self, n: usize) {
         self.policies.set(n as i64);
@@ -581,6 +609,20 @@ impl XappMetrics {
 mod tests {
     use super::*;
     use maestro_api::kpi::{SliceReport, UeReport};
+
+    #[test]
+    fn the_shard_is_one_series_and_its_cells_a_count() {
+        let m = XappMetrics::new().unwrap();
+        m.set_shard(Shard::WHOLE, 1);
+        m.set_shard(Shard::new(2, 3).unwrap(), 4);
+        let text = m.render();
+        assert!(
+            text.contains("maestro_xapp_shard_info{count=\"3\",index=\"2\"} 1"),
+            "{text}"
+        );
+        assert!(!text.contains("count=\"1\""), "{text}");
+        assert!(text.contains("maestro_xapp_shard_cells 4"), "{text}");
+    }
 
     fn report(ues: &[u32]) -> CellReport {
         CellReport {

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use maestro_api::shard::Shard;
 use maestro_e2sm::kpm::KpmVersion;
 use maestro_e2sm::rc::{
     ControlOutcome, LeafEncoding, RanParamDialect, RrmPolicyMember, SlicePrbQuotaControl,
@@ -458,11 +459,16 @@ impl EmulatedNode {
 
 /// The running emulated gNB: its cells, each an E2 node, all reporting on one stream.
 pub struct EmulatedGnb {
-    /// The first cell (the one of a single-cell config), fixed for the gNB's life.
-    first: Arc<EmulatedNode>,
+    /// The first cell (the one of a single-cell config), fixed for the gNB's life; none when
+    /// its shard owns no configured cell.
+    first: Option<Arc<EmulatedNode>>,
+    /// The carrier of the first configured cell (the first running cell's, when one runs).
+    carrier: CellConfig,
     /// Every cell by id, the first included; [`EmulatedGnb::add_cell`] adds to it.
     nodes: Mutex<Vec<Arc<EmulatedNode>>>,
-    /// The slices the configured cells serve (union, first cell's order first).
+    /// The slices the configured cells serve (union, first cell's order first): every
+    /// configured cell's, those of other shards included, so that a slice policy means the
+    /// same to every shard of the RAN.
     members: Vec<RrmPolicyMember>,
     reports: broadcast::Sender<Arc<CellMeasurement>>,
 }
@@ -470,24 +476,31 @@ pub struct EmulatedGnb {
 impl EmulatedGnb {
     /// Validates the config and starts each cell's clock (one cell by default).
     pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
+        Self::start_shard(config, Shard::WHOLE)
+    }
+
+    /// Validates the config (every cell of it) and starts the clocks of the cells `shard`
+    /// owns ([`Shard::owns`]); with none owned it runs no cell (and reports nothing).
+    pub fn start_shard(config: EmulatorConfig, shard: Shard) -> Result<Arc<Self>, EmulatorError> {
         let (reports, _) = broadcast::channel(256);
-        let mut nodes = Vec::new();
-        for c in config.cell_configs()? {
-            nodes.push(Arc::new(EmulatedNode::start(c, reports.clone())?));
-        }
-        let first = Arc::clone(
-            nodes
-                .first()
-                .ok_or_else(|| EmulatorError::Config("no cell configured".into()))?,
-        );
+        let configs = config.cell_configs()?;
         let mut members: Vec<RrmPolicyMember> = Vec::new();
-        for m in nodes.iter().flat_map(|n| &n.members) {
+        for m in configs.iter().flat_map(|c| &c.slices).map(|s| &s.member) {
             if !members.contains(m) {
                 members.push(m.clone());
             }
         }
+        let mut nodes = Vec::new();
+        for c in configs.into_iter().filter(|c| shard.owns(&c.cell_id)) {
+            nodes.push(Arc::new(EmulatedNode::start(c, reports.clone())?));
+        }
+        let first = nodes.first().cloned();
+        let carrier = first
+            .as_ref()
+            .map_or_else(|| config.cell.clone(), |n| n.config.cell.clone());
         Ok(Arc::new(Self {
             first,
+            carrier,
             nodes: Mutex::new(nodes),
             members,
             reports,
@@ -516,9 +529,13 @@ impl EmulatedGnb {
         Ok(link)
     }
 
-    /// The fault-injection handle on the first cell's E2 link.
+    /// The fault-injection handle on the first cell's E2 link (a handle on no link when no
+    /// cell runs).
     pub fn link_fault(&self) -> LinkFault {
-        self.first.link.clone()
+        self.first
+            .as_ref()
+            .map(|n| n.link.clone())
+            .unwrap_or_default()
     }
 
     /// The fault-injection handle on the E2 link of the node serving `cell_id`.
@@ -588,7 +605,7 @@ impl E2Backend for EmulatedGnb {
     }
 
     fn cell(&self) -> &CellConfig {
-        &self.first.config.cell
+        &self.carrier
     }
 
     fn slices(&self) -> &[RrmPolicyMember] {
@@ -622,7 +639,14 @@ impl E2Backend for EmulatedGnb {
         &self,
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
-        Box::pin(async move { self.first.control(control) })
+        Box::pin(async move {
+            match &self.first {
+                Some(node) => node.control(control),
+                None => Err(E2Error::Unreachable(
+                    "this emulated gNB runs no cell (its shard owns none)".into(),
+                )),
+            }
+        })
     }
 
     fn control_cell(
@@ -912,6 +936,46 @@ mod tests {
             ..Default::default()
         };
         assert!(none.cell_configs().is_err());
+    }
+
+    #[tokio::test]
+    async fn a_shard_runs_only_the_cells_it_owns_and_may_run_none() {
+        let nine = EmulatorConfig {
+            clock: Clock::Simulated { speedup: 100.0 },
+            cell_count: Some(9),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        for i in 0..3 {
+            let shard = Shard::new(i, 3).unwrap();
+            let gnb = EmulatedGnb::start_shard(nine.clone(), shard).unwrap();
+            assert!(gnb.cell_ids().iter().all(|c| shard.owns(c)));
+            // Every shard knows the RAN's slices, whatever cells it runs.
+            assert_eq!(gnb.slices().len(), 2);
+            all.extend(gnb.cell_ids());
+        }
+        all.sort();
+        let expected: Vec<String> = nine
+            .cell_configs()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.cell_id)
+            .collect();
+        assert_eq!(all, expected);
+        // One cell over two shards: one of them runs nothing, and says so on a control.
+        let one = EmulatorConfig::default();
+        let owner = maestro_api::shard::owner_of(&one.cell_id, 2);
+        let empty = EmulatedGnb::start_shard(one, Shard::new(1 - owner, 2).unwrap()).unwrap();
+        assert!(empty.cell_ids().is_empty() && empty.nodes().is_empty());
+        assert_eq!(empty.cell().n_prb, 106);
+        let member = empty.slices()[0].clone();
+        let control = SlicePrbQuotaControl {
+            groups: vec![maestro_e2sm::rc::RrmPolicyRatioGroup::new(member, 20, 20, 0).unwrap()],
+        };
+        assert!(matches!(
+            empty.control(control).await,
+            Err(E2Error::Unreachable(_))
+        ));
     }
 
     #[tokio::test]
