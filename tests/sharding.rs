@@ -1,8 +1,10 @@
 //! Scale-out by shards, as deployed: three `maestro xapp` processes on loopback, each given the
 //! same nine-cell emulated RAN and its shard i/3 (`--shard`), serve every cell exactly once,
 //! show their shard on /metrics, enforce a policy without cell scope in exactly their own
-//! cells, and refuse a policy naming another shard's cell with its owner. Also how the shard is
-//! set and refused on the command line and in a pod's environment.
+//! cells, and refuse a policy naming another shard's cell with its owner; one `maestro rapp`
+//! negotiates every cell and PUTs each cell's policies to the shard that serves it, and a lost
+//! shard leaves the others enforcing. Also how the shard is set and refused on the command
+//! line and in a pod's environment.
 
 mod common;
 
@@ -151,6 +153,130 @@ async fn three_shards_serve_nine_cells_once_each_and_name_the_owner_of_the_other
     // Every cell is served by exactly one shard.
     served.sort();
     assert_eq!(served, cells);
+}
+
+/// The enforcement status of policy `id` at the xApp `http`.
+async fn status_of(http: &reqwest::Client, base: &str, id: &str) -> String {
+    let v: Value =
+        common::get_json(http, &format!("{}/status", common::policy_url(base, id))).await;
+    v["enforceStatus"].as_str().unwrap_or("?").to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_rapp_negotiates_every_cell_at_its_shard_and_a_lost_shard_leaves_the_rest_enforcing() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = nine_cell_config(dir.path());
+    let config = config.to_str().unwrap();
+    let cells = nine_cells();
+    let owner: BTreeMap<String, u32> = cells.iter().map(|c| (c.clone(), owner_of(c, 3))).collect();
+    let mut xapps: Vec<XappProcess> = (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            XappProcess::start_with(
+                &dir.path().join(format!("state-{i}")),
+                &["--config", config, "--shard", &shard],
+            )
+        })
+        .collect();
+    let http = reqwest::Client::new();
+    for xapp in &xapps {
+        common::wait_ready(&http, &xapp.http).await;
+    }
+    let join =
+        |f: fn(&XappProcess) -> &String| xapps.iter().map(f).cloned().collect::<Vec<_>>().join(",");
+    let (a1_urls, kpi_urls) = (join(|x| &x.http), join(|x| &x.grpc));
+
+    // One rApp, every cell the three KPI streams report: one negotiation per cell, its
+    // policies PUT to the shard that reports the cell.
+    let report_path = dir.path().join("rapp.json");
+    let out = common::maestro()
+        .args(["rapp", "--cells", "every", "--observe", "5"])
+        .args(["--a1-url", &a1_urls, "--kpi-url", &kpi_urls])
+        .args(["--metrics-addr", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("rapp-state"))
+        .arg("--report")
+        .arg(&report_path)
+        .output()
+        .expect("run maestro rapp");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("9 cells negotiated"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let passes = report["cells"].as_array().unwrap();
+    assert_eq!(passes.len(), 9);
+    for pass in passes {
+        let cell = pass["cell_id"].as_str().unwrap();
+        let shard = owner[cell] as usize;
+        assert_eq!(pass["xapp"]["a1_url"], xapps[shard].http, "{cell}");
+        assert!(pass["error"].is_null(), "{cell}: {}", pass["error"]);
+    }
+    // Every shard holds exactly its own cells' policies, two operators each, all ENFORCED.
+    for (i, xapp) in xapps.iter().enumerate() {
+        let mut expected: Vec<String> = cells
+            .iter()
+            .filter(|c| owner[*c] as usize == i)
+            .flat_map(|c| {
+                [
+                    format!("maestro-bo-cost-{c}"),
+                    format!("maestro-bo-qos-{c}"),
+                ]
+            })
+            .collect();
+        expected.sort();
+        let mut held = common::policy_ids(&http, &xapp.http).await;
+        held.sort();
+        assert_eq!(held, expected, "shard {i}/3");
+        for id in &held {
+            assert_eq!(status_of(&http, &xapp.http, id).await, "ENFORCED", "{id}");
+        }
+    }
+
+    // One shard lost (the one with the most cells): the other two keep enforcing their own
+    // cells, their policies ENFORCED and every cell of theirs still carrying its target.
+    let lost = (0..3usize)
+        .max_by_key(|&i| cells.iter().filter(|c| owner[*c] as usize == i).count())
+        .expect("three shards");
+    let survivors: Vec<(usize, XappProcess)> = xapps
+        .drain(..)
+        .enumerate()
+        .filter_map(|(i, x)| (i != lost).then_some((i, x)))
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while Instant::now() < deadline {
+        for (i, xapp) in &survivors {
+            for id in common::policy_ids(&http, &xapp.http).await {
+                let status = status_of(&http, &xapp.http, &id).await;
+                assert_eq!(status, "ENFORCED", "shard {i}/3, {id}, shard {lost}/3 gone");
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    for (i, xapp) in &survivors {
+        let mine: BTreeSet<String> = cells
+            .iter()
+            .filter(|c| owner[*c] as usize == *i)
+            .cloned()
+            .collect();
+        let seen = cells_and_targets(
+            &xapp.grpc,
+            "001-01/sst1-sd000001",
+            Duration::from_secs(10),
+            |seen| mine.iter().all(|c| seen.contains_key(c)),
+        )
+        .await;
+        assert_eq!(
+            seen.keys().cloned().collect::<BTreeSet<_>>(),
+            mine,
+            "shard {i}/3"
+        );
+        assert!(
+            seen.values().all(|&t| t > 0.0),
+            "shard {i}/3's cells still carry their targets: {seen:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
