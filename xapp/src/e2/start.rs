@@ -94,14 +94,9 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
         }
         (E2Config::Bridge { emulator, options }, Host::Xapp { state_dir }) => {
             emulator.validate().map_err(StartError::Emulator)?;
-            // The bridge's child protocol carries one node's reports and controls.
-            if emulator.cell_configs().map_err(StartError::Emulator)?.len() > 1 {
-                return Err(StartError::Emulator(EmulatorError::Config(
-                    "the E2 bridge carries one cell: run many emulated cells in process \
-                     (--e2 emulator)"
-                        .into(),
-                )));
-            }
+            // Many cells: the child's hello lists them, reports carry their cell and each
+            // control names its cell (the bridge protocol's `cells` and `cell_id`).
+            emulator.cell_configs().map_err(StartError::Emulator)?;
             let spec = ChildSpec {
                 node: NodeKind::Emulator,
                 config_path: child_config_path(state_dir, NodeKind::Emulator),
@@ -187,7 +182,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn many_emulated_cells_run_in_process_but_not_through_the_bridge() {
+    async fn many_emulated_cells_run_in_process_and_through_the_bridge() {
         let dir = tempfile::tempdir().unwrap();
         let cells = EmulatorConfig {
             cell_count: Some(3),
@@ -202,24 +197,28 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(started.backend.cell_ids().len(), 3);
-        let bridged = E2Config::Bridge {
-            emulator: cells,
+        // A bad many-cell config is refused before any child starts.
+        let bad = E2Config::Bridge {
+            emulator: EmulatorConfig {
+                cell_count: Some(0),
+                ..Default::default()
+            },
             options: BridgeOptions {
                 program: Some(PathBuf::from("/bin/false")),
                 ..BridgeOptions::default()
             },
         };
         let Err(StartError::Emulator(err)) = start(
-            &bridged,
+            &bad,
             Host::Xapp {
                 state_dir: dir.path(),
             },
         )
         .await
         else {
-            panic!("the bridge took three cells");
+            panic!("the bridge took zero cells");
         };
-        assert!(err.to_string().contains("carries one cell"), "{err}");
+        assert!(err.to_string().contains("cell_count"), "{err}");
     }
 
     #[tokio::test]
