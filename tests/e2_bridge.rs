@@ -251,6 +251,129 @@ async fn bridge_enforces_survives_sigkill_and_resends_the_last_quota() {
     .await;
 }
 
+/// The controls a child wrote to its journal, as (pid, cell id) in arrival order.
+fn journal_cells(path: &Path) -> Vec<(u64, String)> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .map(|v| {
+            let cell = v["cell_id"].as_str().unwrap_or("-").to_owned();
+            (v["pid"].as_u64().unwrap_or(0), cell)
+        })
+        .collect()
+}
+
+/// `family`'s value for `slice` in `cell` (Prometheus text).
+fn cell_metric(text: &str, family: &str, cell: &str, slice: &str) -> Option<f64> {
+    let labels = format!("{family}{{cell=\"{cell}\",slice=\"{slice}\"}}");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&labels))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bridge_carries_many_cells_and_resends_every_cells_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal_path: PathBuf = dir.path().join("controls.jsonl");
+    let options = BridgeOptions {
+        program: Some(PathBuf::from(env!("CARGO_BIN_EXE_maestro"))),
+        extra_args: vec!["--journal".into(), journal_path.display().to_string()],
+        backoff_initial_ms: 1_000,
+        ..BridgeOptions::default()
+    };
+    let emulator = EmulatorConfig {
+        cell_count: Some(3),
+        ..steady_emulator(dir.path())
+    };
+    let xapp = maestro_xapp::start(config(&dir.path().join("state"), emulator, options))
+        .await
+        .unwrap();
+    let link = xapp.e2_bridge().expect("a bridge backend");
+    let base = format!("http://{}", xapp.http_addr);
+    let http = reqwest::Client::new();
+    until("ready", 60, || async {
+        (ready(&http, &base).await.0 == 200).then_some(())
+    })
+    .await;
+    let cells = [
+        "001-01-0000000001",
+        "001-01-0000000002",
+        "001-01-0000000003",
+    ];
+
+    // One policy without cells: every cell gets its part, each through its own control.
+    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, "p1"));
+    let r = http
+        .put(&url)
+        .json(&statement("000001", 30_000.0))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    until("ENFORCED in every cell", 60, || async {
+        (enforce_status(&http, &base, "p1").await["enforceStatus"] == "ENFORCED").then_some(())
+    })
+    .await;
+    let text = until("every cell's target", 60, || async {
+        let text = common::get_text(&http, &format!("{base}/metrics")).await;
+        cells
+            .iter()
+            .all(|c| cell_metric(&text, "maestro_slice_target_dl_bps", c, SLICE).is_some())
+            .then_some(text)
+    })
+    .await;
+    let parts: Vec<f64> = cells
+        .iter()
+        .filter_map(|c| cell_metric(&text, "maestro_slice_target_dl_bps", c, SLICE))
+        .collect();
+    assert!(
+        (parts.iter().sum::<f64>() - 30e6).abs() < 1e3,
+        "the cells' parts add up to the target: {parts:?}"
+    );
+    let first_pid = link.borrow().child_pid.expect("child pid");
+    let sent = journal_cells(&journal_path);
+    for c in cells {
+        assert!(
+            sent.iter().any(|(_, cell)| cell == c),
+            "no control named cell {c}: {sent:?}"
+        );
+    }
+
+    // SIGKILL: the new child gets every cell's last quota, each to its own cell.
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &first_pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let second_pid = until("a new child", 60, || async {
+        link.borrow()
+            .child_pid
+            .filter(|&pid| pid != first_pid && link.borrow().state == LinkState::Connected)
+    })
+    .await;
+    let resent: Vec<String> = until("the quotas re-sent", 30, || async {
+        let cells: Vec<String> = journal_cells(&journal_path)
+            .into_iter()
+            .filter(|(pid, _)| *pid == u64::from(second_pid))
+            .map(|(_, cell)| cell)
+            .collect();
+        (cells.len() >= 3).then_some(cells)
+    })
+    .await;
+    let mut first_three = resent[..3].to_vec();
+    first_three.sort();
+    assert_eq!(
+        first_three, cells,
+        "each cell's last quota, once each, first"
+    );
+    until("ENFORCED again", 60, || async {
+        (enforce_status(&http, &base, "p1").await["enforceStatus"] == "ENFORCED").then_some(())
+    })
+    .await;
+    xapp.shutdown().await;
+}
+
 /// Runs the xApp on a child that keeps failing; returns the backoffs seen, the ready body
 /// and the status after at least `restarts` restarts.
 async fn failing_child(

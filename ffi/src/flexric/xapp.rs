@@ -163,6 +163,14 @@ pub struct RanFunction {
 pub struct E2Node {
     /// `gnb-<mcc>-<mnc>-<nb id>` (node type, PLMN, gNB/eNB id), plus `-<cu/du id>` if any.
     pub id: String,
+    /// Its PLMN's MCC, three digits.
+    pub mcc: String,
+    /// Its PLMN's MNC, two or three digits.
+    pub mnc: String,
+    /// Its gNB (eNB) id.
+    pub nb_id: u64,
+    /// Its gNB-CU/DU id, for a split node.
+    pub cu_du_id: Option<u64>,
     /// Its RAN functions.
     pub ran_functions: Vec<RanFunction>,
 }
@@ -346,16 +354,22 @@ fn node_info(n: &RawNode) -> E2Node {
     } else {
         format!("{:02}", id.plmn.mnc)
     };
+    let mcc = format!("{:03}", id.plmn.mcc);
     let mut text = format!(
-        "{}-{:03}-{}-{}",
+        "{}-{}-{}-{}",
         node_type_name(id.type_),
-        id.plmn.mcc,
+        mcc,
         mnc,
         id.nb_id.nb_id
     );
-    if !id.cu_du_id.is_null() {
+    let cu_du_id = if id.cu_du_id.is_null() {
+        None
+    } else {
         // SAFETY: non-null pointer to one u64 owned by the node array.
-        text.push_str(&format!("-{}", unsafe { *id.cu_du_id }));
+        Some(unsafe { *id.cu_du_id })
+    };
+    if let Some(cu_du) = cu_du_id {
+        text.push_str(&format!("-{cu_du}"));
     }
     let ran_functions = raw_ran_functions(n)
         .iter()
@@ -368,6 +382,10 @@ fn node_info(n: &RawNode) -> E2Node {
         .collect();
     E2Node {
         id: text,
+        mcc,
+        mnc,
+        nb_id: u64::from(id.nb_id.nb_id),
+        cu_du_id,
         ran_functions,
     }
 }

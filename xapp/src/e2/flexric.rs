@@ -1,6 +1,11 @@
 //! The FlexRIC E2 backend (feature `flexric`): a near-RT RIC and its E2 nodes through
 //! FlexRIC's xApp C API (`maestro-ffi`).
 //!
+//! Every E2 node offering MAC stats is served, each node one cell (named by
+//! [`FlexricConfig::cell_id_of`]), or only the configured `node_id`. The RIC's node list is
+//! read every second: a node that connects is served (subscribed) as it appears, one that
+//! leaves the list is dropped and its cell goes silent for the control loop.
+//!
 //! MAC stats indications (FlexRIC RAN function 142: per-UE wide-band CQI, MCS, PRBs, BLER,
 //! transport block bytes) become one [`CellMeasurement`] per report period, UEs grouped into
 //! the configured slices by RNTI ([`FlexricConfig::slice_of`]). E2SM-KPM (RAN function 2) is
@@ -17,11 +22,11 @@
 //! bridge child exits and its supervisor restarts it (FlexRIC's library cannot be restarted
 //! in-process).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use maestro_e2sm::rc::{
@@ -35,8 +40,8 @@ use maestro_ffi::flexric::{
 use maestro_ffi::kpm_plan::{plan_kpm, KpmPlan};
 use tokio::sync::broadcast;
 
-use super::flexric_config::{FlexricConfig, FlexricControl, FlexricKpm};
-use super::{BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo};
+use super::flexric_config::{FlexricConfig, FlexricControl, FlexricKpm, NodeIdentity};
+use super::{BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo, ServedCell};
 use crate::nr::CellConfig;
 
 /// KPM measurements asked for (TS 28.552 names FlexRIC's agents and OAI's gNB know).
@@ -83,40 +88,68 @@ fn mac_interval_ms(report_period_ms: u64) -> u32 {
     }
 }
 
-/// State shared with FlexRIC's callback thread.
-struct Shared {
+/// What every served node shares: the config and the one report stream.
+struct Common {
     config: FlexricConfig,
     /// `None` once the E2 side is declared lost (closes the report stream).
     reports: Mutex<Option<broadcast::Sender<Arc<CellMeasurement>>>>,
+    sequence: AtomicU64,
+}
+
+/// What one node's callbacks (FlexRIC's thread) keep.
+struct NodeState {
+    /// The cell id its reports carry.
+    cell_id: String,
     /// Max PRB ratio last acknowledged per configured slice.
     max_ratio: Mutex<Vec<Option<u8>>>,
     mac: Mutex<MacState>,
-    sequence: AtomicU64,
     last_indication: Mutex<Instant>,
     kpm_last: Mutex<Option<(f64, f64)>>,
     /// Index of `DRB.UEThpDl` and `RRU.PrbTotDl` in the KPM subscription's measurement list.
     kpm_index: Mutex<(Option<u32>, Option<u32>)>,
 }
 
+/// A served E2 node: the node list snapshot it was found in (FlexRIC's requests point into
+/// it, so it is kept while the node is served) and its index there, what it offers, its
+/// callbacks' state.
+#[derive(Clone)]
+struct ServedNode {
+    list: Arc<NodeList>,
+    index: usize,
+    info: E2NodeInfo,
+    state: Arc<NodeState>,
+}
+
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// The FlexRIC backend.
+fn read<T>(m: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    m.read().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn write<T>(m: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    m.write().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The FlexRIC backend: every E2 node the near-RT RIC has that offers MAC stats (or the one
+/// configured), each node one cell.
 pub struct FlexricBackend {
-    shared: Arc<Shared>,
+    common: Arc<Common>,
     members: Vec<RrmPolicyMember>,
-    nodes_info: Vec<E2NodeInfo>,
+    /// The served nodes by cell id; nodes join and leave while it runs.
+    nodes: Arc<RwLock<BTreeMap<String, ServedNode>>>,
     /// FlexRIC requests are serialised (its xApp library waits for one answer at a time).
-    nodes: Arc<Mutex<NodeList>>,
-    node: usize,
+    requests: Arc<Mutex<()>>,
     _xapp: Arc<FlexricXapp>,
-    watchdog: tokio::task::JoinHandle<()>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for FlexricBackend {
     fn drop(&mut self) {
-        self.watchdog.abort();
+        for t in &self.tasks {
+            t.abort();
+        }
     }
 }
 
@@ -136,10 +169,59 @@ fn ffi_node_to_info(n: &maestro_ffi::flexric::E2Node) -> E2NodeInfo {
     }
 }
 
+/// The cell id `config` gives node `n`.
+fn cell_of(config: &FlexricConfig, n: &maestro_ffi::flexric::E2Node) -> String {
+    config.cell_id_of(&NodeIdentity {
+        id: &n.id,
+        mcc: &n.mcc,
+        mnc: &n.mnc,
+        nb_id: n.nb_id,
+        cu_du_id: n.cu_du_id,
+    })
+}
+
+/// Takes a fresh snapshot of the RIC's E2 nodes.
+async fn snapshot(xapp: &Arc<FlexricXapp>) -> Result<Arc<NodeList>, FlexricError> {
+    let x = Arc::clone(xapp);
+    tokio::task::spawn_blocking(move || Arc::new(x.nodes()))
+        .await
+        .map_err(|e| FlexricError::Io(e.to_string()))
+}
+
+/// The nodes of `list` the backend serves (MAC stats offered, the configured node when one
+/// is, a cell of its shard), by index.
+fn servable(config: &FlexricConfig, list: &NodeList) -> Vec<usize> {
+    list.nodes()
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| {
+            n.offers(ran_function::MAC)
+                && config.serves(&n.id)
+                && config.shard.owns(&cell_of(config, n))
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+fn log_ran_functions(n: &maestro_ffi::flexric::E2Node) {
+    for f in &n.ran_functions {
+        tracing::info!(
+            node = %n.id,
+            ran_function = f.id,
+            name = %f.name,
+            revision = f.revision,
+            oid = %f.oid,
+            "E2 node RAN function"
+        );
+    }
+}
+
 impl FlexricBackend {
     /// Validates `config`, starts FlexRIC's xApp library towards the near-RT RIC, waits for
-    /// an E2 node offering MAC stats, logs every node's RAN functions, and subscribes to MAC
-    /// stats (and KPM when offered) at the report period.
+    /// an E2 node offering MAC stats, then serves every such node (or the configured one):
+    /// logs its RAN functions and subscribes to its MAC stats (and KPM when offered) at the
+    /// report period. Nodes that connect later are served as they appear; a node that leaves
+    /// the RIC's list is dropped (its cell goes silent).
     pub async fn start(config: FlexricConfig) -> Result<Self, FlexricError> {
         config
             .validate()
@@ -168,17 +250,10 @@ impl FlexricBackend {
         // E2 nodes appear once their E2 SETUP reached the RIC.
         let wait = Duration::from_secs(30);
         let deadline = Instant::now() + wait;
-        let (nodes, node) = loop {
-            let x = Arc::clone(&xapp);
-            let list = tokio::task::spawn_blocking(move || x.nodes())
-                .await
-                .map_err(|e| FlexricError::Io(e.to_string()))?;
-            let pick = list.nodes().iter().position(|n| {
-                n.offers(ran_function::MAC)
-                    && config.node_id.as_ref().is_none_or(|want| &n.id == want)
-            });
-            if let Some(i) = pick {
-                break (list, i);
+        let list = loop {
+            let list = snapshot(&xapp).await?;
+            if !servable(&config, &list).is_empty() {
+                break list;
             }
             if Instant::now() > deadline {
                 let which = config
@@ -190,75 +265,148 @@ impl FlexricBackend {
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         };
-        for n in nodes.nodes() {
-            for f in &n.ran_functions {
-                tracing::info!(
-                    node = %n.id,
-                    ran_function = f.id,
-                    name = %f.name,
-                    revision = f.revision,
-                    oid = %f.oid,
-                    "E2 node RAN function"
-                );
-            }
-        }
-        let nodes_info: Vec<E2NodeInfo> = nodes.nodes().iter().map(ffi_node_to_info).collect();
-        let chosen = nodes.nodes()[node].clone();
-        tracing::info!(node = %chosen.id, "using E2 node");
+        list.nodes().iter().for_each(log_ran_functions);
 
         let (reports, _) = broadcast::channel(256);
         let members: Vec<RrmPolicyMember> =
             config.slices.iter().map(|s| s.member.clone()).collect();
-        let shared = Arc::new(Shared {
-            max_ratio: Mutex::new(vec![None; members.len()]),
-            config: config.clone(),
+        let common = Arc::new(Common {
+            config,
             reports: Mutex::new(Some(reports)),
-            mac: Mutex::new(MacState {
-                prev: HashMap::new(),
-                last_tstamp_us: None,
-            }),
             sequence: AtomicU64::new(0),
-            last_indication: Mutex::new(Instant::now()),
-            kpm_last: Mutex::new(None),
-            kpm_index: Mutex::new((None, None)),
         });
-        let nodes = Arc::new(Mutex::new(nodes));
-        let period = u32::try_from(config.report_period_ms)
-            .map_err(|_| FlexricError::Config("report_period_ms too large".into()))?;
-        let mac_period = mac_interval_ms(config.report_period_ms);
-        {
-            let (s, n) = (Arc::clone(&shared), Arc::clone(&nodes));
-            let h = tokio::task::spawn_blocking(move || {
-                lock(&n).subscribe_mac(node, mac_period, move |ind| on_mac(&s, ind))
-            })
-            .await
-            .map_err(|e| FlexricError::Io(e.to_string()))??;
-            tracing::info!(
-                handle = h,
-                interval_ms = mac_period,
-                report_period_ms = period,
-                "subscribed to MAC stats (142)"
-            );
+        let requests = Arc::new(Mutex::new(()));
+        let nodes = Arc::new(RwLock::new(BTreeMap::new()));
+        for index in servable(&common.config, &list) {
+            let node = serve(&common, &requests, &list, index).await?;
+            write(&nodes).insert(node.state.cell_id.clone(), node);
         }
-        if config.kpm == FlexricKpm::Off {
-            tracing::info!("KPM not subscribed: \"kpm\": \"off\" in the config");
-        } else if chosen.offers(ran_function::KPM) {
-            subscribe_kpm(&shared, &nodes, node, period).await?;
-        }
-        let watchdog = tokio::spawn(watch(Arc::clone(&shared)));
+        let tasks = vec![
+            tokio::spawn(watch(Arc::clone(&common), Arc::clone(&nodes))),
+            tokio::spawn(follow_nodes(
+                Arc::clone(&xapp),
+                Arc::clone(&common),
+                Arc::clone(&requests),
+                Arc::clone(&nodes),
+            )),
+        ];
         Ok(Self {
-            shared,
+            common,
             members,
-            nodes_info,
             nodes,
-            node,
+            requests,
             _xapp: xapp,
-            watchdog,
+            tasks,
         })
+    }
+
+    fn node_of(&self, cell_id: &str) -> Option<ServedNode> {
+        read(&self.nodes).get(cell_id).cloned()
     }
 }
 
-/// The SST of the UEs KPM reports on: the first configured slice's.
+/// Serves node `index` of `list`: subscribes to its MAC stats (and KPM when offered and
+/// allowed), its reports named by its cell.
+async fn serve(
+    common: &Arc<Common>,
+    requests: &Arc<Mutex<()>>,
+    list: &Arc<NodeList>,
+    index: usize,
+) -> Result<ServedNode, FlexricError> {
+    let ffi_node = list.nodes()[index].clone();
+    let cell_id = cell_of(&common.config, &ffi_node);
+    tracing::info!(node = %ffi_node.id, cell = %cell_id, "serving E2 node");
+    let state = Arc::new(NodeState {
+        cell_id,
+        max_ratio: Mutex::new(vec![None; common.config.slices.len()]),
+        mac: Mutex::new(MacState {
+            prev: HashMap::new(),
+            last_tstamp_us: None,
+        }),
+        last_indication: Mutex::new(Instant::now()),
+        kpm_last: Mutex::new(None),
+        kpm_index: Mutex::new((None, None)),
+    });
+    let period = u32::try_from(common.config.report_period_ms)
+        .map_err(|_| FlexricError::Config("report_period_ms too large".into()))?;
+    let mac_period = mac_interval_ms(common.config.report_period_ms);
+    {
+        let (c, s, l, r) = (
+            Arc::clone(common),
+            Arc::clone(&state),
+            Arc::clone(list),
+            Arc::clone(requests),
+        );
+        let h = tokio::task::spawn_blocking(move || {
+            let _one_at_a_time = lock(&r);
+            l.subscribe_mac(index, mac_period, move |ind| on_mac(&c, &s, ind))
+        })
+        .await
+        .map_err(|e| FlexricError::Io(e.to_string()))??;
+        tracing::info!(
+            node = %ffi_node.id,
+            handle = h,
+            interval_ms = mac_period,
+            report_period_ms = period,
+            "subscribed to MAC stats (142)"
+        );
+    }
+    if common.config.kpm == FlexricKpm::Off {
+        tracing::info!("KPM not subscribed: \"kpm\": \"off\" in the config");
+    } else if ffi_node.offers(ran_function::KPM) {
+        subscribe_kpm(common, &state, requests, list, index, period).await?;
+    }
+    Ok(ServedNode {
+        list: Arc::clone(list),
+        index,
+        info: ffi_node_to_info(&ffi_node),
+        state,
+    })
+}
+
+/// Follows the RIC's node list (every second): serves a node that connected, drops one that
+/// left (its cell then goes silent for the control loop, which marks its policies).
+async fn follow_nodes(
+    xapp: Arc<FlexricXapp>,
+    common: Arc<Common>,
+    requests: Arc<Mutex<()>>,
+    nodes: Arc<RwLock<BTreeMap<String, ServedNode>>>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let Ok(list) = snapshot(&xapp).await else {
+            continue;
+        };
+        let present: Vec<String> = list.nodes().iter().map(|n| n.id.clone()).collect();
+        write(&nodes).retain(|cell, n| {
+            let stays = present.contains(&n.info.node_id);
+            if !stays {
+                tracing::warn!(node = %n.info.node_id, %cell, "E2 node left the RIC");
+            }
+            stays
+        });
+        let served: Vec<String> = read(&nodes)
+            .values()
+            .map(|n| n.info.node_id.clone())
+            .collect();
+        for index in servable(&common.config, &list) {
+            let ffi_node = &list.nodes()[index];
+            if served.contains(&ffi_node.id) {
+                continue;
+            }
+            tracing::info!(node = %ffi_node.id, "E2 node joined the RIC");
+            log_ran_functions(ffi_node);
+            match serve(&common, &requests, &list, index).await {
+                Ok(node) => {
+                    write(&nodes).insert(node.state.cell_id.clone(), node);
+                }
+                Err(e) => tracing::warn!(node = %ffi_node.id, "E2 node not served: {e}"),
+            }
+        }
+    }
+}
+
 fn kpm_sst(config: &FlexricConfig) -> u8 {
     config.slices.first().map_or(1, |s| s.member.sst)
 }
@@ -266,15 +414,20 @@ fn kpm_sst(config: &FlexricConfig) -> u8 {
 /// Chooses (see [`plan_kpm`]) and sends the KPM subscription of `node`; a refusal or a plan
 /// that says no is logged, never an error (MAC stats carry the control loop).
 async fn subscribe_kpm(
-    shared: &Arc<Shared>,
-    nodes: &Arc<Mutex<NodeList>>,
+    common: &Arc<Common>,
+    state: &Arc<NodeState>,
+    requests: &Arc<Mutex<()>>,
+    list: &Arc<NodeList>,
     node: usize,
     period: u32,
 ) -> Result<(), FlexricError> {
-    let n = Arc::clone(nodes);
-    let advertised = tokio::task::spawn_blocking(move || lock(&n).kpm_advertised(node))
-        .await
-        .map_err(|e| FlexricError::Io(e.to_string()))?;
+    let (l, r) = (Arc::clone(list), Arc::clone(requests));
+    let advertised = tokio::task::spawn_blocking(move || {
+        let _one_at_a_time = lock(&r);
+        l.kpm_advertised(node)
+    })
+    .await
+    .map_err(|e| FlexricError::Io(e.to_string()))?;
     let advertised = match advertised {
         Ok(a) => a,
         Err(e) => {
@@ -291,7 +444,7 @@ async fn subscribe_kpm(
         maestro_ffi::flexric::KPM_VERSION,
         maestro_ffi::flexric::SNSSAI_ENCODING,
         &advertised,
-        kpm_sst(&shared.config),
+        kpm_sst(&common.config),
         &KPM_MEASUREMENTS,
     );
     let request = match plan {
@@ -308,11 +461,12 @@ async fn subscribe_kpm(
             .position(|m| m == name)
             .and_then(|i| u32::try_from(i).ok())
     };
-    *lock(&shared.kpm_index) = (position(KPM_MEASUREMENTS[0]), position(KPM_MEASUREMENTS[1]));
-    let (s, n) = (Arc::clone(shared), Arc::clone(nodes));
+    *lock(&state.kpm_index) = (position(KPM_MEASUREMENTS[0]), position(KPM_MEASUREMENTS[1]));
+    let (s, l, r) = (Arc::clone(state), Arc::clone(list), Arc::clone(requests));
     let req = request.clone();
     let r = tokio::task::spawn_blocking(move || {
-        lock(&n).subscribe_kpm(node, period, &req, move |v| on_kpm(&s, v))
+        let _one_at_a_time = lock(&r);
+        l.subscribe_kpm(node, period, &req, move |v| on_kpm(&s, v))
     })
     .await
     .map_err(|e| FlexricError::Io(e.to_string()))?;
@@ -328,26 +482,32 @@ async fn subscribe_kpm(
     Ok(())
 }
 
-/// Closes the report stream when MAC indications stop (the RIC or the node is gone).
-async fn watch(shared: Arc<Shared>) {
-    let limit = Duration::from_millis((shared.config.report_period_ms * 10).max(5000));
+/// Closes the report stream when MAC indications stop from every node (the RIC is gone, or
+/// the last node); one silent node among others only goes silent for the control loop.
+async fn watch(common: Arc<Common>, nodes: Arc<RwLock<BTreeMap<String, ServedNode>>>) {
+    let limit = Duration::from_millis((common.config.report_period_ms * 10).max(5000));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    let started = Instant::now();
     loop {
         tick.tick().await;
-        let since = lock(&shared.last_indication).elapsed();
+        let since = read(&nodes)
+            .values()
+            .map(|n| lock(&n.state.last_indication).elapsed())
+            .min()
+            .unwrap_or_else(|| started.elapsed());
         if since > limit {
             tracing::error!(
                 silent_ms = since.as_millis() as u64,
                 "no MAC stats indication from FlexRIC: E2 side lost; closing the report stream \
                  (the e2-bridge child exits and is restarted)"
             );
-            lock(&shared.reports).take();
+            lock(&common.reports).take();
             return;
         }
     }
 }
 
-fn on_kpm(shared: &Shared, values: Vec<KpmValue>) {
+fn on_kpm(shared: &NodeState, values: Vec<KpmValue>) {
     let (thp_i, prb_i) = *lock(&shared.kpm_index);
     let sum = |i: Option<u32>| -> f64 {
         i.map_or(0.0, |i| {
@@ -357,6 +517,7 @@ fn on_kpm(shared: &Shared, values: Vec<KpmValue>) {
     let (thp, prb) = (sum(thp_i), sum(prb_i));
     *lock(&shared.kpm_last) = Some((thp, prb));
     tracing::debug!(
+        cell = %shared.cell_id,
         ues = values.len(),
         thp_dl_kbps = thp,
         prb_tot_dl = prb,
@@ -376,9 +537,9 @@ fn dl_slots(cell: &CellConfig, period_ms: u64) -> f64 {
     (period_ms as f64 * slots_per_ms * dl_share).max(1.0)
 }
 
-fn on_mac(shared: &Shared, ind: MacIndication) {
+fn on_mac(common: &Common, shared: &NodeState, ind: MacIndication) {
     *lock(&shared.last_indication) = Instant::now();
-    let cfg = &shared.config;
+    let cfg = &common.config;
     let measurement = {
         let mut mac = lock(&shared.mac);
         let period_ms = match mac.last_tstamp_us {
@@ -391,14 +552,15 @@ fn on_mac(shared: &Shared, ind: MacIndication) {
         let ratios = lock(&shared.max_ratio).clone();
         build_measurement(
             cfg,
+            &shared.cell_id,
             &ratios,
             &mut mac.prev,
             &ind,
             period_ms,
-            shared.sequence.fetch_add(1, Ordering::Relaxed),
+            common.sequence.fetch_add(1, Ordering::Relaxed),
         )
     };
-    if let Some(tx) = lock(&shared.reports).as_ref() {
+    if let Some(tx) = lock(&common.reports).as_ref() {
         let _ = tx.send(Arc::new(measurement));
     }
 }
@@ -409,6 +571,7 @@ fn on_mac(shared: &Shared, ind: MacIndication) {
 /// since the previous indication (a counter that went backwards counts as a restart: 0).
 fn build_measurement(
     cfg: &FlexricConfig,
+    cell_id: &str,
     max_ratio: &[Option<u8>],
     prev: &mut HashMap<u16, UePrev>,
     ind: &MacIndication,
@@ -471,7 +634,7 @@ fn build_measurement(
         sequence,
         time_ms: u64::try_from(ind.tstamp_us / 1000).unwrap_or(0),
         period_ms,
-        cell_id: cfg.cell_id.clone(),
+        cell_id: cell_id.to_owned(),
         n_prb,
         slices,
     }
@@ -517,19 +680,30 @@ impl E2Backend for FlexricBackend {
     }
 
     fn cell(&self) -> &CellConfig {
-        &self.shared.config.cell
+        &self.common.config.cell
     }
 
     fn slices(&self) -> &[RrmPolicyMember] {
         &self.members
     }
 
+    fn served_cell(&self, cell_id: &str) -> Option<ServedCell> {
+        read(&self.nodes).contains_key(cell_id).then(|| ServedCell {
+            carrier: self.common.config.cell.clone(),
+            slices: self.members.clone(),
+        })
+    }
+
+    fn cell_ids(&self) -> Vec<String> {
+        read(&self.nodes).keys().cloned().collect()
+    }
+
     fn nodes(&self) -> Vec<E2NodeInfo> {
-        self.nodes_info.clone()
+        read(&self.nodes).values().map(|n| n.info.clone()).collect()
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
-        match lock(&self.shared.reports).as_ref() {
+        match lock(&self.common.reports).as_ref() {
             Some(tx) => tx.subscribe(),
             // Lost: a receiver whose sender is gone reports Closed at once.
             None => broadcast::channel(1).1,
@@ -540,7 +714,28 @@ impl E2Backend for FlexricBackend {
         &self,
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        let first = read(&self.nodes).keys().next().cloned();
         Box::pin(async move {
+            match first {
+                Some(cell) => self.control_cell(&cell, control).await,
+                None => Err(E2Error::Unreachable("no E2 node is served".into())),
+            }
+        })
+    }
+
+    fn control_cell(
+        &self,
+        cell_id: &str,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        let node = self.node_of(cell_id);
+        let cell_id = cell_id.to_owned();
+        Box::pin(async move {
+            let Some(node) = node else {
+                return Ok(ControlOutcome::Failed {
+                    cause: format!("no E2 node serves cell {cell_id} (it left the RIC)"),
+                });
+            };
             control
                 .validate()
                 .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
@@ -555,23 +750,26 @@ impl E2Backend for FlexricBackend {
                     }
                 }
             }
-            let cfg = &self.shared.config;
-            let node_info = &self.nodes_info[self.node];
-            let offers = |id| node_info.ran_functions.iter().any(|f| f.id == id);
+            let cfg = &self.common.config;
+            let offers = |id| node.info.ran_functions.iter().any(|f| f.id == id);
             let use_rc = match cfg.control {
                 FlexricControl::Rc => true,
                 FlexricControl::Slice => false,
                 FlexricControl::Auto => offers(ran_function::RC) || !offers(ran_function::SLICE),
             };
-            let nodes = Arc::clone(&self.nodes);
-            let node = self.node;
+            let (list, index, requests) = (
+                Arc::clone(&node.list),
+                node.index,
+                Arc::clone(&self.requests),
+            );
             let result = if use_rc {
                 let leaves = cfg.rc_dialect.leaf_encoding(cfg.rc_leaf_encoding);
                 let tree = quota_tree(&control, cfg.rc_dialect, leaves)
                     .map_err(|e| E2Error::InvalidControl(e.to_string()))?;
                 tokio::task::spawn_blocking(move || {
-                    lock(&nodes).rc_control(
-                        node,
+                    let _one_at_a_time = lock(&requests);
+                    list.rc_control(
+                        index,
                         u32::from(CONTROL_STYLE_RADIO_RESOURCE_ALLOCATION),
                         u16::from(CONTROL_ACTION_SLICE_PRB_QUOTA),
                         &tree,
@@ -580,7 +778,11 @@ impl E2Backend for FlexricBackend {
                 .await
             } else {
                 let slices = static_slices(&control, cfg.cell.n_prb);
-                tokio::task::spawn_blocking(move || lock(&nodes).slice_static(node, &slices)).await
+                tokio::task::spawn_blocking(move || {
+                    let _one_at_a_time = lock(&requests);
+                    list.slice_static(index, &slices)
+                })
+                .await
             };
             let kind = if use_rc {
                 "E2SM-RC style 2 action 6"
@@ -590,17 +792,19 @@ impl E2Backend for FlexricBackend {
             match result {
                 Err(join) => Err(E2Error::Unreachable(join.to_string())),
                 Ok(Err(e)) => {
-                    tracing::warn!("{kind} control refused: {e}");
+                    tracing::warn!(cell = %cell_id, "{kind} control refused: {e}");
                     Ok(ControlOutcome::Failed {
                         cause: e.to_string(),
                     })
                 }
                 Ok(Ok(())) => {
-                    let mut ratios = lock(&self.shared.max_ratio);
+                    let mut ratios = lock(&node.state.max_ratio);
                     for (i, r) in updates {
                         ratios[i] = Some(r);
                     }
                     tracing::info!(
+                        cell = %cell_id,
+                        node = %node.info.node_id,
                         groups = control.groups.len(),
                         "{kind} control acknowledged by the E2 node"
                     );
@@ -646,7 +850,16 @@ mod tests {
             tstamp_us: 1_000_000,
             ues: vec![ue(10, 12, 1_000, 100), ue(11, 200, 5_000, 0)],
         };
-        let m0 = build_measurement(&cfg, &[None, Some(50)], &mut prev, &first, 100, 0);
+        let m0 = build_measurement(
+            &cfg,
+            "001-01-0000000010",
+            &[None, Some(50)],
+            &mut prev,
+            &first,
+            100,
+            0,
+        );
+        assert_eq!(m0.cell_id, "001-01-0000000010");
         // first sight of a UE: no rate yet
         assert_eq!(m0.slices[0].ues[0].dl_throughput_bps, 0.0);
         assert_eq!(m0.slices[0].prb_quota, 106);
@@ -658,7 +871,7 @@ mod tests {
             tstamp_us: 1_100_000,
             ues: vec![ue(10, 12, 126_000, 100 + 1_600), ue(11, 9, 4_000, 0)],
         };
-        let m1 = build_measurement(&cfg, &[None, Some(50)], &mut prev, &second, 100, 1);
+        let m1 = build_measurement(&cfg, "c", &[None, Some(50)], &mut prev, &second, 100, 1);
         // 125 000 bytes in 0.1 s = 10 Mbit/s
         assert_eq!(m1.slices[0].dl_throughput_bps, 10_000_000.0);
         // 30 kHz: 2 slots/ms, 8 of 10 DL: 160 DL slots in 100 ms; 1600 PRBs -> 10 per slot
@@ -677,14 +890,14 @@ mod tests {
             tstamp_us: 0,
             ues: vec![ue(7, 3, 0, 0), ue(8, 4, 0, 0)],
         };
-        let m = build_measurement(&cfg, &[None, None], &mut prev, &ind, 100, 0);
+        let m = build_measurement(&cfg, "c", &[None, None], &mut prev, &ind, 100, 0);
         assert_eq!(m.ue_cqis(&cfg.slices[1].member), vec![3]); // 7 % 2 = 1
         assert_eq!(m.ue_cqis(&cfg.slices[0].member), vec![4]); // 8 % 2 = 0
         let empty = MacIndication {
             tstamp_us: 0,
             ues: vec![],
         };
-        let m = build_measurement(&cfg, &[None, None], &mut prev, &empty, 100, 1);
+        let m = build_measurement(&cfg, "c", &[None, None], &mut prev, &empty, 100, 1);
         assert_eq!(m.slices.len(), 2);
         assert!(m.slices.iter().all(|s| s.ues.is_empty()));
         assert!(prev.is_empty());

@@ -4,9 +4,12 @@
 //! without `--features flexric` can say clearly that it lacks the backend instead of failing
 //! on an unknown config variant.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use maestro_api::cell::NrCgi;
+use maestro_api::shard::Shard;
 use maestro_e2sm::rc::{LeafEncoding, RanParamDialect, RrmPolicyMember};
 use serde::{Deserialize, Serialize};
 
@@ -94,13 +97,23 @@ pub struct FlexricConfig {
     /// KPM subscription: `auto` (default) or `off`.
     #[serde(default)]
     pub kpm: FlexricKpm,
-    /// Only use the E2 node whose id (as [`super::E2NodeInfo::node_id`]) is this; the first
-    /// node offering MAC stats when absent.
+    /// Only serve the E2 node whose id (as [`super::E2NodeInfo::node_id`]) is this, its cell
+    /// named `cell_id`. Absent: every node offering MAC stats, those that connect later
+    /// included, each cell named by `node_cells` or after its node ([`Self::cell_id_of`]).
     #[serde(default)]
     pub node_id: Option<String>,
-    /// NR cell id for reports.
+    /// NR cell id of the reports of the node `node_id` (unused without `node_id`).
     #[serde(default = "default_cell_id")]
     pub cell_id: String,
+    /// The cell id of each node's reports, by node id (e.g. `{"gnb-001-01-3584":
+    /// "001-01-0000e0001"}`); a node not listed gets [`Self::cell_id_of`]'s derived id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub node_cells: BTreeMap<String, String>,
+    /// The shard of the RAN served: a node whose cell ([`Self::cell_id_of`]) the shard does
+    /// not own is left to another replica. Set from the xApp's shard (`--shard`); whole RAN
+    /// by default.
+    #[serde(default, skip_serializing_if = "Shard::is_whole")]
+    pub shard: Shard,
     /// The carrier (FlexRIC reports no bandwidth; it sizes quotas and throughput).
     #[serde(default = "CellConfig::oai_40mhz")]
     pub cell: CellConfig,
@@ -159,10 +172,27 @@ impl Default for FlexricConfig {
             kpm: FlexricKpm::default(),
             node_id: None,
             cell_id: default_cell_id(),
+            node_cells: BTreeMap::new(),
+            shard: Shard::WHOLE,
             cell: CellConfig::oai_40mhz(),
             slices: default_slices(),
         }
     }
+}
+
+/// What names an E2 node's cell: its id and the parts of its global E2 node id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NodeIdentity<'a> {
+    /// The node id as text (`gnb-001-01-1`).
+    pub id: &'a str,
+    /// MCC.
+    pub mcc: &'a str,
+    /// MNC.
+    pub mnc: &'a str,
+    /// gNB (eNB) id.
+    pub nb_id: u64,
+    /// gNB-CU/DU id of a split node.
+    pub cu_du_id: Option<u64>,
 }
 
 /// Why a [`FlexricConfig`] is unusable.
@@ -193,9 +223,34 @@ pub enum FlexricConfigError {
     /// The carrier is invalid.
     #[error("flexric: cell: {0}")]
     Cell(String),
+    /// A cell id that is not `MCC-MNC-NCI` (NCI in hex).
+    #[error("flexric: {0:?} is not a cell id MCC-MNC-NCI (NCI in hex), e.g. 001-01-0000000001")]
+    CellId(String),
 }
 
 impl FlexricConfig {
+    /// Whether the backend serves the node `node_id` (every node, or the one configured).
+    pub fn serves(&self, node_id: &str) -> bool {
+        self.node_id.as_deref().is_none_or(|want| want == node_id)
+    }
+
+    /// The cell id of a node's reports: `node_cells[id]`, else `cell_id` for the configured
+    /// `node_id`, else derived from the node: its PLMN and an NR cell identity (TS 38.300
+    /// clause 8.2, 36 bits) of the gNB id in the high bits and the CU/DU id's low 4 bits as
+    /// the cell (0 for a monolithic gNB): `001-01-0000000010` for `gnb-001-01-1`. FlexRIC
+    /// reports no cell identity, so this is a name, stable across restarts; map the node to
+    /// its real NCI with `node_cells` when the gNB's cells are known.
+    pub fn cell_id_of(&self, node: &NodeIdentity<'_>) -> String {
+        if let Some(cell) = self.node_cells.get(node.id) {
+            return cell.clone();
+        }
+        if self.node_id.as_deref() == Some(node.id) {
+            return self.cell_id.clone();
+        }
+        let nci = ((node.nb_id << 4) | (node.cu_du_id.unwrap_or(0) & 0xf)) & ((1 << 36) - 1);
+        format!("{}-{}-{nci:010x}", node.mcc, node.mnc)
+    }
+
     /// Checks the address, period, directories, slices and carrier.
     pub fn validate(&self) -> Result<(), FlexricConfigError> {
         if !self.ric_addr.is_ipv4() {
@@ -221,6 +276,10 @@ impl FlexricConfig {
         if self.slices.is_empty() {
             return Err(FlexricConfigError::NoSlices);
         }
+        let cells = std::iter::once(&self.cell_id).chain(self.node_cells.values());
+        if let Some(bad) = cells.into_iter().find(|c| NrCgi::parse(c).is_none()) {
+            return Err(FlexricConfigError::CellId(bad.clone()));
+        }
         self.cell
             .validate()
             .map_err(|e| FlexricConfigError::Cell(e.to_string()))
@@ -238,6 +297,65 @@ impl FlexricConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_node_is_served_and_named_unless_one_is_configured() {
+        let gnb = |id, nb_id, cu_du_id| NodeIdentity {
+            id,
+            mcc: "001",
+            mnc: "01",
+            nb_id,
+            cu_du_id,
+        };
+        let mut c = FlexricConfig::default();
+        assert!(c.serves("gnb-001-01-1") && c.serves("gnb-001-01-2"));
+        assert_eq!(
+            c.cell_id_of(&gnb("gnb-001-01-1", 1, None)),
+            "001-01-0000000010"
+        );
+        assert_eq!(
+            c.cell_id_of(&gnb("gnb-du-001-01-3584-2", 3584, Some(2))),
+            "001-01-000000e002"
+        );
+        // Derived ids of different nodes differ, and read back as the same NCI.
+        assert_ne!(
+            c.cell_id_of(&gnb("gnb-001-01-1", 1, None)),
+            c.cell_id_of(&gnb("gnb-001-01-2", 2, None))
+        );
+        assert_eq!(
+            NrCgi::parse(&c.cell_id_of(&gnb("gnb-001-01-1", 1, None))).map(|n| n.nci),
+            Some(0x10)
+        );
+        c.node_cells
+            .insert("gnb-001-01-2".into(), "001-01-0000000abc".into());
+        assert_eq!(
+            c.cell_id_of(&gnb("gnb-001-01-2", 2, None)),
+            "001-01-0000000abc"
+        );
+        c.validate().unwrap();
+        c.node_cells
+            .insert("gnb-001-01-3".into(), "cell three".into());
+        assert!(matches!(c.validate(), Err(FlexricConfigError::CellId(_))));
+        // A shard travels to the bridge child in the config, absent when whole.
+        assert!(serde_json::to_value(&c).unwrap().get("shard").is_none());
+        let sharded = FlexricConfig {
+            shard: Shard::new(1, 3).unwrap(),
+            ..c.clone()
+        };
+        let back: FlexricConfig =
+            serde_json::from_value(serde_json::to_value(&sharded).unwrap()).unwrap();
+        assert_eq!(back.shard, Shard::new(1, 3).unwrap());
+        // One configured node: only it, named by `cell_id` (the single-node set-up).
+        let one = FlexricConfig {
+            node_id: Some("gnb-001-01-1".into()),
+            ..FlexricConfig::default()
+        };
+        assert!(one.serves("gnb-001-01-1") && !one.serves("gnb-001-01-2"));
+        assert_eq!(
+            one.cell_id_of(&gnb("gnb-001-01-1", 1, None)),
+            "001-01-0000000001"
+        );
+    }
 
     #[test]
     fn empty_object_takes_loopback_defaults() {

@@ -11,7 +11,7 @@ use maestro_api::shard::{owner_of, Shard};
 use super::bridge::supervisor::BridgeError;
 use super::bridge::{BridgeBackend, BridgeOptions, ChildSpec};
 use super::config::E2Config;
-use super::emulator::{Clock, EmulatedGnb, EmulatorConfig, EmulatorError};
+use super::emulator::{CellSpec, Clock, EmulatedGnb, EmulatorConfig, EmulatorError};
 use super::flexric_config::{FlexricConfig, FlexricConfigError};
 use super::node_kind::{NodeKind, NotABridgeChildNode};
 use super::E2Backend;
@@ -69,10 +69,10 @@ pub enum StartError {
     /// A child asked to bridge again.
     #[error(transparent)]
     NotInChild(#[from] NotABridgeChildNode),
-    /// The shard does not own the one node the FlexRIC backend drives.
+    /// The shard does not own the cell of the one node configured for the FlexRIC backend.
     #[error(
-        "shard {shard} does not own the FlexRIC node's cell {cell} (shard {owner} does): the \
-         FlexRIC backend drives one node, so run it unsharded (xapp.replicas 1)"
+        "shard {shard} does not own the cell {cell} of the configured FlexRIC node_id (shard \
+         {owner} does): drop node_id to serve every node of this shard, or run unsharded"
     )]
     FlexricNotThisShard {
         /// This xApp's shard.
@@ -82,10 +82,10 @@ pub enum StartError {
         /// The shard that owns it.
         owner: Shard,
     },
-    /// The bridged emulated gNB carries one cell, and the shard does not own exactly one.
+    /// The bridged emulated gNB's shard owns none of the configured cells.
     #[error(
-        "shard {shard} owns {owned} of the configured cells, and the E2 bridge carries exactly \
-         one: run many emulated cells in process (--e2 emulator)"
+        "shard {shard} owns {owned} of the configured cells: the E2 bridge's child would have \
+         nothing to run (an empty shard runs in process, --e2 emulator)"
     )]
     BridgeShard {
         /// This xApp's shard.
@@ -116,8 +116,9 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
         }
         (E2Config::Flexric(flexric), Host::Xapp { state_dir, shard }) => {
             flexric.validate()?;
-            // TODO(issue 20, FlexRIC all nodes): apply the shard to every node it discovers.
-            if !shard.owns(&flexric.cell_id) {
+            // The child serves every node whose cell the shard owns; one configured node
+            // outside the shard would leave it nothing to serve.
+            if flexric.node_id.is_some() && !shard.owns(&flexric.cell_id) {
                 return Err(StartError::FlexricNotThisShard {
                     shard,
                     cell: flexric.cell_id.clone(),
@@ -127,6 +128,10 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
                     },
                 });
             }
+            let flexric = &FlexricConfig {
+                shard,
+                ..flexric.clone()
+            };
             let spec = ChildSpec {
                 node: NodeKind::Flexric,
                 config_path: child_config_path(state_dir, NodeKind::Flexric),
@@ -141,18 +146,27 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
             emulator.validate().map_err(StartError::Emulator)?;
             let mut owned = emulator.cell_configs().map_err(StartError::Emulator)?;
             owned.retain(|c| shard.owns(&c.cell_id));
-            // The bridge's child protocol carries one node's reports and controls.
-            let child = match (owned.len(), owned.pop()) {
-                (1, Some(_)) if shard.is_whole() => emulator.clone(),
-                (1, Some(one)) => one,
-                (_, _) if shard.is_whole() => {
-                    return Err(StartError::Emulator(EmulatorError::Config(
-                        "the E2 bridge carries one cell: run many emulated cells in process \
-                         (--e2 emulator)"
-                            .into(),
-                    )))
+            // Many cells: the child's hello lists them, reports carry their cell and each
+            // control names its cell (the bridge protocol's `cells` and `cell_id`). A shard's
+            // child runs only the cells the shard owns.
+            let child = if shard.is_whole() {
+                emulator.clone()
+            } else if owned.is_empty() {
+                return Err(StartError::BridgeShard { shard, owned: 0 });
+            } else {
+                EmulatorConfig {
+                    cells: owned
+                        .into_iter()
+                        .map(|c| CellSpec {
+                            cell_id: c.cell_id,
+                            seed: Some(c.seed),
+                            cqi: Some(c.cqi),
+                            slices: Some(c.slices),
+                        })
+                        .collect(),
+                    cell_count: None,
+                    ..emulator.clone()
                 }
-                (n, _) => return Err(StartError::BridgeShard { shard, owned: n }),
             };
             let spec = ChildSpec {
                 node: NodeKind::Emulator,
@@ -240,7 +254,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn many_emulated_cells_run_in_process_but_not_through_the_bridge() {
+    async fn many_emulated_cells_run_in_process_and_through_the_bridge() {
         let dir = tempfile::tempdir().unwrap();
         let cells = EmulatorConfig {
             cell_count: Some(3),
@@ -256,15 +270,19 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(started.backend.cell_ids().len(), 3);
-        let bridged = E2Config::Bridge {
-            emulator: cells,
+        // A bad many-cell config is refused before any child starts.
+        let bad = E2Config::Bridge {
+            emulator: EmulatorConfig {
+                cell_count: Some(0),
+                ..Default::default()
+            },
             options: BridgeOptions {
                 program: Some(PathBuf::from("/bin/false")),
                 ..BridgeOptions::default()
             },
         };
         let Err(StartError::Emulator(err)) = start(
-            &bridged,
+            &bad,
             Host::Xapp {
                 state_dir: dir.path(),
                 shard: Shard::WHOLE,
@@ -272,9 +290,9 @@ mod tests {
         )
         .await
         else {
-            panic!("the bridge took three cells");
+            panic!("the bridge took zero cells");
         };
-        assert!(err.to_string().contains("carries one cell"), "{err}");
+        assert!(err.to_string().contains("cell_count"), "{err}");
     }
 
     #[tokio::test]
@@ -322,9 +340,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_shard_not_owning_the_flexric_node_refuses_to_drive_it() {
+    async fn a_shard_not_owning_the_configured_flexric_node_refuses_to_drive_it() {
         let dir = tempfile::tempdir().unwrap();
-        let flexric = FlexricConfig::default();
+        let flexric = FlexricConfig {
+            node_id: Some("gnb-001-01-1".into()),
+            ..FlexricConfig::default()
+        };
         let owner = owner_of(&flexric.cell_id, 2);
         let host = Host::Xapp {
             state_dir: dir.path(),
@@ -345,7 +366,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn the_bridge_carries_the_one_cell_its_shard_owns_or_says_why_not() {
+    async fn the_bridge_carries_the_cells_its_shard_owns_or_says_why_not() {
         let dir = tempfile::tempdir().unwrap();
         let nine = EmulatorConfig {
             cell_count: Some(9),
@@ -364,14 +385,10 @@ mod tests {
             .into_iter()
             .map(|c| c.cell_id)
             .collect();
-        // Nine cells over nine shards: each shard owning exactly one bridges it alone.
-        let Some((shard, cell)) = (0..9).find_map(|i| {
-            let shard = Shard::new(i, 9).unwrap();
-            let owned: Vec<&String> = cells.iter().filter(|c| shard.owns(c)).collect();
-            (owned.len() == 1).then(|| (shard, owned[0].clone()))
-        }) else {
-            panic!("no shard of 9 owns exactly one of {cells:?}");
-        };
+        // A shard's child runs exactly the cells the shard owns.
+        let shard = Shard::new(1, 3).unwrap();
+        let mine: Vec<String> = cells.iter().filter(|c| shard.owns(c)).cloned().collect();
+        assert!(mine.len() > 1, "shard 1/3 owns several of {cells:?}");
         let host = Host::Xapp {
             state_dir: dir.path(),
             shard,
@@ -380,17 +397,30 @@ mod tests {
         let text =
             std::fs::read_to_string(child_config_path(dir.path(), NodeKind::Emulator)).unwrap();
         let child: EmulatorConfig = serde_json::from_str(&text).unwrap();
-        assert_eq!(child.cell_id, cell);
-        assert_eq!(child.cell_configs().unwrap().len(), 1);
+        let run: Vec<String> = child
+            .cell_configs()
+            .unwrap()
+            .into_iter()
+            .map(|c| c.cell_id)
+            .collect();
+        assert_eq!(run, mine);
         started.bridge.unwrap().shutdown().await;
-        // A shard owning several (or none) of the cells: the bridge cannot carry them.
-        let several = Host::Xapp {
-            state_dir: dir.path(),
-            shard: Shard::new(0, 2).unwrap(),
+        // A shard owning none of the cells: nothing for a child to run.
+        let one_cell = E2Config::Bridge {
+            emulator: EmulatorConfig::default(),
+            options: BridgeOptions {
+                program: Some(PathBuf::from("/bin/false")),
+                ..BridgeOptions::default()
+            },
         };
-        let err = start(&bridged, several).await.err().unwrap();
+        let empty = Shard::new(1 - owner_of("001-01-0000000001", 2), 2).unwrap();
+        let none = Host::Xapp {
+            state_dir: dir.path(),
+            shard: empty,
+        };
+        let err = start(&one_cell, none).await.err().unwrap();
         assert!(
-            matches!(err, StartError::BridgeShard { shard, .. } if shard.count == 2),
+            matches!(err, StartError::BridgeShard { owned: 0, .. }),
             "{err}"
         );
     }

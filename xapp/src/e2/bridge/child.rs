@@ -55,6 +55,7 @@ where
         cell: backend.cell().clone(),
         slices: backend.slices().to_vec(),
         nodes: backend.nodes(),
+        cells: backend.cell_ids(),
     };
     for node in backend.nodes() {
         tracing::info!(node = %node.node_id, functions = node.ran_functions.len(), "E2 node");
@@ -69,9 +70,13 @@ where
             line = reader.next::<ParentMessage>() => match line {
                 None => break Ok(ChildExit::ParentGone),
                 Some(Ok(ParentMessage::Shutdown)) => break Ok(ChildExit::Shutdown),
-                Some(Ok(ParentMessage::Control { seq, control })) => {
-                    record(journal.as_ref(), seq, &control);
-                    let outcome = match backend.control(control).await {
+                Some(Ok(ParentMessage::Control { seq, control, cell_id })) => {
+                    record(journal.as_ref(), seq, cell_id.as_deref(), &control);
+                    let sent = match &cell_id {
+                        Some(cell) => backend.control_cell(cell, control).await,
+                        None => backend.control(control).await,
+                    };
+                    let outcome = match sent {
                         Ok(outcome) => outcome,
                         Err(e) => ControlOutcome::Failed { cause: e.to_string() },
                     };
@@ -149,9 +154,19 @@ async fn write_lines<W: AsyncWrite + Unpin>(
 }
 
 /// Appends a control to the journal; a journal that cannot be written is logged, not fatal.
-fn record(journal: Option<&PathBuf>, seq: u64, control: &SlicePrbQuotaControl) {
+fn record(
+    journal: Option<&PathBuf>,
+    seq: u64,
+    cell_id: Option<&str>,
+    control: &SlicePrbQuotaControl,
+) {
     let Some(path) = journal else { return };
-    let entry = serde_json::json!({"pid": std::process::id(), "seq": seq, "control": control});
+    let entry = serde_json::json!({
+        "pid": std::process::id(),
+        "seq": seq,
+        "cell_id": cell_id,
+        "control": control
+    });
     let written = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -217,6 +232,7 @@ mod tests {
             let line = encode_line(&ParentMessage::Control {
                 seq,
                 control: control.clone(),
+                cell_id: None,
             })
             .unwrap();
             to_child.write_all(line.as_bytes()).await.unwrap();

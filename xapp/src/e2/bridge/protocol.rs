@@ -30,6 +30,10 @@ pub enum ChildMessage {
         slices: Vec<RrmPolicyMember>,
         /// E2 nodes and their RAN functions.
         nodes: Vec<E2NodeInfo>,
+        /// The cells the backend serves that are known before their reports (many cells:
+        /// the emulator's configured cells, FlexRIC's nodes at start-up); absent: one cell.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        cells: Vec<String>,
     },
     /// One report period's measurement.
     Report {
@@ -63,6 +67,9 @@ pub enum ParentMessage {
         seq: u64,
         /// The control.
         control: SlicePrbQuotaControl,
+        /// The cell whose E2 node it goes to (many cells); absent: the backend's first cell.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cell_id: Option<String>,
     },
     /// Stop: the child exits 0.
     Shutdown,
@@ -226,6 +233,7 @@ mod tests {
             control: SlicePrbQuotaControl {
                 groups: vec![RrmPolicyRatioGroup::new(member(), 10, 40, 5).unwrap()],
             },
+            cell_id: None,
         };
         assert_eq!(
             to_value(&control),
@@ -283,8 +291,23 @@ mod tests {
                     name: "MAC_STATS_V0".into(),
                 }],
             }],
+            cells: Vec::new(),
         };
         let v = to_value(&hello);
+        // One cell: the fields many cells add are absent, as from an older child.
+        assert!(v.get("cells").is_none());
+        let mut many = to_value(&hello);
+        many["cells"] = json!(["001-01-0000000002"]);
+        let many: ChildMessage = serde_json::from_value(many).unwrap();
+        assert!(
+            matches!(&many, ChildMessage::Hello { cells, .. } if cells == &["001-01-0000000002"])
+        );
+        let to_cell = ParentMessage::Control {
+            seq: 8,
+            control: SlicePrbQuotaControl { groups: vec![] },
+            cell_id: Some("001-01-0000000002".into()),
+        };
+        assert_eq!(to_value(&to_cell)["cell_id"], "001-01-0000000002");
         assert_eq!(v["kind"], "hello");
         assert_eq!(v["backend"], "flexric");
         assert_eq!(v["cell"]["n_prb"], 106);

@@ -8,7 +8,7 @@
 //! last PRB quota control before it calls the link connected again. The link's state is
 //! published as a [`BridgeStatus`] for health and metrics.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -172,8 +172,9 @@ struct Link {
     connected: bool,
     /// Controls waiting for their outcome, by seq.
     pending: HashMap<u64, oneshot::Sender<ControlOutcome>>,
-    /// The last control the control loop asked for (re-sent after a restart).
-    last_control: Option<SlicePrbQuotaControl>,
+    /// The last control the control loop asked for, per cell (`None`: sent without one),
+    /// re-sent after a restart.
+    last_controls: BTreeMap<Option<String>, SlicePrbQuotaControl>,
 }
 
 struct Shared {
@@ -188,6 +189,8 @@ struct Shared {
     status: watch::Sender<BridgeStatus>,
     reports: broadcast::Sender<Arc<CellMeasurement>>,
     nodes: Mutex<Vec<E2NodeInfo>>,
+    /// The cells the child's last hello announced.
+    cells: Mutex<Vec<String>>,
 }
 
 impl Shared {
@@ -287,6 +290,7 @@ impl BridgeBackend {
             status: status_tx,
             reports,
             nodes: Mutex::new(Vec::new()),
+            cells: Mutex::new(Vec::new()),
         });
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(supervise(Arc::clone(&shared), stop_rx));
@@ -344,8 +348,35 @@ impl E2Backend for BridgeBackend {
         self.shared.reports.subscribe()
     }
 
+    fn cell_ids(&self) -> Vec<String> {
+        self.shared
+            .cells
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     fn control(
         &self,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        self.send_control(None, control)
+    }
+
+    fn control_cell(
+        &self,
+        cell_id: &str,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        self.send_control(Some(cell_id.to_owned()), control)
+    }
+}
+
+impl BridgeBackend {
+    /// Sends `control` to the child (for `cell_id`'s node) and waits for its outcome.
+    fn send_control(
+        &self,
+        cell_id: Option<String>,
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
         Box::pin(async move {
@@ -355,7 +386,7 @@ impl E2Backend for BridgeBackend {
             let shared = &self.shared;
             let (seq, answer, to_child) = {
                 let mut link = shared.link();
-                link.last_control = Some(control.clone());
+                link.last_controls.insert(cell_id.clone(), control.clone());
                 let to_child = match (&link.to_child, link.connected) {
                     (Some(tx), true) => tx.clone(),
                     _ => {
@@ -372,7 +403,11 @@ impl E2Backend for BridgeBackend {
                 (seq, rx, to_child)
             };
             if to_child
-                .send(ParentMessage::Control { seq, control })
+                .send(ParentMessage::Control {
+                    seq,
+                    control,
+                    cell_id,
+                })
                 .await
                 .is_err()
             {
@@ -513,6 +548,8 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
     let mut phase = Phase::AwaitHello;
     let mut deadline = Instant::now() + Duration::from_millis(shared.options.hello_timeout_ms);
     let mut restore: Option<(u64, oneshot::Receiver<ControlOutcome>, Instant)> = None;
+    // The last quotas still to re-send after a hello, one cell at a time.
+    let mut restoring: Vec<(Option<String>, SlicePrbQuotaControl)> = Vec::new();
     let mut healthy = false;
     let mut stdout_open = true;
     let end = loop {
@@ -529,10 +566,12 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                     }
                 }
                 Some(Ok(message)) => match message {
-                    ChildMessage::Hello { backend, cell, slices, nodes } => {
+                    ChildMessage::Hello { backend, cell, slices, nodes, cells } => {
                         check_hello(shared, &backend, &cell, &slices, &nodes);
                         *shared.nodes.lock().unwrap_or_else(|p| p.into_inner()) = nodes;
-                        restore = begin_restore(shared, &to_child, &mut phase).await;
+                        *shared.cells.lock().unwrap_or_else(|p| p.into_inner()) = cells;
+                        restoring = shared.link().last_controls.clone().into_iter().collect();
+                        restore = begin_restore(shared, &to_child, &mut phase, &mut restoring).await;
                         deadline = Instant::now() + shared.watchdog();
                     }
                     ChildMessage::Report { measurement } => {
@@ -565,7 +604,8 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                     ChildMessage::E2State { connected: true, detail } => {
                         tracing::info!(pid, %detail, "E2 bridge: E2 side back");
                         if phase != Phase::AwaitHello {
-                            restore = begin_restore(shared, &to_child, &mut phase).await;
+                            restoring = shared.link().last_controls.clone().into_iter().collect();
+                            restore = begin_restore(shared, &to_child, &mut phase, &mut restoring).await;
                         }
                     }
                 },
@@ -577,7 +617,6 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                 }
             } => {
                 let seq = restore.as_ref().map_or(0, |r| r.0);
-                restore = None;
                 match answer {
                     Ok(ControlOutcome::Acknowledged) => {
                         tracing::info!(pid, seq, "E2 bridge: last PRB quota re-applied");
@@ -588,7 +627,8 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                     }
                     Err(_) => break failed("the child dropped the re-sent PRB quota".into()),
                 }
-                go_up(shared, &mut phase, pid);
+                // Many cells: the next cell's last quota, until every cell has its own back.
+                restore = begin_restore(shared, &to_child, &mut phase, &mut restoring).await;
             }
             _ = sleep_until_opt(restore_deadline) => {
                 break failed(format!(
@@ -630,18 +670,19 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
     SessionEnd { healthy, ..end }
 }
 
-/// Sends the last PRB quota (if any) to a child whose E2 side just came up; without one the
-/// link is connected at once.
+/// Sends the next of the last PRB quotas still `restoring` (one per cell) to a child whose
+/// E2 side just came up; when none is left, the link is connected.
 async fn begin_restore(
     shared: &Arc<Shared>,
     to_child: &mpsc::Sender<ParentMessage>,
     phase: &mut Phase,
+    restoring: &mut Vec<(Option<String>, SlicePrbQuotaControl)>,
 ) -> Option<(u64, oneshot::Receiver<ControlOutcome>, Instant)> {
-    let (last, seq, rx) = {
+    let (cell_id, last, seq, rx) = {
         let mut link = shared.link();
         link.to_child = Some(to_child.clone());
         link.connected = false;
-        let Some(last) = link.last_control.clone() else {
+        let Some((cell_id, last)) = restoring.pop() else {
             drop(link);
             go_up(shared, phase, None);
             return None;
@@ -649,12 +690,16 @@ async fn begin_restore(
         let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         link.pending.insert(seq, tx);
-        (last, seq, rx)
+        (cell_id, last, seq, rx)
     };
     *phase = Phase::Restoring;
     shared.update(|s| s.detail = format!("re-sending the last PRB quota (control {seq})"));
     if to_child
-        .send(ParentMessage::Control { seq, control: last })
+        .send(ParentMessage::Control {
+            seq,
+            control: last,
+            cell_id,
+        })
         .await
         .is_err()
     {
