@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use maestro_api::a1::{EnforceReason, PolicyStatus};
 use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
-use maestro_e2sm::report::CellMeasurement;
+use maestro_e2sm::report::{CellMeasurement, SliceMeasurement};
 use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
@@ -84,6 +84,8 @@ struct CellLoop {
     silent: bool,
     /// Its status of each policy it serves the slice of (after its hysteresis, or a fact).
     views: HashMap<PolicyKey, PolicyStatus>,
+    /// Per policy: reports in a row in which its slice used more PRBs than its quota.
+    overrun: HashMap<PolicyKey, u32>,
 }
 
 impl CellLoop {
@@ -97,6 +99,7 @@ impl CellLoop {
             deadline,
             silent: false,
             views: HashMap::new(),
+            overrun: HashMap::new(),
         }
     }
 }
@@ -271,7 +274,7 @@ impl ControlLoop {
                 control_failed = true;
             }
         }
-        let statuses: Vec<(PolicyKey, PolicyStatus)> = if control_failed {
+        let mut statuses: Vec<(PolicyKey, PolicyStatus)> = if control_failed {
             // A fact: the node did not take the quotas.
             decision
                 .statuses
@@ -287,6 +290,43 @@ impl ControlLoop {
         } else {
             self.filter_statuses(cell, policies, written, &decision.statuses, m.time_ms)
         };
+        if !control_failed {
+            // A fact as well: the node acknowledged the quota but the slice keeps using more
+            // (upstream OAI acknowledges SLICE controls it only prints).
+            for d in &decision.slices {
+                let Some(key) = &d.policy else { continue };
+                let over = m
+                    .slices
+                    .iter()
+                    .find(|s| s.member == d.member)
+                    .filter(|s| over_quota(s));
+                let n = cell.overrun.entry(key.clone()).or_insert(0);
+                *n = if over.is_some() {
+                    n.saturating_add(1)
+                } else {
+                    0
+                };
+                if *n < OVERRUN_REPORTS {
+                    continue;
+                }
+                if let (Some(s), true) = (over, *n == OVERRUN_REPORTS) {
+                    tracing::warn!(
+                        cell = %m.cell_id,
+                        policy = %key.policy_id,
+                        prb_used = s.prb_used,
+                        prb_quota = s.prb_quota,
+                        reports = OVERRUN_REPORTS,
+                        "E2 node acknowledged the PRB quota but does not apply it: policy NOT_ENFORCED"
+                    );
+                }
+                cell.filter.reset(key);
+                for (_, status) in statuses.iter_mut().filter(|(k, _)| k == key) {
+                    *status = PolicyStatus::not_enforced(EnforceReason::OtherReason);
+                }
+            }
+            cell.overrun
+                .retain(|k, _| decision.slices.iter().any(|d| d.policy.as_ref() == Some(k)));
+        }
         // Facts too: the policy cannot apply whatever the cell does.
         for (key, _) in &rejected {
             cell.filter.reset(key);
@@ -417,6 +457,17 @@ impl ControlLoop {
         crate::status_writer::write_statuses(&self.store, &self.notifier, &self.metrics, changed)
             .await;
     }
+}
+
+/// Reports in a row in which a slice uses more PRBs than its acknowledged quota before its
+/// policy reads NOT_ENFORCED (1 s at the usual 100 ms period: a quota changed mid-period
+/// does not count).
+const OVERRUN_REPORTS: u32 = 10;
+
+/// The slice used clearly more PRBs per DL slot than the quota in force (10 % + 1 PRB of
+/// slack for rounding and retransmissions).
+fn over_quota(s: &SliceMeasurement) -> bool {
+    s.prb_quota > 0 && s.prb_used > f64::from(s.prb_quota) * 1.1 + 1.0
 }
 
 /// The part of a slice's target the report's cell carries: its weight over the weights of

@@ -25,7 +25,7 @@ use maestro_api::a1::{EnforceReason, PolicyStatus, SliceSlaPolicy};
 use maestro_e2sm::rc::{
     prbs_for_ratio, RrmPolicyMember, RrmPolicyRatioGroup, SlicePrbQuotaControl,
 };
-use maestro_e2sm::report::{CellMeasurement, SliceMeasurement};
+use maestro_e2sm::report::{CellMeasurement, SliceMeasurement, UeMeasurement};
 use serde::{Deserialize, Serialize};
 
 use crate::nr::{self, CellConfig};
@@ -302,7 +302,7 @@ impl Controller {
                 cqis: Vec::new(),
                 relearn: true,
             });
-            let cqis: Vec<u8> = sm.ues.iter().map(|u| u.wb_cqi).collect();
+            let cqis: Vec<u8> = sm.ues.iter().map(effective_cqi).collect();
             if cqis != entry.cqis {
                 entry.cqis = cqis;
                 entry.relearn = true;
@@ -328,8 +328,10 @@ impl Controller {
             .map(|member| {
                 let target = targets.iter().find(|t| &t.member == member);
                 let ue_cqis: Vec<u8> = measurement
-                    .ue_cqis(member)
-                    .into_iter()
+                    .slices
+                    .iter()
+                    .filter(|s| &s.member == member)
+                    .flat_map(|s| s.ues.iter().map(effective_cqi))
                     .filter(|&c| c > 0)
                     .collect();
                 let hist = CqiHistogram::of(&ue_cqis);
@@ -437,12 +439,26 @@ impl Controller {
     }
 }
 
+/// The CQI the controller plans a UE with: its wide-band CQI when it reported one (1..=15);
+/// for CQI 0 (TS 38.214 "out of range", which is also what a node reports for a UE without a
+/// CQI report, e.g. OAI without CSI-RS or with a noiseless rfsimulator channel) that the
+/// scheduler nevertheless served this period, the CQI its MCS implies (`nr::cqi_for_mcs`);
+/// otherwise 0 (left out of the plan).
+fn effective_cqi(u: &UeMeasurement) -> u8 {
+    let served = u.prbs > 0.0 || u.dl_throughput_bps > 0.0;
+    if u.wb_cqi == 0 && served {
+        nr::cqi_for_mcs(u.mcs).unwrap_or(0)
+    } else {
+        u.wb_cqi
+    }
+}
+
 /// Measured / modelled throughput of a slice over the period, when both are meaningful.
 fn observed_gain(sm: &SliceMeasurement, cell: &CellConfig) -> Option<f64> {
     if sm.prb_quota == 0 || sm.dl_throughput_bps <= 0.0 {
         return None;
     }
-    let cqis: Vec<u8> = sm.ues.iter().map(|u| u.wb_cqi).collect();
+    let cqis: Vec<u8> = sm.ues.iter().map(effective_cqi).collect();
     let hist = CqiHistogram::of(&cqis);
     let model = hist.slice_throughput_bps(sm.prb_quota, cell);
     (model > 0.0).then(|| sm.dl_throughput_bps / model)
@@ -576,6 +592,38 @@ mod tests {
             notification_destination: None,
             status: PolicyStatus::enforced(),
         }
+    }
+
+    /// Seen against OAI nr-softmodem in rfsim (issue 21): no usable CSI report, so the MAC
+    /// stats carry wb_cqi 0 while the scheduler serves the UE at MCS 9 with ~7 Mbit/s. A 3
+    /// Mbit/s policy read NOT_ENFORCED / STATEMENT_NOT_APPLICABLE and the slice got the whole
+    /// carrier: the plan had no CQI to work with.
+    #[test]
+    fn a_served_ue_without_cqi_is_planned_with_the_cqi_its_mcs_implies() {
+        let cell = CellConfig::oai_40mhz();
+        let served = [member(1)];
+        let mut m = measurement(&[&[0]]);
+        m.slices[0].prb_quota = 106;
+        m.slices[0].dl_throughput_bps = 7.0e6;
+        let ue = &mut m.slices[0].ues[0];
+        ue.mcs = 9;
+        ue.prbs = 30.0;
+        ue.dl_throughput_bps = 7.0e6;
+        let d = decide(&cell, &m, &served, &[target(1, 3.0)]);
+        assert_eq!(d.slices[0].ue_cqis, vec![6], "MCS 9 implies CQI 6");
+        assert!(d.slices[0].ratio < 100, "ratio {}", d.slices[0].ratio);
+        assert!(d
+            .statuses
+            .iter()
+            .all(|(_, s)| s == &PolicyStatus::enforced()));
+        // A UE with CQI 0 that the scheduler did not serve still counts as out of range.
+        let idle = measurement(&[&[0]]);
+        let d = decide(&cell, &idle, &served, &[target(1, 3.0)]);
+        assert!(d.slices[0].ue_cqis.is_empty());
+        assert!(d
+            .statuses
+            .iter()
+            .all(|(_, s)| s == &PolicyStatus::not_enforced(EnforceReason::StatementNotApplicable)));
     }
 
     #[test]

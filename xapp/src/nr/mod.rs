@@ -11,7 +11,7 @@ pub mod tbs;
 pub mod throughput;
 
 pub use cell::{CellConfig, TddPattern};
-pub use tables::{cqi_entry, max_transmission_bandwidth_prbs, mcs_entry, mcs_for_cqi};
+pub use tables::{cqi_entry, cqi_for_mcs, max_transmission_bandwidth_prbs, mcs_entry, mcs_for_cqi};
 pub use tbs::tbs_bits;
 pub use throughput::{
     capacity_bps, prbs_for, prbs_for_slice, slice_throughput_bps, throughput_bps,

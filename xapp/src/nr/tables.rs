@@ -105,6 +105,18 @@ pub fn mcs_for_cqi(cqi: u8) -> Option<u8> {
     Some(mcs as u8)
 }
 
+/// The highest CQI of table 1 whose spectral efficiency does not exceed that of `mcs` (MCS
+/// table 1): the channel quality a scheduler's link adaptation implies when the UE sent no
+/// usable CQI (no CSI report configured, or CQI 0). MCS > 28: `None`.
+pub fn cqi_for_mcs(mcs: u8) -> Option<u8> {
+    let efficiency = mcs_entry(mcs)?.efficiency;
+    let cqi = CQI_TABLE_1
+        .iter()
+        .rposition(|c| c.efficiency <= efficiency + 1e-9)
+        .unwrap_or(0);
+    Some(cqi as u8 + 1)
+}
+
 /// TS 38.101-1 Table 5.3.2-1: N_RB for a channel bandwidth (MHz) at an SCS (kHz), FR1.
 pub fn max_transmission_bandwidth_prbs(bandwidth_mhz: u16, scs_khz: u16) -> Option<u16> {
     const SCS15: &[(u16, u16)] = &[
@@ -183,6 +195,24 @@ mod tests {
         for row in CQI_TABLE_1.iter().chain(MCS_TABLE_1.iter()) {
             let se = f64::from(row.modulation_order) * f64::from(row.code_rate_x1024) / 1024.0;
             assert!((se - row.efficiency).abs() < 1e-4, "{row:?}");
+        }
+    }
+
+    #[test]
+    fn mcs_maps_back_to_the_highest_cqi_not_above_its_efficiency() {
+        assert_eq!(cqi_for_mcs(0), Some(2));
+        assert_eq!(cqi_for_mcs(9), Some(6), "OAI rfsim: MCS 9 (QPSK 679/1024)");
+        assert_eq!(cqi_for_mcs(28), Some(15));
+        assert_eq!(cqi_for_mcs(29), None);
+        for mcs in 0..=28u8 {
+            let cqi = cqi_for_mcs(mcs).unwrap();
+            let m = mcs_entry(mcs).unwrap().efficiency;
+            assert!(cqi_entry(cqi).unwrap().efficiency <= m + 1e-9, "MCS {mcs}");
+            if let Some(next) = cqi_entry(cqi + 1) {
+                assert!(next.efficiency > m, "MCS {mcs}");
+            }
+            // Round trip: the MCS a scheduler picks for that CQI is never above this MCS.
+            assert!(mcs_for_cqi(cqi).unwrap() <= mcs, "MCS {mcs}");
         }
     }
 

@@ -116,6 +116,11 @@ pub struct EmulatorConfig {
     /// of `cell_id` plus `k` and the seed `seed` + `k`, everything else from above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cell_count: Option<u32>,
+    /// Acknowledge every PRB quota control but keep scheduling with the quotas in force
+    /// before it, as upstream OAI's FlexRIC SLICE SM does (it only prints the control); the
+    /// reports still carry the quota asked for, as the FlexRIC bridge reports it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub ignore_controls: bool,
 }
 
 /// One cell of a many-cell emulator (`cells`); what it leaves out comes from the top level.
@@ -172,6 +177,7 @@ impl Default for EmulatorConfig {
             kpm_version: KpmVersion::default(),
             cells: Vec::new(),
             cell_count: None,
+            ignore_controls: false,
         }
     }
 }
@@ -289,8 +295,12 @@ pub enum EmulatorError {
 
 /// Mutable state shared by the tick task and the control path.
 struct State {
-    /// Max PRB ratio per slice, from the last control (None: no control yet).
+    /// Max PRB ratio per slice the scheduler applies, from the last control (None: no
+    /// control yet).
     max_ratio: Vec<Option<u8>>,
+    /// Max PRB ratio per slice the last control asked for (= `max_ratio` unless the node
+    /// ignores controls).
+    asked_ratio: Vec<Option<u8>>,
 }
 
 /// A fault-injection handle on an emulated gNB's E2 link (clones share the link).
@@ -398,6 +408,7 @@ impl EmulatedNode {
         let members = cell.members().to_vec();
         let state = Arc::new(Mutex::new(State {
             max_ratio: vec![None; members.len()],
+            asked_ratio: vec![None; members.len()],
         }));
         let link = LinkFault::default();
         let task = tokio::spawn(run_cell(
@@ -451,7 +462,10 @@ impl EmulatedNode {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (i, ratio) in updates {
-            state.max_ratio[i] = Some(ratio);
+            state.asked_ratio[i] = Some(ratio);
+            if !self.config.ignore_controls {
+                state.max_ratio[i] = Some(ratio);
+            }
         }
         Ok(ControlOutcome::Acknowledged)
     }
@@ -576,11 +590,19 @@ async fn run_cell(
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let max_ratio = match state.lock() {
-            Ok(s) => s.max_ratio.clone(),
-            Err(poisoned) => poisoned.into_inner().max_ratio.clone(),
+        let (max_ratio, asked_ratio) = {
+            let s = state
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            (s.max_ratio.clone(), s.asked_ratio.clone())
         };
-        let report = cell.step(&max_ratio);
+        let mut report = cell.step(&max_ratio);
+        if cell.config().ignore_controls {
+            let asked = cell::quotas(report.n_prb, &asked_ratio);
+            for (s, q) in report.slices.iter_mut().zip(asked) {
+                s.prb_quota = q;
+            }
+        }
         if link.is_down() {
             link.dropped_reports.fetch_add(1, Ordering::SeqCst);
             continue;
