@@ -674,6 +674,20 @@ fn static_slices(control: &SlicePrbQuotaControl, n_prb: u16) -> Vec<StaticSlice>
         .collect()
 }
 
+/// Whether the quota goes out as E2SM-RC (else FlexRIC's SLICE SM) under `control`, for a
+/// node that does or does not offer the SLICE SM (145). `auto` prefers the SLICE SM when the
+/// node offers it: upstream OAI offers both, and its RC handler asserts on any control but
+/// style 1 action 2 (`ran_func_rc.c` `write_ctrl_rc_sm`: "Currently only QoS flow mapping
+/// configuration supported"), taking the gNB down, while its SLICE handler acknowledges.
+/// Nodes without the SLICE SM (srsRAN) get RC style 2 action 6.
+fn uses_rc(control: FlexricControl, offers_slice: bool) -> bool {
+    match control {
+        FlexricControl::Rc => true,
+        FlexricControl::Slice => false,
+        FlexricControl::Auto => !offers_slice,
+    }
+}
+
 impl E2Backend for FlexricBackend {
     fn name(&self) -> &'static str {
         "flexric"
@@ -752,11 +766,7 @@ impl E2Backend for FlexricBackend {
             }
             let cfg = &self.common.config;
             let offers = |id| node.info.ran_functions.iter().any(|f| f.id == id);
-            let use_rc = match cfg.control {
-                FlexricControl::Rc => true,
-                FlexricControl::Slice => false,
-                FlexricControl::Auto => offers(ran_function::RC) || !offers(ran_function::SLICE),
-            };
+            let use_rc = uses_rc(cfg.control, offers(ran_function::SLICE));
             let (list, index, requests) = (
                 Arc::clone(&node.list),
                 node.index,
@@ -909,6 +919,16 @@ mod tests {
         assert_eq!(kpm_sst(&cfg), 1);
         cfg.slices[0].member.sst = 2;
         assert_eq!(kpm_sst(&cfg), 2);
+    }
+
+    #[test]
+    fn auto_control_prefers_the_slice_sm_a_node_offers() {
+        // OAI offers RC and SLICE: RC style 2 would abort it.
+        assert!(!uses_rc(FlexricControl::Auto, true));
+        // srsRAN offers RC only.
+        assert!(uses_rc(FlexricControl::Auto, false));
+        assert!(uses_rc(FlexricControl::Rc, true));
+        assert!(!uses_rc(FlexricControl::Slice, false));
     }
 
     #[test]

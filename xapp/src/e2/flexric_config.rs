@@ -27,7 +27,8 @@ pub const MAC_PERIODS_MS: [u64; 6] = [1, 2, 5, 10, 100, 1000];
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FlexricControl {
-    /// E2SM-RC (RAN function 3) when the node offers it, else FlexRIC's SLICE SM (145).
+    /// FlexRIC's SLICE SM (145) when the node offers it, else E2SM-RC (RAN function 3):
+    /// upstream OAI offers both and aborts on an RC style 2 control.
     #[default]
     Auto,
     /// Always E2SM-RC control style 2, action 6 (O-RAN E2SM-RC clause 7.6.3.1).
