@@ -470,9 +470,11 @@ pub struct EmulatedGnb {
 impl EmulatedGnb {
     /// Validates the config and starts each cell's clock (one cell by default).
     pub fn start(config: EmulatorConfig) -> Result<Arc<Self>, EmulatorError> {
-        let (reports, _) = broadcast::channel(256);
+        let configs = config.cell_configs()?;
+        // Every cell may report in the same instant: room for a few periods of all of them.
+        let (reports, _) = broadcast::channel(256.max(configs.len() * 4));
         let mut nodes = Vec::new();
-        for c in config.cell_configs()? {
+        for c in configs {
             nodes.push(Arc::new(EmulatedNode::start(c, reports.clone())?));
         }
         let first = Arc::clone(
