@@ -202,7 +202,7 @@ pub async fn run(load: &CellsLoad) -> anyhow::Result<CellsFigures> {
     if load.cells == 0 || load.slices == 0 || load.shards == 0 || load.period_ms == 0 {
         bail!("--cells, --slices, --shards and --period-ms must be at least 1");
     }
-    if load.cells % load.shards != 0 {
+    if !load.cells.is_multiple_of(load.shards) {
         bail!(
             "--cells ({}) must split evenly over --shards ({})",
             load.cells,

@@ -82,10 +82,13 @@ pub const GNB_THREAD: &str = "maestro-gnb";
 /// Reports per watched cell whose send time is remembered.
 const CELL_STAMPS: usize = 1024;
 
+/// One cell's send times: (sequence, when) by sequence modulo the ring's length.
+type StampRing = Mutex<Vec<(u64, Option<Instant>)>>;
+
 /// When each report of the watched cells left the emulated gNB, by cell and sequence number.
 #[derive(Debug, Default)]
 pub struct CellStamps {
-    cells: HashMap<String, Mutex<Vec<(u64, Option<Instant>)>>>,
+    cells: HashMap<String, StampRing>,
 }
 
 impl CellStamps {
