@@ -7,7 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 #[test]
-fn cells_runs_on_three_cells_and_two_shards_with_a_plot() {
+fn cells_runs_on_a_few_cells_over_two_shards_with_a_plot() {
     let dir = tempfile::tempdir().unwrap();
     let json = dir.path().join("cells.json");
     let svg = dir.path().join("cells.svg");
