@@ -2,8 +2,12 @@
 //! tokio runtime whose threads are named [`XAPP_THREAD`] (so its CPU is told apart from the
 //! load generator's), with an emulated gNB that timestamps every E2 report as it leaves the
 //! node (so a KPI subscriber can measure report -> receipt) and every E2 control as it arrives
-//! (so an A1 client can measure PUT -> control).
+//! (so an A1 client can measure PUT -> control). With many cells ([`Harness`]) the stamps
+//! name their cell: the reports of the cells a benchmark watches ([`CellStamps`]), every
+//! control ([`XappUnderLoad::cell_controls`]); and the gNB may run on a runtime of its own
+//! (threads [`GNB_THREAD`]), so the xApp's threads' CPU is the xApp's alone.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +20,7 @@ use maestro_e2sm::report::CellMeasurement;
 use maestro_xapp::a1::limit::A1Limits;
 use maestro_xapp::config::XappConfig;
 use maestro_xapp::e2::emulator::{Clock, EmulatedGnb, EmulatedSlice, EmulatorConfig};
-use maestro_xapp::e2::{BoxFuture, E2Backend, E2Error};
+use maestro_xapp::e2::{BoxFuture, E2Backend, E2Error, E2NodeInfo, ServedCell};
 use maestro_xapp::nr::CellConfig;
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -69,6 +73,62 @@ impl ReportStamps {
 /// An E2 control and when it reached the emulated gNB.
 pub type StampedControl = (Instant, SlicePrbQuotaControl);
 
+/// An E2 control, when it reached the emulated gNB, and the cell it was for.
+pub type CellControl = (Instant, String, SlicePrbQuotaControl);
+
+/// Name prefix of the threads of the emulated gNB's own runtime (with [`Harness::gnb_runtime`]).
+pub const GNB_THREAD: &str = "maestro-gnb";
+
+/// Reports per watched cell whose send time is remembered.
+const CELL_STAMPS: usize = 1024;
+
+/// One cell's send times: (sequence, when) by sequence modulo the ring's length.
+type StampRing = Mutex<Vec<(u64, Option<Instant>)>>;
+
+/// When each report of the watched cells left the emulated gNB, by cell and sequence number.
+#[derive(Debug, Default)]
+pub struct CellStamps {
+    cells: HashMap<String, StampRing>,
+}
+
+impl CellStamps {
+    /// Stamps for the reports of `cells`.
+    pub fn watching(cells: &[String]) -> Self {
+        Self {
+            cells: cells
+                .iter()
+                .map(|c| (c.clone(), Mutex::new(vec![(0, None); CELL_STAMPS])))
+                .collect(),
+        }
+    }
+
+    fn stamp(&self, cell_id: &str, sequence: u64, at: Instant) {
+        if let Some(Ok(mut ring)) = self.cells.get(cell_id).map(Mutex::lock) {
+            ring[(sequence % CELL_STAMPS as u64) as usize] = (sequence, Some(at));
+        }
+    }
+
+    /// When report `sequence` of `cell_id` left the gNB, if watched and still remembered.
+    pub fn sent_at(&self, cell_id: &str, sequence: u64) -> Option<Instant> {
+        let ring = self.cells.get(cell_id)?.lock().ok()?;
+        match ring[(sequence % CELL_STAMPS as u64) as usize] {
+            (s, at) if s == sequence => at,
+            _ => None,
+        }
+    }
+}
+
+/// How the benchmark xApp is set up beyond its emulated gNB.
+#[derive(Debug, Clone, Default)]
+pub struct Harness {
+    /// The cells whose reports are stamped by cell ([`XappUnderLoad::cell_stamps`]).
+    pub watched: Vec<String>,
+    /// Run the emulated gNB on a runtime of its own (threads [`GNB_THREAD`]).
+    pub gnb_runtime: bool,
+    /// Name of the xApp runtime's threads [default: [`XAPP_THREAD`]]; at most 15 bytes.
+    pub thread_name: Option<String>,
+}
+
 /// Controls a subscriber of [`XappUnderLoad::controls`] may fall behind by.
 const CONTROLS: usize = 1024;
 
@@ -78,6 +138,20 @@ struct StampedGnb {
     inner: Arc<EmulatedGnb>,
     out: broadcast::Sender<Arc<CellMeasurement>>,
     controls: broadcast::Sender<StampedControl>,
+    cell_controls: broadcast::Sender<CellControl>,
+}
+
+impl StampedGnb {
+    fn stamp_control(&self, cell_id: Option<&str>, control: &SlicePrbQuotaControl) {
+        let at = Instant::now();
+        if self.controls.receiver_count() > 0 {
+            let _ = self.controls.send((at, control.clone()));
+        }
+        if self.cell_controls.receiver_count() > 0 {
+            let cell = cell_id.map_or_else(|| self.inner.cell_ids().swap_remove(0), str::to_owned);
+            let _ = self.cell_controls.send((at, cell, control.clone()));
+        }
+    }
 }
 
 impl E2Backend for StampedGnb {
@@ -90,6 +164,15 @@ impl E2Backend for StampedGnb {
     fn slices(&self) -> &[RrmPolicyMember] {
         self.inner.slices()
     }
+    fn served_cell(&self, cell_id: &str) -> Option<ServedCell> {
+        self.inner.served_cell(cell_id)
+    }
+    fn cell_ids(&self) -> Vec<String> {
+        self.inner.cell_ids()
+    }
+    fn nodes(&self) -> Vec<E2NodeInfo> {
+        self.inner.nodes()
+    }
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
         self.out.subscribe()
     }
@@ -97,10 +180,16 @@ impl E2Backend for StampedGnb {
         &self,
         control: SlicePrbQuotaControl,
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
-        if self.controls.receiver_count() > 0 {
-            let _ = self.controls.send((Instant::now(), control.clone()));
-        }
+        self.stamp_control(None, &control);
         self.inner.control(control)
+    }
+    fn control_cell(
+        &self,
+        cell_id: &str,
+        control: SlicePrbQuotaControl,
+    ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
+        self.stamp_control(Some(cell_id), &control);
+        self.inner.control_cell(cell_id, control)
     }
 }
 
@@ -164,6 +253,8 @@ pub fn policy_body(slice: &RrmPolicyMember, kbps: f64) -> serde_json::Value {
 /// An xApp running in this process for a benchmark; stopped by [`XappUnderLoad::stop`].
 pub struct XappUnderLoad {
     runtime: Option<tokio::runtime::Runtime>,
+    /// The emulated gNB's own runtime, when it has one.
+    gnb_runtime: Option<tokio::runtime::Runtime>,
     xapp: Option<maestro_xapp::RunningXapp>,
     /// `http://127.0.0.1:PORT` of A1-P.
     pub http: String,
@@ -171,9 +262,14 @@ pub struct XappUnderLoad {
     pub grpc: String,
     /// Send times of the gNB's reports.
     pub stamps: Arc<ReportStamps>,
+    /// Send times of the watched cells' reports.
+    pub cell_stamps: Arc<CellStamps>,
+    /// The emulated cells, in the order they started.
+    pub cell_ids: Vec<String>,
     /// The slices of the emulated cell (the A1 load's policies scope one each).
     pub slices: Vec<RrmPolicyMember>,
     controls: broadcast::Sender<StampedControl>,
+    cell_controls: broadcast::Sender<CellControl>,
     temporary: Option<PathBuf>,
 }
 
@@ -185,13 +281,29 @@ impl XappUnderLoad {
         emulator: EmulatorConfig,
         data_dir: Option<PathBuf>,
     ) -> anyhow::Result<Self> {
+        Self::start_with(emulator, data_dir, Harness::default()).await
+    }
+
+    /// [`XappUnderLoad::start`] set up as `harness` says.
+    pub async fn start_with(
+        emulator: EmulatorConfig,
+        data_dir: Option<PathBuf>,
+        harness: Harness,
+    ) -> anyhow::Result<Self> {
         let (state_dir, temporary) = match data_dir {
             Some(d) => (d, None),
             None => {
-                let d = std::env::temp_dir().join(format!("maestro-bench-{}", std::process::id()));
+                // Unique per xApp: a benchmark may run several in one process.
+                static STARTED: AtomicU64 = AtomicU64::new(0);
+                let d = std::env::temp_dir().join(format!(
+                    "maestro-bench-{}-{}",
+                    std::process::id(),
+                    STARTED.fetch_add(1, Ordering::Relaxed)
+                ));
                 (d.clone(), Some(d))
             }
         };
+        let cell_count = emulator.cell_configs().map_or(1, |c| c.len());
         let slices: Vec<RrmPolicyMember> =
             emulator.slices.iter().map(|s| s.member.clone()).collect();
         let loopback = SocketAddr::from(([127, 0, 0, 1], 0));
@@ -208,46 +320,85 @@ impl XappUnderLoad {
         };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
-            .thread_name(XAPP_THREAD)
+            .thread_name(harness.thread_name.as_deref().unwrap_or(XAPP_THREAD))
             // Threads that end take their CPU time with them: keep them for the whole run.
             .thread_keep_alive(Duration::from_secs(24 * 3600))
             .build()
             .context("cannot start the xApp's runtime")?;
+        let gnb_runtime = if harness.gnb_runtime {
+            Some(
+                tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(1)
+                    .enable_all()
+                    .thread_name(GNB_THREAD)
+                    .build()
+                    .context("cannot start the emulated gNB's runtime")?,
+            )
+        } else {
+            None
+        };
         let stamps = Arc::new(ReportStamps::default());
-        let relay_stamps = Arc::clone(&stamps);
+        let cell_stamps = Arc::new(CellStamps::watching(&harness.watched));
+        let relay_stamps = (Arc::clone(&stamps), Arc::clone(&cell_stamps));
         let (controls, _) = broadcast::channel(CONTROLS);
-        let gnb_controls = controls.clone();
-        let started = runtime
-            .spawn(async move {
-                let inner = EmulatedGnb::start(emulator)?;
-                let (out, _) = broadcast::channel(256);
-                let mut from_node = inner.subscribe();
-                let relay = out.clone();
-                tokio::spawn(async move {
-                    loop {
-                        match from_node.recv().await {
-                            Ok(m) => {
-                                relay_stamps.stamp(m.sequence, Instant::now());
-                                let _ = relay.send(m);
-                            }
-                            Err(broadcast::error::RecvError::Lagged(_)) => {}
-                            Err(broadcast::error::RecvError::Closed) => break,
+        // Every cell's control after one A1 change may arrive at once.
+        let (cell_controls, _) = broadcast::channel(CONTROLS.max(cell_count * 4));
+        let (gnb_controls, gnb_cell_controls) = (controls.clone(), cell_controls.clone());
+        // Every cell may report in the same instant.
+        let relay_capacity = 256.max(cell_count * 4);
+        let start_gnb = async move {
+            let inner = EmulatedGnb::start(emulator)?;
+            let (out, _) = broadcast::channel(relay_capacity);
+            let mut from_node = inner.subscribe();
+            let relay = out.clone();
+            tokio::spawn(async move {
+                loop {
+                    match from_node.recv().await {
+                        Ok(m) => {
+                            let at = Instant::now();
+                            relay_stamps.0.stamp(m.sequence, at);
+                            relay_stamps.1.stamp(&m.cell_id, m.sequence, at);
+                            let _ = relay.send(m);
                         }
+                        Err(broadcast::error::RecvError::Lagged(_)) => {}
+                        Err(broadcast::error::RecvError::Closed) => break,
                     }
-                });
-                let backend = Arc::new(StampedGnb {
-                    inner,
-                    out,
-                    controls: gnb_controls,
-                });
-                anyhow::Ok(maestro_xapp::start_with_backend(config, backend).await?)
-            })
-            .await
-            .context("the xApp's start task failed")?;
+                }
+            });
+            anyhow::Ok(Arc::new(StampedGnb {
+                inner,
+                out,
+                controls: gnb_controls,
+                cell_controls: gnb_cell_controls,
+            }))
+        };
+        let backend = match &gnb_runtime {
+            Some(rt) => rt.spawn(start_gnb).await,
+            None => runtime.spawn(start_gnb).await,
+        }
+        .context("the emulated gNB's start task failed")
+        .and_then(|r| r.context("the emulated gNB did not start"));
+        let cell_ids = match &backend {
+            Ok(b) => b.inner.cell_ids(),
+            Err(_) => Vec::new(),
+        };
+        let started = match backend {
+            Ok(backend) => runtime
+                .spawn(async move {
+                    anyhow::Ok(maestro_xapp::start_with_backend(config, backend).await?)
+                })
+                .await
+                .context("the xApp's start task failed")
+                .and_then(|r| r),
+            Err(e) => Err(e),
+        };
         let xapp = match started {
             Ok(x) => x,
             Err(e) => {
                 runtime.shutdown_background();
+                if let Some(rt) = gnb_runtime {
+                    rt.shutdown_background();
+                }
                 return Err(e.context("the benchmark xApp did not start"));
             }
         };
@@ -255,12 +406,16 @@ impl XappUnderLoad {
         let grpc = format!("http://{}", xapp.grpc_addr);
         let this = Self {
             runtime: Some(runtime),
+            gnb_runtime,
             xapp: Some(xapp),
             http,
             grpc,
             stamps,
+            cell_stamps,
+            cell_ids,
             slices,
             controls,
+            cell_controls,
             temporary,
         };
         this.wait_ready().await?;
@@ -270,6 +425,11 @@ impl XappUnderLoad {
     /// Every E2 control from now on, stamped with its arrival at the gNB.
     pub fn controls(&self) -> broadcast::Receiver<StampedControl> {
         self.controls.subscribe()
+    }
+
+    /// Every E2 control from now on, stamped with its arrival at the gNB, with its cell.
+    pub fn cell_controls(&self) -> broadcast::Receiver<CellControl> {
+        self.cell_controls.subscribe()
     }
 
     /// Waits for the first E2 report (the health endpoint's readiness), so the controller has
@@ -301,6 +461,9 @@ impl XappUnderLoad {
         if let Some(rt) = self.runtime.take() {
             rt.shutdown_background();
         }
+        if let Some(rt) = self.gnb_runtime.take() {
+            rt.shutdown_background();
+        }
         if let Some(d) = self.temporary.take() {
             let _ = std::fs::remove_dir_all(d);
         }
@@ -311,6 +474,9 @@ impl Drop for XappUnderLoad {
     fn drop(&mut self) {
         // A runtime may not be dropped from async code; this one is let go in the background.
         if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+        if let Some(rt) = self.gnb_runtime.take() {
             rt.shutdown_background();
         }
         if let Some(d) = self.temporary.take() {

@@ -5,12 +5,16 @@
 //!   ([`ingest`]): the figures of the README;
 //! * `a1-load` ([`a1_load`]), `kpi-fanout` ([`fanout`]), `soak` ([`soak`]): the load and soak
 //!   figures of docs/RELIABILITY.md;
+//! * `cells` ([`cells`]; the growth table and plot of `--sweep`: [`cells_plot`]): many cells,
+//!   the figures of docs/BENCHMARKS.md;
 //!
 //! all of them on the one in-process xApp of [`harness`], with the histograms of [`stats`].
 
 mod a1_latency;
 mod a1_load;
 mod a1_throughput;
+mod cells;
+mod cells_plot;
 mod fanout;
 mod harness;
 mod ingest;
@@ -21,7 +25,8 @@ mod stats;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 
 /// Which figure to measure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,6 +45,9 @@ pub enum Bench {
     KpiFanout,
     /// a1-load and kpi-fanout together for --minutes, RSS sampled; fails when not flat.
     Soak,
+    /// --cells emulated cells (--slices x --ues UEs per slice each) on --shards xApps: CPU per
+    /// cell-period, A1 -> control, cell-filtered KPI delivery, peak RSS; --sweep for a table.
+    Cells,
 }
 
 /// Measure the MAESTRO xApp on this machine: A1 PUT -> E2 control latency, A1 PUT rate with
@@ -56,7 +64,10 @@ pub enum Bench {
     maestro-bench a1-load --find-max --rate 250      # highest rate with p99 < 10 ms\n  \
     maestro-bench a1-load --url http://127.0.0.1:8080 --rate 200   # an external xApp\n  \
     maestro-bench kpi-fanout --subscribers 100 --ues 1000 --period-ms 10 --seconds 30\n  \
-    maestro-bench soak --minutes 10 --json soak.json\n\n\
+    maestro-bench soak --minutes 10 --json soak.json\n  \
+    maestro-bench cells --cells 100 --slices 2 --ues 10 --period-ms 100 --seconds 30\n  \
+    maestro-bench cells --cells 1000 --shards 4\n  \
+    maestro-bench cells --sweep 10,50,100,250,500,1000 --svg cells.svg\n\n\
     `maestro bench ARGS` runs this binary. Build with --release for figures worth quoting:\n\
     cargo run --release -p maestro-bench -- a1-latency")]
 pub struct BenchArgs {
@@ -136,10 +147,54 @@ pub struct BenchArgs {
     /// kpi-fanout, soak: exit 1 when fewer than this % of the reports reached subscribers.
     #[arg(long, value_name = "PCT")]
     pub assert_delivered_pct: Option<f64>,
+    /// cells: emulated cells in all (for cells, --ues is per slice per cell [default 10],
+    /// --slices per cell [2], --period-ms [100], --subscribers per xApp, each filtering one
+    /// cell [4], --seconds measured [30]).
+    #[arg(long, default_value_t = 100)]
+    pub cells: u32,
+    /// cells: xApps in this process, each serving --cells / --shards cells.
+    #[arg(long, default_value_t = 1)]
+    pub shards: u32,
+    /// cells: run once per cell count given (e.g. 10,50,100) and print the growth table.
+    #[arg(long, value_delimiter = ',', value_name = "CELLS,...")]
+    pub sweep: Vec<u32>,
+    /// cells --sweep: also write the growth plot (CPU and RSS vs cells) as SVG here.
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
+}
+
+impl BenchArgs {
+    /// Parses the command line; `cells` gets its own defaults for the options it shares.
+    fn parse_with_defaults() -> Self {
+        let matches = Self::command().get_matches();
+        let mut args = match Self::from_arg_matches(&matches) {
+            Ok(a) => a,
+            Err(e) => e.exit(),
+        };
+        if args.bench == Bench::Cells {
+            let default = |id: &str| matches.value_source(id) == Some(ValueSource::DefaultValue);
+            if default("ues") {
+                args.ues = 10;
+            }
+            if default("slices") {
+                args.slices = 2;
+            }
+            if default("period_ms") {
+                args.period_ms = 100;
+            }
+            if default("subscribers") {
+                args.subscribers = 4;
+            }
+            if default("seconds") {
+                args.seconds = 30.0;
+            }
+        }
+        args
+    }
 }
 
 fn main() -> ExitCode {
-    let args = BenchArgs::parse();
+    let args = BenchArgs::parse_with_defaults();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

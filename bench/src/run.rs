@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::a1_latency::{self, Latency};
 use crate::a1_load::{self, A1Load};
 use crate::a1_throughput::{self, Throughput};
+use crate::cells::{self, CellsLoad};
 use crate::fanout;
 use crate::harness::{bench_slices, CellLoad, XappUnderLoad};
 use crate::ingest::{self, Ingest};
@@ -37,6 +38,9 @@ pub struct Figures {
     /// Soak.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub soak: Option<soak::SoakFigures>,
+    /// Many cells: one run per cell count.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cells: Vec<cells::CellsFigures>,
 }
 
 /// Runs the chosen benchmarks and prints their figures.
@@ -52,6 +56,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     }
     if matches!(args.bench, Bench::A1Load | Bench::KpiFanout | Bench::Soak) {
         return load(&args).await;
+    }
+    if args.bench == Bench::Cells {
+        return many_cells(&args).await;
     }
     let mut figures = Figures::default();
     let all = args.bench == Bench::All;
@@ -93,6 +100,44 @@ async fn a1_figures(
         figures.a1_throughput = Some(f);
     }
     Ok(())
+}
+
+/// `cells`: one run, or one per cell count of `--sweep` with the growth table (and plot).
+async fn many_cells(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    let counts = if args.sweep.is_empty() {
+        vec![args.cells]
+    } else {
+        args.sweep.clone()
+    };
+    let mut figures = Figures::default();
+    for cells in counts {
+        let load = CellsLoad {
+            cells,
+            slices: u32::try_from(args.slices).context("--slices is too large")?,
+            ues: u32::try_from(args.ues).context("--ues is too large")?,
+            period_ms: args.period_ms,
+            seconds: args.seconds,
+            shards: args.shards,
+            subscribers: args.subscribers,
+        };
+        let f = cells::run(&load).await?;
+        for line in f.lines() {
+            println!("cells         {line}");
+        }
+        figures.cells.push(f);
+    }
+    if figures.cells.len() > 1 {
+        println!("\n{}", cells::TABLE_HEADER);
+        for f in &figures.cells {
+            println!("{}", f.table_row());
+        }
+    }
+    if let Some(path) = &args.svg {
+        let svg = crate::cells_plot::growth_svg(&figures.cells);
+        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    write_json(args.json.as_deref(), &figures)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `figures` as pretty JSON to `path`, when given.

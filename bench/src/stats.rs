@@ -161,6 +161,34 @@ impl ProcSample {
     }
 }
 
+/// Peak resident set size of this process (VmHWM), KiB; `None` where there is no procfs.
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// CPU time of this process's threads whose name starts with `prefix`, s (0 without procfs).
+pub fn threads_cpu_s(prefix: &str) -> f64 {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return 0.0;
+    };
+    tasks
+        .flatten()
+        .map(|task| task.path())
+        .filter(|dir| {
+            std::fs::read_to_string(dir.join("comm")).is_ok_and(|c| c.starts_with(prefix))
+        })
+        .filter_map(|dir| {
+            std::fs::read_to_string(dir.join("stat"))
+                .ok()
+                .and_then(|t| stat_cpu_s(&t))
+        })
+        .sum()
+}
+
 /// utime + stime of a `/proc/.../stat` line, s (fields 14 and 15, after the `(comm)` field,
 /// which may hold spaces).
 fn stat_cpu_s(stat: &str) -> Option<f64> {

@@ -7,10 +7,17 @@
 //! target is the slice's, so each cell carries a part of it ([`split_target`], weights from
 //! [`cell_weight`]); its status is ENFORCED only when every cell in scope enforces its part
 //! ([`across_cells`]).
+//!
+//! The control loop keeps both as cells report, so one cell's report costs its own policies:
+//! [`weights::SliceWeights`] (each slice's cell weights and their total) and
+//! [`statuses::CellStatuses`] (each policy's status in each cell).
 
 use maestro_api::a1::{EnforceStatus, PolicyStatus};
 
 use crate::nr::{self, CellConfig};
+
+pub mod statuses;
+pub mod weights;
 
 /// A cell's weight in the split of a slice's target: the sum, over the slice's UEs in that
 /// cell, of the throughput one PRB gives at the UE's wide-band CQI (bit/s per PRB: the

@@ -21,8 +21,17 @@
 //! policies it concerns), and the first status of a new or updated policy. Every status
 //! written is logged and counted (`maestro_xapp_policy_status_changes_total`), and every flap
 //! the hysteresis kept from an owner too (`maestro_xapp_policy_status_flaps_suppressed_total`).
+//!
+//! **Cost per report.** A report from one cell recomputes only what that cell's change can
+//! affect: the statuses across cells of the policies the cell has (or had) a status of, or
+//! rejects ([`Step::touched`]), read from the cells' statuses kept as they change
+//! ([`CellStatuses`]), and its part of each target from the slices' cell weights kept as
+//! cells report ([`SliceWeights`]); the silence watchdog waits on the earliest deadline of a
+//! sorted set. So a period of C cells costs about C times one cell's policies, not every
+//! policy times C squared. Everything else (an A1 change, a cell gone silent, a new cell)
+//! recomputes every policy's status, as before.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +43,9 @@ use tokio::sync::{broadcast, watch, Notify};
 use tokio::time::Instant;
 
 use crate::cell_scope::{CellScope, KnownCells};
-use crate::cell_split::{across_cells, cell_weight, split_target};
+use crate::cell_split::statuses::CellStatuses;
+use crate::cell_split::weights::SliceWeights;
+use crate::cell_split::{cell_weight, split_target};
 use crate::controller::{targets_from_policies, Controller, LoopTuning};
 use crate::e2::{E2Backend, ServedCell};
 use crate::kpi::cell_report;
@@ -102,10 +113,75 @@ impl CellLoop {
             overrun: HashMap::new(),
         }
     }
+
+    /// Its statuses are now `views` (kept in `kept` too). Returns the policies whose status
+    /// in this cell it had or now has: those whose status across cells may have changed.
+    fn set_views(
+        &mut self,
+        cell_id: &str,
+        kept: &mut CellStatuses,
+        views: HashMap<PolicyKey, PolicyStatus>,
+    ) -> HashSet<PolicyKey> {
+        kept.replace(cell_id, &self.views, &views);
+        let old = std::mem::replace(&mut self.views, views);
+        let mut touched: HashSet<PolicyKey> = old.into_keys().collect();
+        touched.extend(self.views.keys().cloned());
+        touched
+    }
 }
 
-/// The loop's cells by id (sorted: the order cells are named in).
-type Cells = BTreeMap<String, CellLoop>;
+/// The loop's cells by id (sorted: the order cells are named in), and what it keeps across
+/// them as they report.
+#[derive(Default)]
+struct Cells {
+    by_id: BTreeMap<String, CellLoop>,
+    /// Each policy's status in each cell (what a status across cells is read from).
+    statuses: CellStatuses,
+    /// Each slice's cell weights (what a cell's part of a target is read from).
+    weights: SliceWeights,
+    /// The silence deadlines of the cells not silent, earliest first.
+    deadlines: BTreeSet<(Instant, String)>,
+}
+
+impl Cells {
+    /// Cell `id` reported: it goes silent at `deadline` without another report. Returns
+    /// whether it was silent.
+    fn rearm(&mut self, id: &str, deadline: Instant) -> bool {
+        let Some(cell) = self.by_id.get_mut(id) else {
+            return false;
+        };
+        if !cell.silent {
+            self.deadlines.remove(&(cell.deadline, id.to_owned()));
+        }
+        cell.deadline = deadline;
+        self.deadlines.insert((deadline, id.to_owned()));
+        std::mem::take(&mut cell.silent)
+    }
+
+    /// The earliest silence deadline of a cell not silent.
+    fn next_silence(&self) -> Option<Instant> {
+        self.deadlines.first().map(|(at, _)| *at)
+    }
+}
+
+/// What one cell's period leaves for the statuses across cells.
+struct Step {
+    /// The policies that cannot apply in the cell, and why.
+    rejected: Vec<(PolicyKey, PolicyStatus)>,
+    /// The policies whose status across cells the period may have changed: those the cell
+    /// had or has a status of, and those it rejects.
+    touched: HashSet<PolicyKey>,
+}
+
+impl Step {
+    /// A period that did not happen (the cell is unknown).
+    fn none() -> Self {
+        Self {
+            rejected: Vec::new(),
+            touched: HashSet::new(),
+        }
+    }
+}
 
 /// What the loop last wrote for each policy across its cells.
 type Written = HashMap<PolicyKey, PolicyStatus>;
@@ -114,83 +190,96 @@ impl ControlLoop {
     /// Runs until `shutdown` turns true or the backend's report stream closes.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut reports = self.backend.subscribe();
-        let mut cells: Cells = BTreeMap::new();
+        let mut cells = Cells::default();
         let mut written: Written = HashMap::new();
         let silence_limit = Duration::from_millis(self.tuning.report_silence_ms.max(1));
         // Before the first report: the whole E2 side is silent after the same time.
         let mut idle: Option<Instant> = Some(Instant::now() + silence_limit);
         loop {
-            let next_silence = cells
-                .values()
-                .filter(|c| !c.silent)
-                .map(|c| c.deadline)
-                .min()
-                .or(idle);
+            let next_silence = cells.next_silence().or(idle);
             tokio::select! {
+                // An A1 change first: a policy PUT does not wait behind a burst of reports
+                // (many cells report in the same instant); reports queue meanwhile.
+                biased;
+                _ = self.changed.notified() => {
+                    let policies = self.store.all();
+                    // A silent cell has no fresh report to decide on: its policies, new ones
+                    // included, stay NOT_ENFORCED there until its reports resume.
+                    let latest: Vec<Arc<CellMeasurement>> = cells
+                        .by_id
+                        .values()
+                        .filter(|c| !c.silent)
+                        .filter_map(|c| c.latest.clone())
+                        .collect();
+                    for (id, cell) in cells.by_id.iter_mut().filter(|(_, c)| c.silent) {
+                        go_silent(id, cell, &mut cells.statuses, &policies);
+                    }
+                    let mut rejected = all_silent(&cells, &policies);
+                    for m in latest {
+                        rejected = self.step(&mut cells, &m, &policies, &written, false).await.rejected;
+                    }
+                    if !cells.by_id.is_empty() {
+                        self.write_across_cells(&cells, &policies, &rejected, None, &mut written).await;
+                    }
+                }
                 r = reports.recv() => match r {
                     Ok(m) => {
-                        let Some(cell) = self.cell_for(&mut cells, &m) else {
+                        let Some(new_cell) = self.cell_for(&mut cells, &m) else {
                             continue;
                         };
                         idle = None;
-                        cell.deadline = Instant::now() + silence_limit;
-                        if std::mem::take(&mut cell.silent) {
+                        if cells.rearm(&m.cell_id, Instant::now() + silence_limit) {
                             tracing::info!(cell = %m.cell_id, sequence = m.sequence, "E2 reports resumed");
                         }
                         let policies = self.store.all();
-                        let rejected = self.step(&mut cells, &m, &policies, &written, true).await;
-                        self.write_across_cells(&cells, &policies, &rejected, &mut written).await;
+                        let step = self.step(&mut cells, &m, &policies, &written, true).await;
+                        // A new cell may change every status (a status names its cells once
+                        // there are several): all of them then; else the cell's own.
+                        let only = (!new_cell).then_some(&step.touched);
+                        self.write_across_cells(&cells, &policies, &step.rejected, only, &mut written).await;
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(skipped = n, "control loop lagging behind E2 reports");
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
-                _ = self.changed.notified() => {
-                    let policies = self.store.all();
-                    // A silent cell has no fresh report to decide on: its policies, new ones
-                    // included, stay NOT_ENFORCED there until its reports resume.
-                    let latest: Vec<Arc<CellMeasurement>> = cells
-                        .values()
-                        .filter(|c| !c.silent)
-                        .filter_map(|c| c.latest.clone())
-                        .collect();
-                    for (id, cell) in cells.iter_mut().filter(|(_, c)| c.silent) {
-                        go_silent(id, cell, &policies);
-                    }
-                    let mut rejected = all_silent(&cells, &policies);
-                    for m in latest {
-                        rejected = self.step(&mut cells, &m, &policies, &written, false).await;
-                    }
-                    if !cells.is_empty() {
-                        self.write_across_cells(&cells, &policies, &rejected, &mut written).await;
-                    }
-                }
                 () = sleep_until_or_never(next_silence) => {
                     idle = None;
                     let now = Instant::now();
                     let policies = self.store.all();
-                    for (id, cell) in cells.iter_mut().filter(|(_, c)| !c.silent && c.deadline <= now) {
+                    while let Some((at, id)) = cells.deadlines.first().cloned() {
+                        if at > now {
+                            break;
+                        }
+                        cells.deadlines.remove(&(at, id.clone()));
+                        let Some(cell) = cells.by_id.get_mut(&id) else {
+                            continue;
+                        };
                         cell.silent = true;
                         tracing::warn!(
                             cell = %id,
                             silence_ms = silence_limit.as_millis() as u64,
                             "no E2 report: the cell's policies NOT_ENFORCED until reports resume"
                         );
-                        go_silent(id, cell, &policies);
+                        go_silent(&id, cell, &mut cells.statuses, &policies);
                     }
                     let rejected = all_silent(&cells, &policies);
-                    self.write_across_cells(&cells, &policies, &rejected, &mut written).await;
+                    self.write_across_cells(&cells, &policies, &rejected, None, &mut written).await;
                 }
                 _ = shutdown.changed() => break,
             }
         }
     }
 
-    /// The state of the report's cell, created at its first report (a cell appearing at run
-    /// time); `None` when the backend does not know the cell.
-    fn cell_for<'a>(&self, cells: &'a mut Cells, m: &CellMeasurement) -> Option<&'a mut CellLoop> {
-        if !cells.contains_key(&m.cell_id) {
+    /// Makes sure the report's cell has its state, created at its first report (a cell
+    /// appearing at run time): `Some(true)` when it was just created, `None` when the backend
+    /// does not know the cell.
+    fn cell_for(&self, cells: &mut Cells, m: &CellMeasurement) -> Option<bool> {
+        let cells = &mut cells.by_id;
+        if cells.contains_key(&m.cell_id) {
+            return Some(false);
+        }
+        {
             let Some(served) = self.backend.served_cell(&m.cell_id) else {
                 tracing::warn!(cell = %m.cell_id, "report from a cell the E2 backend does not serve: ignored");
                 return None;
@@ -205,11 +294,12 @@ impl ControlLoop {
                 CellLoop::new(served, &self.tuning, deadline),
             );
         }
-        cells.get_mut(&m.cell_id)
+        Some(true)
     }
 
     /// One period of the report's cell: decide, control, the cell's statuses. Returns the
-    /// policies that cannot apply in that cell and why.
+    /// policies that cannot apply in that cell and why, and those whose status across cells
+    /// the period may have changed.
     async fn step(
         &self,
         cells: &mut Cells,
@@ -217,8 +307,14 @@ impl ControlLoop {
         policies: &[StoredPolicy],
         written: &Written,
         publish: bool,
-    ) -> Vec<(PolicyKey, PolicyStatus)> {
+    ) -> Step {
         let started = std::time::Instant::now();
+        let Cells {
+            by_id: cells,
+            statuses: kept,
+            weights,
+            ..
+        } = cells;
         // The policies that apply in this cell (every cell, or the cells they list).
         let scopes: HashMap<PolicyKey, CellScope> = policies
             .iter()
@@ -231,16 +327,24 @@ impl ControlLoop {
             .collect();
         let (mut targets, rejected) = {
             let Some(cell) = cells.get(&m.cell_id) else {
-                return Vec::new();
+                return Step::none();
             };
+            // The cell's weight in the split of each of its slices' targets, from this report.
+            for member in &cell.served.slices {
+                let weight = cell_weight(&m.ue_cqis(member), &cell.served.carrier);
+                weights.set(member, &m.cell_id, weight);
+            }
             targets_from_policies(&here, &cell.served.slices)
         };
         for t in &mut targets {
-            let scope = scopes.get(&t.policy).unwrap_or(&CellScope::Every);
-            t.target_bps *= share_of(cells, m, &t.member, scope);
+            t.target_bps *= match scopes.get(&t.policy) {
+                // Among every cell serving the slice: from the weights kept.
+                None | Some(CellScope::Every) => weights.share(&t.member, &m.cell_id),
+                Some(scope) => share_of(cells, m, &t.member, scope),
+            };
         }
         let Some(cell) = cells.get_mut(&m.cell_id) else {
-            return Vec::new();
+            return Step::none();
         };
         let served = &cell.served.slices;
         let decision = cell
@@ -333,7 +437,8 @@ impl ControlLoop {
         }
         cell.filter
             .retain(|key| policies.iter().any(|p| is_policy(p, key)));
-        cell.views = statuses.into_iter().collect();
+        let mut touched = cell.set_views(&m.cell_id, kept, statuses.into_iter().collect());
+        touched.extend(rejected.iter().map(|(key, _)| key.clone()));
         self.metrics
             .control_latency(started.elapsed().as_secs_f64());
 
@@ -344,7 +449,7 @@ impl ControlLoop {
             self.hub.publish(report);
         }
         cell.latest = Some(Arc::clone(m));
-        rejected
+        Step { rejected, touched }
     }
 
     /// The cell's status of each policy it decided for, through its hysteresis: a held or
@@ -391,57 +496,17 @@ impl ControlLoop {
         out
     }
 
-    /// Writes each policy's status across its cells ([`across_cells`]; a policy no cell
-    /// serves: its status in `rejected`, if any). With several cells the status names the
-    /// cells that do not enforce the policy (`notEnforcedCells`, ours), and the log says so
-    /// whenever they change.
+    /// Writes each policy's status across its cells (`only` those, when given: the ones a
+    /// cell's period touched), by [`across_statuses`].
     async fn write_across_cells(
         &self,
         cells: &Cells,
         policies: &[StoredPolicy],
         rejected: &[(PolicyKey, PolicyStatus)],
+        only: Option<&HashSet<PolicyKey>>,
         written: &mut Written,
     ) {
-        let mut statuses = Vec::with_capacity(policies.len());
-        for p in policies {
-            let key = p.key();
-            let views = cells
-                .iter()
-                .filter_map(|(id, c)| c.views.get(&key).map(|s| (id.as_str(), s)));
-            match across_cells(views) {
-                Some((status, not_enforced)) => {
-                    // With several cells, the status names the cells not enforcing it.
-                    let status = if cells.len() > 1 {
-                        status.in_cells(not_enforced)
-                    } else {
-                        status
-                    };
-                    let before = written.get(&key).map(|s| &s.not_enforced_cells);
-                    if cells.len() > 1 && before != Some(&status.not_enforced_cells) {
-                        if status.not_enforced_cells.is_empty() {
-                            tracing::info!(policy = %key.policy_id, "policy enforced in every cell serving its slice");
-                        } else {
-                            tracing::info!(
-                                policy = %key.policy_id,
-                                cells = %status.not_enforced_cells.join(","),
-                                reason = ?status.enforce_reason,
-                                "policy NOT_ENFORCED in these cells"
-                            );
-                        }
-                    }
-                    written.insert(key.clone(), status.clone());
-                    statuses.push((key, status));
-                }
-                None => {
-                    written.remove(&key);
-                    if let Some((_, s)) = rejected.iter().find(|(k, _)| *k == key) {
-                        written.insert(key.clone(), s.clone());
-                        statuses.push((key, s.clone()));
-                    }
-                }
-            }
-        }
-        written.retain(|k, _| policies.iter().any(|p| is_policy(p, k)));
+        let statuses = across_statuses(cells, policies, rejected, only, written);
         self.record_statuses(statuses).await;
     }
 
@@ -470,13 +535,73 @@ fn over_quota(s: &SliceMeasurement) -> bool {
     s.prb_quota > 0 && s.prb_used > f64::from(s.prb_quota) * 1.1 + 1.0
 }
 
+/// Each policy's status across its cells (`only` those, when given), read from the kept
+/// statuses ([`CellStatuses::across`], the rule of [`crate::cell_split::across_cells`]); a
+/// policy no cell has a status of: its status in `rejected`, if any. With several cells the
+/// status names the cells that do not enforce the policy (`notEnforcedCells`, ours), and the
+/// log says so whenever they change. `written` is kept as what the loop last wrote.
+fn across_statuses(
+    cells: &Cells,
+    policies: &[StoredPolicy],
+    rejected: &[(PolicyKey, PolicyStatus)],
+    only: Option<&HashSet<PolicyKey>>,
+    written: &mut Written,
+) -> Vec<(PolicyKey, PolicyStatus)> {
+    let several = cells.by_id.len() > 1;
+    let mut statuses = Vec::with_capacity(only.map_or(policies.len(), HashSet::len));
+    for p in policies {
+        let key = p.key();
+        if only.is_some_and(|o| !o.contains(&key)) {
+            continue;
+        }
+        match cells.statuses.across(&key) {
+            Some((status, not_enforced)) => {
+                // With several cells, the status names the cells not enforcing it.
+                let status = if several {
+                    status.in_cells(not_enforced)
+                } else {
+                    status
+                };
+                let before = written.get(&key).map(|s| &s.not_enforced_cells);
+                if several && before != Some(&status.not_enforced_cells) {
+                    if status.not_enforced_cells.is_empty() {
+                        tracing::info!(policy = %key.policy_id, "policy enforced in every cell serving its slice");
+                    } else {
+                        tracing::info!(
+                            policy = %key.policy_id,
+                            cells = %status.not_enforced_cells.join(","),
+                            reason = ?status.enforce_reason,
+                            "policy NOT_ENFORCED in these cells"
+                        );
+                    }
+                }
+                written.insert(key.clone(), status.clone());
+                statuses.push((key, status));
+            }
+            None => {
+                written.remove(&key);
+                if let Some((_, s)) = rejected.iter().find(|(k, _)| *k == key) {
+                    written.insert(key.clone(), s.clone());
+                    statuses.push((key, s.clone()));
+                }
+            }
+        }
+    }
+    // Policies deleted: an A1 change, which recomputes them all.
+    if only.is_none() {
+        written.retain(|k, _| policies.iter().any(|p| is_policy(p, k)));
+    }
+    statuses
+}
+
 /// The part of a slice's target the report's cell carries: its weight over the weights of
 /// every cell serving the slice within the policy's cells (their latest reports; this report
 /// for its own cell), by the split rule of [`split_target`]. A silent cell keeps its share
 /// from its last report: its UEs have not moved to the other cells because its reports
-/// stopped.
+/// stopped. (For a policy over every cell, the same rule is read from the kept
+/// [`SliceWeights`]; this visits every cell, for policies listing their cells.)
 fn share_of(
-    cells: &Cells,
+    cells: &BTreeMap<String, CellLoop>,
     m: &CellMeasurement,
     member: &RrmPolicyMember,
     scope: &CellScope,
@@ -504,7 +629,12 @@ fn share_of(
 /// A silent cell: the node may come back with none of our quotas (sent again then), and
 /// nothing shows they are in force, so every policy applying in the cell is NOT_ENFORCED
 /// there, a fact (no hysteresis).
-fn go_silent(cell_id: &str, cell: &mut CellLoop, policies: &[StoredPolicy]) {
+fn go_silent(
+    cell_id: &str,
+    cell: &mut CellLoop,
+    kept: &mut CellStatuses,
+    policies: &[StoredPolicy],
+) {
     cell.last_control = None;
     cell.controller.forget_quotas();
     let here: Vec<StoredPolicy> = policies
@@ -513,7 +643,7 @@ fn go_silent(cell_id: &str, cell: &mut CellLoop, policies: &[StoredPolicy]) {
         .cloned()
         .collect();
     let (targets, _) = targets_from_policies(&here, &cell.served.slices);
-    cell.views = targets
+    let views = targets
         .into_iter()
         .map(|t| {
             cell.filter.reset(&t.policy);
@@ -523,12 +653,13 @@ fn go_silent(cell_id: &str, cell: &mut CellLoop, policies: &[StoredPolicy]) {
             )
         })
         .collect();
+    cell.set_views(cell_id, kept, views);
 }
 
 /// With every cell silent (or none reported yet) the whole E2 side is: the policies no cell
 /// decides for are NOT_ENFORCED too.
 fn all_silent(cells: &Cells, policies: &[StoredPolicy]) -> Vec<(PolicyKey, PolicyStatus)> {
-    if !cells.values().all(|c| c.silent) {
+    if !cells.by_id.values().all(|c| c.silent) {
         return Vec::new();
     }
     policies
@@ -553,4 +684,96 @@ async fn sleep_until_or_never(at: Option<Instant>) {
 /// Whether `p` is the policy `key` names (without building its key).
 fn is_policy(p: &StoredPolicy, key: &PolicyKey) -> bool {
     p.policy_id == key.policy_id && p.policy_type == key.policy_type
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nr::CellConfig;
+
+    fn policy(id: &str) -> StoredPolicy {
+        StoredPolicy {
+            policy_type: "ORAN_SliceSLATarget_1.0.0".into(),
+            policy_id: id.into(),
+            // No cell list: the policy applies in every cell.
+            statement: serde_json::json!({}),
+            notification_destination: None,
+            status: PolicyStatus::enforced(),
+        }
+    }
+
+    fn three_cells() -> Cells {
+        let mut cells = Cells::default();
+        for id in ["a", "b", "c"] {
+            let served = ServedCell {
+                carrier: CellConfig::oai_40mhz(),
+                slices: Vec::new(),
+            };
+            let cell = CellLoop::new(served, &LoopTuning::default(), Instant::now());
+            cells.by_id.insert(id.into(), cell);
+        }
+        cells
+    }
+
+    /// Cell `id`'s statuses become `views`, as a period of the cell leaves them.
+    fn period(cells: &mut Cells, id: &str, views: &[(&StoredPolicy, &PolicyStatus)]) -> Step {
+        let views = views.iter().map(|(p, s)| (p.key(), (*s).clone())).collect();
+        let Some(cell) = cells.by_id.get_mut(id) else {
+            panic!("no cell {id}");
+        };
+        Step {
+            rejected: Vec::new(),
+            touched: cell.set_views(id, &mut cells.statuses, views),
+        }
+    }
+
+    #[test]
+    fn a_cells_period_recomputes_the_status_of_its_policies() {
+        let (p, q) = (policy("p"), policy("q"));
+        let policies = [p.clone(), q.clone()];
+        let up = PolicyStatus::enforced();
+        let down = PolicyStatus::not_enforced(EnforceReason::OtherReason);
+        let mut cells = three_cells();
+        let mut written = Written::new();
+        for id in ["a", "b", "c"] {
+            period(&mut cells, id, &[(&p, &up), (&q, &up)]);
+        }
+        let all = across_statuses(&cells, &policies, &[], None, &mut written);
+        assert_eq!(all, vec![(p.key(), up.clone()), (q.key(), up.clone())]);
+
+        // Cell b stops enforcing p: p's status across cells is recomputed from b's period
+        // alone, and names b.
+        let step = period(&mut cells, "b", &[(&p, &down), (&q, &up)]);
+        let out = across_statuses(&cells, &policies, &[], Some(&step.touched), &mut written);
+        let p_down = down.clone().in_cells(vec!["b".into()]);
+        assert!(out.contains(&(p.key(), p_down.clone())), "{out:?}");
+        assert_eq!(written.get(&p.key()), Some(&p_down));
+
+        // Cell c too, then b enforces it again: each period moves the status.
+        let step = period(&mut cells, "c", &[(&p, &down), (&q, &up)]);
+        let out = across_statuses(&cells, &policies, &[], Some(&step.touched), &mut written);
+        let both = down.clone().in_cells(vec!["b".into(), "c".into()]);
+        assert!(out.contains(&(p.key(), both)), "{out:?}");
+        let step = period(&mut cells, "b", &[(&p, &up), (&q, &up)]);
+        let out = across_statuses(&cells, &policies, &[], Some(&step.touched), &mut written);
+        let only_c = down.in_cells(vec!["c".into()]);
+        assert!(out.contains(&(p.key(), only_c)), "{out:?}");
+
+        // A period recomputes only the policies the cell has: a cell without q leaves it be.
+        let step = period(&mut cells, "a", &[(&p, &up)]);
+        let out = across_statuses(&cells, &policies, &[], Some(&step.touched), &mut written);
+        assert!(
+            out.iter().any(|(k, _)| *k == q.key()),
+            "a dropped q: {out:?}"
+        );
+        let step = period(&mut cells, "a", &[(&p, &up)]);
+        let out = across_statuses(&cells, &policies, &[], Some(&step.touched), &mut written);
+        assert!(out.iter().all(|(k, _)| *k != q.key()), "{out:?}");
+        // ... and the statuses read as if every cell were visited.
+        let mut again = written.clone();
+        let full = across_statuses(&cells, &policies, &[], None, &mut again);
+        for (key, status) in full {
+            assert_eq!(written.get(&key), Some(&status), "{}", key.policy_id);
+        }
+    }
 }

@@ -183,7 +183,7 @@ async fn start_inner(
         .map_err(|e| XappError::Setup(e.to_string()))?;
     metrics.set_policies(restored_policies);
     let notifier = notify::StatusNotifier::new().map_err(|e| XappError::Setup(e.to_string()))?;
-    let hub = KpiHub::new(metrics.clone());
+    let hub = KpiHub::for_cells(metrics.clone(), backend.cell_ids().len());
     let changed = Arc::new(Notify::new());
     let last_report = Arc::new(AtomicU64::new(0));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);

@@ -22,8 +22,11 @@ use super::filter::{FilterError, KpiFilter};
 use super::metrics::XappMetrics;
 use super::wire::{EncodedReport, ReportFrame};
 
-/// Reports a subscriber may fall behind before it loses the oldest.
+/// Reports a subscriber may fall behind before it loses the oldest (at least).
 const SUBSCRIBER_BUFFER: usize = 64;
+
+/// With many cells: periods of every cell a subscriber may fall behind.
+const PERIODS_BUFFERED: usize = 4;
 
 /// A published report, decoded (for filtered subscribers) and encoded once (for the rest).
 struct Published {
@@ -69,7 +72,15 @@ pub type ReportStream = Pin<Box<dyn Stream<Item = Result<ReportFrame, Status>> +
 impl KpiHub {
     /// A hub buffering up to 64 reports per slow subscriber.
     pub fn new(metrics: XappMetrics) -> Self {
-        let (tx, _) = broadcast::channel(SUBSCRIBER_BUFFER);
+        Self::for_cells(metrics, 1)
+    }
+
+    /// A hub for `cells` cells: a subscriber may fall behind by [`SUBSCRIBER_BUFFER`]
+    /// reports, or [`PERIODS_BUFFERED`] periods of every cell when more (every cell may report
+    /// in the same instant, and every subscriber, cell filter or not, reads the one stream of
+    /// all cells; 64 alone lost reports from 16 cells on).
+    pub fn for_cells(metrics: XappMetrics, cells: usize) -> Self {
+        let (tx, _) = broadcast::channel(SUBSCRIBER_BUFFER.max(PERIODS_BUFFERED * cells));
         Self {
             tx,
             known: Arc::default(),

@@ -496,8 +496,9 @@ impl EmulatedGnb {
     /// Validates the config (every cell of it) and starts the clocks of the cells `shard`
     /// owns ([`Shard::owns`]); with none owned it runs no cell (and reports nothing).
     pub fn start_shard(config: EmulatorConfig, shard: Shard) -> Result<Arc<Self>, EmulatorError> {
-        let (reports, _) = broadcast::channel(256);
         let configs = config.cell_configs()?;
+        // Every cell may report in the same instant: room for a few periods of all of them.
+        let (reports, _) = broadcast::channel(256.max(configs.len() * 4));
         let mut members: Vec<RrmPolicyMember> = Vec::new();
         for m in configs.iter().flat_map(|c| &c.slices).map(|s| &s.member) {
             if !members.contains(m) {
