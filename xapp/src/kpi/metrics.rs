@@ -20,14 +20,15 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use maestro_api::a1::{EnforceStatus, PolicyStatus};
-use maestro_api::kpi::CellReport;
+use maestro_api::kpi::{CellReport, UeReport};
 use maestro_api::shard::Shard;
 
 /// The `metrics` settings: how many series the per-cell families may grow to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsConfig {
-    /// Per-UE series (`maestro_ue_wb_cqi`) this process exports at most, over all cells.
+    /// UEs with per-UE series (`maestro_ue_wb_cqi`, `_mcs`, `_prbs`, `_dl_throughput_bps`)
+    /// this process exports at most, over all cells.
     /// Default 10,000: 100 cells of 2 slices x 10 UEs fit five times over, and at the bound
     /// the UE series are about 1 MB of text per scrape; UEs beyond it get no series.
     #[serde(default = "default_max_ue_series")]
@@ -90,7 +91,7 @@ pub struct XappMetrics {
     slice_prb_quota: GaugeVec,
     slice_prb_used: GaugeVec,
     slice_required_prbs: GaugeVec,
-    ue_cqi: GaugeVec,
+    ue: UeGauges,
     /// The series each cell has: a UE that leaves (or a node that restarts with new UE ids)
     /// is removed, not frozen at its last CQI; so is a cell that stops reporting.
     series: Arc<Mutex<Series>>,
@@ -118,6 +119,35 @@ pub struct XappMetrics {
 impl std::fmt::Debug for XappMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("XappMetrics").finish_non_exhaustive()
+    }
+}
+
+/// The per-UE families, set and removed together (one UE's series count once against
+/// `max_ue_series`).
+#[derive(Clone)]
+struct UeGauges {
+    cqi: GaugeVec,
+    mcs: GaugeVec,
+    prbs: GaugeVec,
+    dl_bps: GaugeVec,
+}
+
+impl UeGauges {
+    /// Sets one UE's series (`cell`, `slice`, `ue` labels) from its report.
+    fn set(&self, labels: &[&str; 3], u: &UeReport) {
+        self.cqi.with_label_values(labels).set(f64::from(u.wb_cqi));
+        self.mcs.with_label_values(labels).set(f64::from(u.mcs));
+        self.prbs.with_label_values(labels).set(f64::from(u.prbs));
+        self.dl_bps
+            .with_label_values(labels)
+            .set(u.dl_throughput_bps);
+    }
+
+    /// Removes one UE's series (absent already is fine).
+    fn remove(&self, labels: &[&str; 3]) {
+        for family in [&self.cqi, &self.mcs, &self.prbs, &self.dl_bps] {
+            let _ = family.remove_label_values(labels);
+        }
     }
 }
 
@@ -282,12 +312,32 @@ impl XappMetrics {
                 "PRBs the target needs at the current CQIs (TS 38.214)",
                 &["cell", "slice"],
             )?,
-            ue_cqi: gauge(
-                &r,
-                "maestro_ue_wb_cqi",
-                "Wide-band CQI of the UE (TS 38.214 Table 5.2.2.1-2)",
-                &["cell", "slice", "ue"],
-            )?,
+            ue: UeGauges {
+                cqi: gauge(
+                    &r,
+                    "maestro_ue_wb_cqi",
+                    "Wide-band CQI of the UE (TS 38.214 Table 5.2.2.1-2)",
+                    &["cell", "slice", "ue"],
+                )?,
+                mcs: gauge(
+                    &r,
+                    "maestro_ue_mcs",
+                    "MCS index (TS 38.214 Table 5.1.3.1-1) the scheduler used for the UE",
+                    &["cell", "slice", "ue"],
+                )?,
+                prbs: gauge(
+                    &r,
+                    "maestro_ue_prbs",
+                    "PRBs per DL slot scheduled to the UE, mean over the report period",
+                    &["cell", "slice", "ue"],
+                )?,
+                dl_bps: gauge(
+                    &r,
+                    "maestro_ue_dl_throughput_bps",
+                    "DL throughput the UE received over the report period, bit/s",
+                    &["cell", "slice", "ue"],
+                )?,
+            },
             cell_capacity_bps: gauge(
                 &r,
                 "maestro_cell_capacity_dl_bps",
@@ -402,9 +452,7 @@ impl XappMetrics {
                 k.len() == s.ues.len() && s.ues.iter().all(|u| k.contains(&u.ue_id))
             }) {
                 for u in &s.ues {
-                    self.ue_cqi
-                        .with_label_values(&[cell, label, u.ue_id.to_string().as_str()])
-                        .set(f64::from(u.wb_cqi));
+                    self.ue.set(&[cell, label, u.ue_id.to_string().as_str()], u);
                 }
                 continue;
             }
@@ -414,9 +462,7 @@ impl XappMetrics {
                 let stays = now_ids.contains(ue);
                 if !stays {
                     // Absent already is fine: nothing to remove.
-                    let _ =
-                        self.ue_cqi
-                            .remove_label_values(&[cell, label, ue.to_string().as_str()]);
+                    self.ue.remove(&[cell, label, ue.to_string().as_str()]);
                     *ue_series -= 1;
                 }
                 stays
@@ -430,9 +476,7 @@ impl XappMetrics {
                     with_series.insert(u.ue_id);
                     *ue_series += 1;
                 }
-                self.ue_cqi
-                    .with_label_values(&[cell, label, u.ue_id.to_string().as_str()])
-                    .set(f64::from(u.wb_cqi));
+                self.ue.set(&[cell, label, u.ue_id.to_string().as_str()], u);
             }
             entry.ues.insert(s.label.clone(), with_series);
         }
@@ -441,11 +485,8 @@ impl XappMetrics {
             let present = report.slices.iter().any(|s| &s.label == label);
             if !present {
                 for ue in ues.iter() {
-                    let _ = self.ue_cqi.remove_label_values(&[
-                        cell,
-                        label.as_str(),
-                        ue.to_string().as_str(),
-                    ]);
+                    self.ue
+                        .remove(&[cell, label.as_str(), ue.to_string().as_str()]);
                 }
                 *ue_series -= ues.len();
             }
@@ -519,11 +560,8 @@ impl XappMetrics {
         }
         for (slice, ues) in &gone.ues {
             for ue in ues {
-                let _ = self.ue_cqi.remove_label_values(&[
-                    cell,
-                    slice.as_str(),
-                    ue.to_string().as_str(),
-                ]);
+                self.ue
+                    .remove(&[cell, slice.as_str(), ue.to_string().as_str()]);
             }
             series.ue_series -= ues.len();
         }
@@ -640,6 +678,31 @@ mod tests {
                 ..SliceReport::default()
             }],
             ..CellReport::default()
+        }
+    }
+
+    #[test]
+    fn a_ues_cqi_mcs_prbs_and_throughput_are_each_a_series() {
+        let m = XappMetrics::new().unwrap();
+        let mut r = report(&[7]);
+        r.slices[0].ues[0] = UeReport {
+            ue_id: 7,
+            wb_cqi: 0,
+            mcs: 9,
+            prbs: 30,
+            dl_throughput_bps: 7.0e6,
+        };
+        m.observe(&r);
+        let text = m.render();
+        let labels = r#"{cell="cell-1",slice="001-01/sst1-sd000001",ue="7"}"#;
+        for (family, value) in [
+            ("maestro_ue_wb_cqi", "0"),
+            ("maestro_ue_mcs", "9"),
+            ("maestro_ue_prbs", "30"),
+            ("maestro_ue_dl_throughput_bps", "7000000"),
+        ] {
+            let line = format!("{family}{labels} {value}");
+            assert!(text.contains(&line), "no {line} in\n{text}");
         }
     }
 
