@@ -30,6 +30,12 @@ impl NrCgi {
         })
     }
 
+    /// The cell id as KPI reports write it (the inverse of [`Self::parse`]): `MCC-MNC-NCI`,
+    /// the NCI in ten hex digits, e.g. `001-01-0000000010`.
+    pub fn report_id(&self) -> String {
+        format!("{}-{}-{:010x}", self.mcc, self.mnc, self.nci)
+    }
+
     /// The cell as an A1 `CellId` (NR: `cId.ncI`).
     pub fn to_a1(&self) -> CellId {
         CellId {
@@ -76,6 +82,8 @@ mod tests {
             json,
             serde_json::json!({"cellIdList": [{"plmnId": {"mcc": "001", "mnc": "01"}, "cId": {"ncI": 26}}]})
         );
+        assert_eq!(cell.report_id(), "001-01-000000001a");
+        assert_eq!(NrCgi::parse(&cell.report_id()), Some(cell.clone()));
         for bad in ["", "001-01", "001-01-", "001-01-xyz", "001-01-1-2"] {
             assert_eq!(NrCgi::parse(bad), None, "{bad:?}");
         }

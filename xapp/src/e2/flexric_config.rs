@@ -248,8 +248,12 @@ impl FlexricConfig {
         if self.node_id.as_deref() == Some(node.id) {
             return self.cell_id.clone();
         }
-        let nci = ((node.nb_id << 4) | (node.cu_du_id.unwrap_or(0) & 0xf)) & ((1 << 36) - 1);
-        format!("{}-{}-{nci:010x}", node.mcc, node.mnc)
+        NrCgi {
+            mcc: node.mcc.to_owned(),
+            mnc: node.mnc.to_owned(),
+            nci: ((node.nb_id << 4) | (node.cu_du_id.unwrap_or(0) & 0xf)) & ((1 << 36) - 1),
+        }
+        .report_id()
     }
 
     /// Checks the address, period, directories, slices and carrier.
