@@ -88,6 +88,22 @@ async fn enforce_status(http: &reqwest::Client, base: &str, id: &str) -> Value {
     common::get_json(http, &url).await
 }
 
+/// PUTs a new policy `id` of slice SD 000001 at `kbps` (201) and waits until it is ENFORCED.
+async fn put_until_enforced(http: &reqwest::Client, base: &str, id: &str, kbps: f64) {
+    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, id));
+    let r = http
+        .put(&url)
+        .json(&statement("000001", kbps))
+        .send()
+        .await
+        .expect("PUT the policy");
+    assert_eq!(r.status(), 201);
+    until("ENFORCED", 60, || async {
+        (enforce_status(http, base, id).await["enforceStatus"] == "ENFORCED").then_some(())
+    })
+    .await;
+}
+
 /// The controls a child wrote to its journal, as (pid, control) in arrival order.
 fn journal(path: &Path) -> Vec<(u64, Value)> {
     std::fs::read_to_string(path)
@@ -137,18 +153,7 @@ async fn bridge_enforces_survives_sigkill_and_resends_the_last_quota() {
     .await;
 
     // A1 PUT -> PRB quota control through the child -> throughput follows the target.
-    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, "p1"));
-    let r = http
-        .put(&url)
-        .json(&statement("000001", 20_000.0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    until("ENFORCED", 60, || async {
-        (enforce_status(&http, &base, "p1").await["enforceStatus"] == "ENFORCED").then_some(())
-    })
-    .await;
+    put_until_enforced(&http, &base, "p1", 20_000.0).await;
     let measured = until("throughput at target", 60, || async {
         let text = common::get_text(&http, &format!("{base}/metrics")).await;
         common::slice_metric(&text, "maestro_slice_dl_throughput_bps", SLICE)
@@ -302,19 +307,9 @@ async fn bridge_carries_many_cells_and_resends_every_cells_quota() {
         "001-01-0000000003",
     ];
 
-    // One policy without cells: every cell gets its part, each through its own control.
-    let url = format!("{base}{}", policy_path(SLICE_SLA_TARGET_TYPE, "p1"));
-    let r = http
-        .put(&url)
-        .json(&statement("000001", 30_000.0))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
-    until("ENFORCED in every cell", 60, || async {
-        (enforce_status(&http, &base, "p1").await["enforceStatus"] == "ENFORCED").then_some(())
-    })
-    .await;
+    // One policy without cells: every cell gets its part, each through its own control
+    // (ENFORCED only when every cell enforces it).
+    put_until_enforced(&http, &base, "p1", 30_000.0).await;
     let text = until("every cell's target", 60, || async {
         let text = common::get_text(&http, &format!("{base}/metrics")).await;
         cells

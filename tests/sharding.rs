@@ -28,6 +28,19 @@ fn nine_cell_config(dir: &Path) -> std::path::PathBuf {
     common::xapp_config_file(dir, |c| c["e2"]["cell_count"] = json!(9))
 }
 
+/// Three `maestro xapp` processes, shard i/3 each, on the RAN of `config`.
+fn three_shards(dir: &Path, config: &str) -> Vec<XappProcess> {
+    (0..3)
+        .map(|i| {
+            let shard = format!("{i}/3");
+            XappProcess::start_with(
+                &dir.join(format!("state-{i}")),
+                &["--config", config, "--shard", &shard],
+            )
+        })
+        .collect()
+}
+
 /// The cells the KPI stream at `grpc` reports, each with its last report's target of slice
 /// `label` (bit/s), read for `within` at most, or until `until` holds of what was seen.
 async fn cells_and_targets(
@@ -74,15 +87,7 @@ async fn three_shards_serve_nine_cells_once_each_and_name_the_owner_of_the_other
                 .collect()
         })
         .collect();
-    let xapps: Vec<XappProcess> = (0..3)
-        .map(|i| {
-            let shard = format!("{i}/3");
-            XappProcess::start_with(
-                &dir.path().join(format!("state-{i}")),
-                &["--config", config, "--shard", &shard],
-            )
-        })
-        .collect();
+    let xapps = three_shards(dir.path(), config);
     let http = reqwest::Client::new();
     let label = "001-01/sst1-sd000001";
     let kbps = 6000.0;
@@ -169,15 +174,7 @@ async fn one_rapp_negotiates_every_cell_at_its_shard_and_a_lost_shard_leaves_the
     let config = config.to_str().unwrap();
     let cells = nine_cells();
     let owner: BTreeMap<String, u32> = cells.iter().map(|c| (c.clone(), owner_of(c, 3))).collect();
-    let mut xapps: Vec<XappProcess> = (0..3)
-        .map(|i| {
-            let shard = format!("{i}/3");
-            XappProcess::start_with(
-                &dir.path().join(format!("state-{i}")),
-                &["--config", config, "--shard", &shard],
-            )
-        })
-        .collect();
+    let mut xapps = three_shards(dir.path(), config);
     let http = reqwest::Client::new();
     for xapp in &xapps {
         common::wait_ready(&http, &xapp.http).await;

@@ -202,6 +202,11 @@ impl Shared {
         self.status.send_modify(change);
     }
 
+    /// Every cell's last quota, to re-send to a child whose E2 side came up.
+    fn quotas_to_restore(&self) -> Vec<(Option<String>, SlicePrbQuotaControl)> {
+        self.link().last_controls.clone().into_iter().collect()
+    }
+
     fn control_timeout(&self) -> Duration {
         Duration::from_millis(self.options.control_timeout_ms)
     }
@@ -570,7 +575,7 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                         check_hello(shared, &backend, &cell, &slices, &nodes);
                         *shared.nodes.lock().unwrap_or_else(|p| p.into_inner()) = nodes;
                         *shared.cells.lock().unwrap_or_else(|p| p.into_inner()) = cells;
-                        restoring = shared.link().last_controls.clone().into_iter().collect();
+                        restoring = shared.quotas_to_restore();
                         restore = begin_restore(shared, &to_child, &mut phase, &mut restoring).await;
                         deadline = Instant::now() + shared.watchdog();
                     }
@@ -604,7 +609,7 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                     ChildMessage::E2State { connected: true, detail } => {
                         tracing::info!(pid, %detail, "E2 bridge: E2 side back");
                         if phase != Phase::AwaitHello {
-                            restoring = shared.link().last_controls.clone().into_iter().collect();
+                            restoring = shared.quotas_to_restore();
                             restore = begin_restore(shared, &to_child, &mut phase, &mut restoring).await;
                         }
                     }
