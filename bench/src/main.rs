@@ -17,6 +17,7 @@ mod cells;
 mod cells_plot;
 mod fanout;
 mod harness;
+mod heap;
 mod ingest;
 mod run;
 mod soak;
@@ -132,15 +133,19 @@ pub struct BenchArgs {
     /// soak: length, minutes (warm-up included).
     #[arg(long, default_value_t = 10.0)]
     pub minutes: f64,
-    /// soak: warm-up before the start RSS, s [default: 10% of the soak, 5..60 s].
+    /// soak: warm-up leg before the first quiet reading, s [default: 10% of the soak, 5..60 s].
     #[arg(long)]
     pub warmup_seconds: Option<f64>,
     /// soak: RSS sampling period, s.
     #[arg(long, default_value_t = 5.0)]
     pub sample_seconds: f64,
-    /// soak: largest RSS growth after the warm-up still called flat, % (exit 1 above it).
+    /// soak: largest growth of the heap in use over the soak leg still called flat, % of the
+    /// heap after the warm-up, both read with no load (exit 1 above it).
     #[arg(long, default_value_t = 10.0)]
     pub max_drift_pct: f64,
+    /// soak, self-test: leak this many KiB a second on purpose, to see the soak say NOT flat.
+    #[arg(long, value_name = "KIB", default_value_t = 0.0)]
+    pub inject_leak_kib_per_s: f64,
     /// a1-load, soak: exit 1 when the A1 p99 is above this, ms (or a request fails).
     #[arg(long, value_name = "MS")]
     pub assert_p99_ms: Option<f64>,

@@ -277,6 +277,7 @@ async fn load_on(
                 sample_seconds: args.sample_seconds,
                 subscribers: args.subscribers,
                 max_drift_pct: args.max_drift_pct,
+                leak_kib_per_s: args.inject_leak_kib_per_s,
             };
             if soak.warmup_seconds >= seconds {
                 bail!("--warmup-seconds must be shorter than the soak");
