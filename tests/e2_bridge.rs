@@ -2,7 +2,8 @@
 //! `maestro e2-bridge --node emulator` child, enforces a policy through it, survives the
 //! child being SIGKILLed (not ready and NOT_ENFORCED while it is gone, the last quota
 //! re-sent to the new child, ready and ENFORCED again), and keeps backing off without a panic
-//! when the child prints garbage or exits at once.
+//! when the child prints garbage or exits at once (its last stderr line in the reason); an
+//! idle cell (a connected node with no UE, sending nothing) is reported empty, not lost.
 
 mod common;
 
@@ -151,6 +152,14 @@ async fn bridge_enforces_survives_sigkill_and_resends_the_last_quota() {
         (ready(&http, &base).await.0 == 200).then_some(())
     })
     .await;
+    // No policy, no control: a node that cannot take one (OAI's RC handler aborts on style 2,
+    // docs/TESTBED.md F4) is not sent one it never needed.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        journal(&journal_path),
+        Vec::new(),
+        "a control before any policy"
+    );
 
     // A1 PUT -> PRB quota control through the child -> throughput follows the target.
     put_until_enforced(&http, &base, "p1", 20_000.0).await;
@@ -471,6 +480,9 @@ async fn bridge_child_that_exits_at_once_is_restarted_with_growing_backoff() {
     .await;
     assert_backoff_grows(&backoffs);
     assert!(body.contains("exit status: 1"), "{body}");
+    // Why, in the child's own words (its one-line error).
+    assert!(body.contains("its last stderr line: "), "{body}");
+    assert!(body.contains("/nonexistent/e2.json"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -479,4 +491,76 @@ async fn silent_child_is_restarted_after_the_hello_timeout() {
     let (_, body, status) = failing_child("/bin/sh", &["-c", "sleep 600"], 2).await;
     assert!(body.contains("no hello within 2000 ms"), "{body}");
     assert!(status.restarts >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_that_aborts_leaves_its_last_stderr_line_in_the_ready_reason() {
+    // What FlexRIC's xApp library printed before it aborted the child on a real OAI gNB's
+    // MAC stats (docs/TESTBED.md, finding F1): the reason must say it, not only SIGABRT.
+    let assert_line = "maestro: sqlite3_wrapper.c:322: insert_db: Assertion \
+                       \"rc == SQLITE_OK\" failed.";
+    let script = format!("echo 'INFO starting' >&2; echo '{assert_line}' >&2; kill -ABRT $$");
+    let (_, body, status) = failing_child("/bin/sh", &["-c", &script], 2).await;
+    let problem: Value = serde_json::from_str(&body).expect("problem+json");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("SIGABRT"), "{body}");
+    assert!(
+        detail.contains(&format!("its last stderr line: {assert_line}")),
+        "{body}"
+    );
+    assert!(status.restarts >= 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connected_node_with_no_ue_is_idle_not_lost() {
+    // OAI's MAC SM sends nothing while no UE is attached (docs/TESTBED.md, finding F5): the
+    // emulated node does the same with `silent_without_ues` and no UE. The child, whose node
+    // is still connected, reports the cell empty: the link stays up through several watchdog
+    // periods (3 s here) with no restart, and the cell's slices read zero.
+    let dir = tempfile::tempdir().unwrap();
+    let mut silent = emulator();
+    for s in &mut silent.slices {
+        s.ues = 0;
+    }
+    silent.silent_without_ues = true;
+    let options = BridgeOptions {
+        program: Some(PathBuf::from(env!("CARGO_BIN_EXE_maestro"))),
+        ..BridgeOptions::default()
+    };
+    let xapp = maestro_xapp::start(config(&dir.path().join("state"), silent, options))
+        .await
+        .unwrap();
+    let mut link = xapp.e2_bridge().expect("a bridge backend");
+    let base = format!("http://{}", xapp.http_addr);
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, body) = ready(&http, &base).await;
+        if code == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let held = Instant::now();
+    while held.elapsed() < Duration::from_secs(8) {
+        let s = link.borrow_and_update().clone();
+        assert_eq!(s.state, LinkState::Connected, "{s:?}");
+        assert_eq!(s.restarts, 0, "{s:?}");
+        let _ = tokio::time::timeout(Duration::from_millis(500), link.changed()).await;
+    }
+    let (code, body) = ready(&http, &base).await;
+    assert_eq!(code, 200, "{body}");
+    let text = common::get_text(&http, &format!("{base}/metrics")).await;
+    assert_eq!(metric(&text, "maestro_xapp_e2_connected"), Some(1.0));
+    assert_eq!(
+        metric(&text, "maestro_xapp_e2_bridge_restarts_total").unwrap_or(0.0),
+        0.0
+    );
+    let used = text
+        .lines()
+        .find(|l| l.starts_with("maestro_slice_prb_used{") && l.contains(SLICE))
+        .unwrap_or_else(|| panic!("no PRB use of {SLICE} on /metrics:\n{text}"));
+    assert!(used.ends_with(" 0"), "{used}");
+    xapp.shutdown().await;
 }

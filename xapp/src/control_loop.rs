@@ -352,7 +352,12 @@ impl ControlLoop {
             .decide(&cell.served.carrier, m, served, &targets);
         let mut control_failed = false;
 
-        if cell.last_control.as_ref() != Some(&decision.control) {
+        // No control to a cell no policy has touched yet: the node keeps its own split, and
+        // a node that cannot take the control is not sent one it never needed (upstream
+        // OAI aborts on an RC style 2 control; docs/TESTBED.md, F4). Once a cell was
+        // controlled, a policy removed sends the default split back.
+        let untouched = cell.last_control.is_none() && targets.is_empty();
+        if !untouched && cell.last_control.as_ref() != Some(&decision.control) {
             let outcome = self
                 .backend
                 .control_cell(&m.cell_id, decision.control.clone())

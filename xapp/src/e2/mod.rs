@@ -16,8 +16,9 @@
 //! [`SlicePrbQuotaControl`]s (E2SM-RC style 2, action 6) to the node serving a cell
 //! ([`E2Backend::control_cell`]). A backend may serve many cells, each its own E2 node (as
 //! FlexRIC's agents are one node each), and cells may appear at run time (their first report)
-//! or stop reporting. The emulator serves N cells; FlexRIC and the bridge still serve one node
-//! (the trait's single-cell defaults): all-nodes FlexRIC is a later step of issue 20.
+//! or stop reporting. The emulator serves N cells, FlexRIC every node its RIC lists, the
+//! bridge what its child serves. A backend in the process is wrapped by [`idle`]: a cell
+//! whose node is connected but silent (no UE) is reported empty, not lost.
 
 pub mod bridge;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod emulator;
 #[cfg(feature = "flexric")]
 pub mod flexric;
 pub mod flexric_config;
+pub mod idle;
 pub mod node_kind;
 pub mod start;
 pub mod wire;
@@ -89,6 +91,17 @@ pub struct ServedCell {
     pub slices: Vec<RrmPolicyMember>,
 }
 
+/// A subscription to `reports`, or, when the stream has ended (`None`), a receiver that
+/// reports `Closed` at once: how a backend whose E2 side is lost answers `subscribe`.
+pub(crate) fn subscribe_or_ended(
+    reports: Option<&broadcast::Sender<Arc<CellMeasurement>>>,
+) -> broadcast::Receiver<Arc<CellMeasurement>> {
+    match reports {
+        Some(tx) => tx.subscribe(),
+        None => broadcast::channel(1).1,
+    }
+}
+
 /// The E2 nodes the xApp controls: one (FlexRIC, the bridge, test doubles) or many (the
 /// emulator with `cells`), each serving one cell.
 pub trait E2Backend: Send + Sync {
@@ -122,6 +135,12 @@ pub trait E2Backend: Send + Sync {
     ) -> BoxFuture<'_, Result<ControlOutcome, E2Error>> {
         let _ = cell_id;
         self.control(control)
+    }
+    /// The cells whose E2 node is connected right now, when the backend can tell (FlexRIC:
+    /// the RIC lists the node; the emulator: its link is up). Such a cell that sends nothing
+    /// is idle (no UE), not lost ([`idle`]). Default: cannot tell, silence means lost.
+    fn listed_cells(&self) -> Option<Vec<String>> {
+        None
     }
     /// The E2 nodes behind this backend and their RAN functions (logged at start-up).
     fn nodes(&self) -> Vec<E2NodeInfo> {

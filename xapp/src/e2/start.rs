@@ -13,6 +13,7 @@ use super::bridge::{BridgeBackend, BridgeOptions, ChildSpec};
 use super::config::E2Config;
 use super::emulator::{CellSpec, Clock, EmulatedGnb, EmulatorConfig, EmulatorError};
 use super::flexric_config::{FlexricConfig, FlexricConfigError};
+use super::idle::IdleFill;
 use super::node_kind::{NodeKind, NotABridgeChildNode};
 use super::E2Backend;
 
@@ -109,10 +110,13 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
             };
             let gnb =
                 EmulatedGnb::start_shard(emulator.clone(), shard).map_err(StartError::Emulator)?;
-            Ok(in_process(gnb))
+            Ok(in_process(gnb, wall_period(emulator)))
         }
         (E2Config::Flexric(flexric), Host::BridgeChild) => {
-            start_flexric(flexric).await.map(in_process)
+            let period = Duration::from_millis(flexric.report_period_ms);
+            start_flexric(flexric)
+                .await
+                .map(|backend| in_process(backend, period))
         }
         (E2Config::Flexric(flexric), Host::Xapp { state_dir, shard }) => {
             flexric.validate()?;
@@ -184,9 +188,11 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
     }
 }
 
-fn in_process(backend: Arc<dyn E2Backend>) -> StartedE2 {
+/// A backend in this process, its idle listed cells filled in ([`IdleFill`]): in a bridge
+/// child, before the parent's watchdog sees the silence.
+fn in_process(backend: Arc<dyn E2Backend>, period: Duration) -> StartedE2 {
     StartedE2 {
-        backend,
+        backend: IdleFill::wrap(backend, period),
         bridge: None,
     }
 }

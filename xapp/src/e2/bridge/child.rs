@@ -7,6 +7,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use maestro_e2sm::rc::{ControlOutcome, SlicePrbQuotaControl};
 use tokio::io::{AsyncBufRead, AsyncWrite, AsyncWriteExt};
@@ -64,6 +65,10 @@ where
         .await
         .map_err(|_| ChildError::Output("writer stopped".into()))?;
     let mut forward = tokio::spawn(forward_reports(backend.subscribe(), tx.clone()));
+    let presence = AbortOnDrop(tokio::spawn(report_presence(
+        Arc::clone(&backend),
+        tx.clone(),
+    )));
     let mut reader = LineReader::new(input);
     let result = loop {
         tokio::select! {
@@ -105,6 +110,7 @@ where
         }
     };
     forward.abort();
+    drop(presence);
     drop(tx);
     // Let queued lines (the last outcome, the e2_state) reach the parent.
     if !writer.is_finished() {
@@ -137,6 +143,55 @@ async fn forward_reports(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// How often the child looks whether its backend's node list emptied or filled again.
+const PRESENCE_POLL: Duration = Duration::from_secs(1);
+
+/// While the backend lists no E2 node (every node left the RIC), says so to the parent every
+/// [`PRESENCE_POLL`] (`e2_state` down, which also keeps the parent's watchdog from restarting
+/// a child that is only waiting), and says when a node is listed again (the parent then
+/// re-sends the last quotas). A restarted child would do an E42 SETUP to a RIC without a
+/// node, which aborts FlexRIC's RIC.
+async fn report_presence(backend: Arc<dyn E2Backend>, tx: mpsc::Sender<ChildMessage>) {
+    let mut tick = tokio::time::interval(PRESENCE_POLL);
+    let mut down = false;
+    loop {
+        tick.tick().await;
+        let Some(listed) = backend.listed_cells() else {
+            continue;
+        };
+        let message = if listed.is_empty() {
+            down = true;
+            ChildMessage::E2State {
+                connected: false,
+                detail: format!(
+                    "the {} backend lists no E2 node; waiting for one",
+                    backend.name()
+                ),
+            }
+        } else if down {
+            down = false;
+            ChildMessage::E2State {
+                connected: true,
+                detail: format!("the {} backend lists an E2 node again", backend.name()),
+            }
+        } else {
+            continue;
+        };
+        if tx.send(message).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -280,5 +335,48 @@ mod tests {
         drop(to_child);
         let exit = run_child(gnb, BufReader::new(child_in), child_out, None).await;
         assert_eq!(exit.unwrap(), ChildExit::ParentGone);
+    }
+
+    async fn next_state<R: tokio::io::AsyncBufRead + Unpin>(
+        lines: &mut LineReader<R>,
+    ) -> (bool, String) {
+        loop {
+            if let ChildMessage::E2State { connected, detail } =
+                lines.next::<ChildMessage>().await.unwrap().unwrap()
+            {
+                return (connected, detail);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn says_the_e2_side_is_down_while_no_node_is_listed_and_up_when_one_is_again() {
+        let gnb = EmulatedGnb::start(EmulatorConfig {
+            clock: Clock::Simulated { speedup: 20.0 },
+            ..EmulatorConfig::default()
+        })
+        .unwrap();
+        let link = gnb.link_fault();
+        let (_to_child, child_in) = tokio::io::duplex(1024);
+        let (child_out, from_child) = tokio::io::duplex(1 << 20);
+        let child = tokio::spawn(run_child(gnb, BufReader::new(child_in), child_out, None));
+        let mut lines = LineReader::new(BufReader::new(from_child));
+        link.drop_link();
+        let (connected, detail) = next_state(&mut lines).await;
+        assert!(
+            !connected && detail.contains("lists no E2 node"),
+            "{detail}"
+        );
+        // Said again while it lasts (it keeps the parent's watchdog fed).
+        assert!(!next_state(&mut lines).await.0);
+        link.restore();
+        loop {
+            let (connected, detail) = next_state(&mut lines).await;
+            if connected {
+                assert!(detail.contains("again"), "{detail}");
+                break;
+            }
+        }
+        child.abort();
     }
 }

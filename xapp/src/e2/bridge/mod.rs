@@ -4,12 +4,13 @@
 //! runs callbacks on its own thread, so the process that serves A1 must not host it: the
 //! child ([`child`]) can die, the parent ([`supervisor`]) restarts it with backoff, re-sends
 //! the last PRB quota and reports the E2 state in health, metrics and policy status
-//! ([`health`]). Any [`E2Backend`](super::E2Backend) can sit in the child; the built-in
+//! ([`health`]), with the child's last stderr line when it died ([`stderr_tail`]). Any [`E2Backend`](super::E2Backend) can sit in the child; the built-in
 //! emulated gNB does in tests.
 
 pub mod child;
 pub mod health;
 pub mod protocol;
+mod stderr_tail;
 pub mod supervisor;
 
 pub use supervisor::{BridgeBackend, BridgeOptions, BridgeStatus, ChildSpec, LinkState};

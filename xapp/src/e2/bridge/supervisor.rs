@@ -25,6 +25,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::protocol::{encode_line, ChildMessage, LineReader, ParentMessage, ProtocolError};
+use super::stderr_tail::StderrTail;
 use crate::e2::node_kind::{NodeKind, NotABridgeChildNode};
 use crate::e2::{BoxFuture, E2Backend, E2Error, E2NodeInfo};
 use crate::nr::CellConfig;
@@ -522,7 +523,7 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
         .args(&shared.args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .kill_on_drop(true);
     let mut child = match command.spawn() {
         Ok(c) => c,
@@ -533,10 +534,13 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
         s.child_pid = pid;
         s.detail = format!("waiting for the hello of child {}", pid.unwrap_or(0));
     });
-    let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+    let (Some(stdin), Some(stdout), Some(stderr)) =
+        (child.stdin.take(), child.stdout.take(), child.stderr.take())
+    else {
         reap(&mut child).await;
-        return failed("the child has no stdin/stdout pipe".into());
+        return failed("the child has no stdin/stdout/stderr pipe".into());
     };
+    let stderr = StderrTail::follow(stderr);
     let (to_child, from_parent) = mpsc::channel::<ParentMessage>(64);
     let writer = AbortOnDrop(tokio::spawn(write_to_child(from_parent, stdin)));
     // Reading on its own task: a line is never half-read when another event wins.
@@ -596,6 +600,11 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                         }
                     }
                     ChildMessage::E2State { connected: false, detail } => {
+                        // The child is alive and says why nothing comes: not a watchdog case.
+                        deadline = Instant::now() + shared.watchdog();
+                        if phase == Phase::E2Lost {
+                            continue;
+                        }
                         tracing::warn!(pid, %detail, "E2 bridge: E2 side lost");
                         phase = Phase::E2Lost;
                         restore = None;
@@ -608,6 +617,7 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                     }
                     ChildMessage::E2State { connected: true, detail } => {
                         tracing::info!(pid, %detail, "E2 bridge: E2 side back");
+                        deadline = Instant::now() + shared.watchdog();
                         if phase != Phase::AwaitHello {
                             restoring = shared.quotas_to_restore();
                             restore = begin_restore(shared, &to_child, &mut phase, &mut restoring).await;
@@ -642,10 +652,15 @@ async fn session(shared: &Arc<Shared>, stop: &mut watch::Receiver<bool>) -> Sess
                 ));
             }
             status = child.wait() => {
-                break failed(match status {
+                let mut reason = match status {
                     Ok(s) => format!("child {} exited ({s})", pid.unwrap_or(0)),
                     Err(e) => format!("child {} lost: {e}", pid.unwrap_or(0)),
-                });
+                };
+                // Why it died, in its own words (a C assert, a config error).
+                if let Some(line) = stderr.last_line().await {
+                    reason.push_str(&format!("; its last stderr line: {line}"));
+                }
+                break failed(reason);
             }
             _ = tokio::time::sleep_until(deadline) => {
                 let reason = if phase == Phase::AwaitHello {

@@ -121,6 +121,11 @@ pub struct EmulatorConfig {
     /// reports still carry the quota asked for, as the FlexRIC bridge reports it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub ignore_controls: bool,
+    /// Send no report in a period in which the cell has no UE, as OAI's MAC SM sends no
+    /// indication while no UE is attached. The node stays connected, so the xApp fills the
+    /// silence with empty reports (`e2::idle`) instead of calling the link lost.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub silent_without_ues: bool,
 }
 
 /// One cell of a many-cell emulator (`cells`); what it leaves out comes from the top level.
@@ -178,6 +183,7 @@ impl Default for EmulatorConfig {
             cells: Vec::new(),
             cell_count: None,
             ignore_controls: false,
+            silent_without_ues: false,
         }
     }
 }
@@ -608,6 +614,9 @@ async fn run_cell(
             link.dropped_reports.fetch_add(1, Ordering::SeqCst);
             continue;
         }
+        if cell.config().silent_without_ues && report.slices.iter().all(|s| s.ues.is_empty()) {
+            continue;
+        }
         // Node side encodes, xApp side decodes: the report crosses E2 as KPM bytes, each
         // side with its own idea of the KPM version.
         match wire::encode_report(&report, kpm.node)
@@ -652,6 +661,17 @@ impl E2Backend for EmulatedGnb {
             .iter()
             .map(|n| n.config.cell_id.clone())
             .collect()
+    }
+
+    /// The cells whose E2 link is up (a link with a fault injected is not listed).
+    fn listed_cells(&self) -> Option<Vec<String>> {
+        Some(
+            self.lock_nodes()
+                .iter()
+                .filter(|n| !n.link.is_down())
+                .map(|n| n.config.cell_id.clone())
+                .collect(),
+        )
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
