@@ -120,6 +120,9 @@ pub struct MacUe {
     pub dl_sched_rb: u64,
     /// Cumulative DL PRBs.
     pub dl_aggr_prb: u32,
+    /// MAC frame number (SFN, 0..=1023) when the stats were taken, where the node fills it
+    /// (OAI: the MAC's current frame); else 0.
+    pub frame: u16,
 }
 
 /// A MAC stats indication.
@@ -422,6 +425,7 @@ extern "C" fn mac_trampoline(
                 dl_curr_tbs: u.dl_curr_tbs,
                 dl_sched_rb: u.dl_sched_rb,
                 dl_aggr_prb: u.dl_aggr_prb,
+                frame: u.frame,
             })
             .collect();
         f(MacIndication { tstamp_us, ues });

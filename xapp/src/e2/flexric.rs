@@ -18,14 +18,15 @@
 //!
 //! FlexRIC aborts its process when the RIC does not answer in ~5 s and notices no lost
 //! association over the test shim: this backend runs inside `maestro e2-bridge`, and when no
-//! MAC indication arrives for `max(5 s, 10 periods)` it closes its report stream, so the
-//! bridge child exits and its supervisor restarts it (FlexRIC's library cannot be restarted
-//! in-process).
+//! MAC indication arrives for `max(5 s, 10 periods)` after one that listed a UE it closes its
+//! report stream, so the bridge child exits and its supervisor restarts it (FlexRIC's library
+//! cannot be restarted in-process). A listed node that is silent without a UE is idle: its
+//! cell is reported empty ([`super::idle`]).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -42,7 +43,7 @@ use tokio::sync::broadcast;
 
 use super::flexric_config::{FlexricConfig, FlexricControl, FlexricKpm, NodeIdentity};
 use super::{BoxFuture, E2Backend, E2Error, E2NodeInfo, RanFunctionInfo, ServedCell};
-use crate::nr::CellConfig;
+use crate::nr::{air_time, CellConfig};
 
 /// KPM measurements asked for (TS 28.552 names FlexRIC's agents and OAI's gNB know).
 const KPM_MEASUREMENTS: [&str; 2] = ["DRB.UEThpDl", "RRU.PrbTotDl"];
@@ -77,6 +78,8 @@ struct MacState {
     prev: HashMap<u16, UePrev>,
     /// Agent time stamp of the last indication turned into a report.
     last_tstamp_us: Option<i64>,
+    /// MAC frame number of that indication (its first UE's), where the node fills it.
+    last_frame: Option<u16>,
 }
 
 /// The MAC stats interval asked for: FlexRIC's MAC SM offers only 1, 2, 5 and 10 ms, so
@@ -104,6 +107,8 @@ struct NodeState {
     max_ratio: Mutex<Vec<Option<u8>>>,
     mac: Mutex<MacState>,
     last_indication: Mutex<Instant>,
+    /// The last MAC indication listed a UE: silence after it is suspect (see [`watch`]).
+    last_had_ues: AtomicBool,
     kpm_last: Mutex<Option<(f64, f64)>>,
     /// Index of `DRB.UEThpDl` and `RRU.PrbTotDl` in the KPM subscription's measurement list.
     kpm_index: Mutex<(Option<u32>, Option<u32>)>,
@@ -322,8 +327,10 @@ async fn serve(
         mac: Mutex::new(MacState {
             prev: HashMap::new(),
             last_tstamp_us: None,
+            last_frame: None,
         }),
         last_indication: Mutex::new(Instant::now()),
+        last_had_ues: AtomicBool::new(false),
         kpm_last: Mutex::new(None),
         kpm_index: Mutex::new((None, None)),
     });
@@ -482,24 +489,36 @@ async fn subscribe_kpm(
     Ok(())
 }
 
-/// Closes the report stream when MAC indications stop from every node (the RIC is gone, or
-/// the last node); one silent node among others only goes silent for the control loop.
+/// Closes the report stream when every served node has been silent for `max(5 s, 10
+/// periods)` and one of them was serving a UE when it went silent: the RIC or the nodes are
+/// likely gone, and the e2-bridge child exits to be restarted (FlexRIC's library cannot be
+/// restarted in-process). A node that went silent with no UE is idle, not lost (OAI's MAC SM
+/// sends nothing without a UE): the node is still listed, so its cell is reported empty
+/// ([`super::idle`]). With no node listed the stream stays open: the bridge child tells the
+/// xApp the E2 side is down, and a node that connects again is served by [`follow_nodes`]
+/// (a restart would send an E42 SETUP to a RIC with no node, which aborts FlexRIC's RIC).
 async fn watch(common: Arc<Common>, nodes: Arc<RwLock<BTreeMap<String, ServedNode>>>) {
     let limit = Duration::from_millis((common.config.report_period_ms * 10).max(5000));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
-    let started = Instant::now();
     loop {
         tick.tick().await;
-        let since = read(&nodes)
-            .values()
-            .map(|n| lock(&n.state.last_indication).elapsed())
-            .min()
-            .unwrap_or_else(|| started.elapsed());
-        if since > limit {
+        let (silent, suspect) = {
+            let nodes = read(&nodes);
+            let silent = nodes
+                .values()
+                .map(|n| lock(&n.state.last_indication).elapsed())
+                .min()
+                .filter(|since| *since > limit);
+            let suspect = nodes
+                .values()
+                .any(|n| n.state.last_had_ues.load(Ordering::Relaxed));
+            (silent, suspect)
+        };
+        if let (Some(since), true) = (silent, suspect) {
             tracing::error!(
                 silent_ms = since.as_millis() as u64,
-                "no MAC stats indication from FlexRIC: E2 side lost; closing the report stream \
-                 (the e2-bridge child exits and is restarted)"
+                "no MAC stats indication from FlexRIC since a UE was served: E2 side lost; \
+                 closing the report stream (the e2-bridge child exits and is restarted)"
             );
             lock(&common.reports).take();
             return;
@@ -525,20 +544,11 @@ fn on_kpm(shared: &NodeState, values: Vec<KpmValue>) {
     );
 }
 
-/// DL slots in `period_ms` of `cell` (TS 38.211 clause 4.3.2: 2^mu slots per ms; the TDD
-/// pattern's DL share).
-fn dl_slots(cell: &CellConfig, period_ms: u64) -> f64 {
-    let slots_per_ms = f64::from(cell.scs_khz.max(15)) / 15.0;
-    let dl_share = if cell.tdd.period_slots == 0 {
-        1.0
-    } else {
-        f64::from(cell.tdd.dl_slots) / f64::from(cell.tdd.period_slots)
-    };
-    (period_ms as f64 * slots_per_ms * dl_share).max(1.0)
-}
-
 fn on_mac(common: &Common, shared: &NodeState, ind: MacIndication) {
     *lock(&shared.last_indication) = Instant::now();
+    shared
+        .last_had_ues
+        .store(!ind.ues.is_empty(), Ordering::Relaxed);
     let cfg = &common.config;
     let measurement = {
         let mut mac = lock(&shared.mac);
@@ -549,6 +559,13 @@ fn on_mac(common: &Common, shared: &NodeState, ind: MacIndication) {
             None => cfg.report_period_ms,
         };
         mac.last_tstamp_us = Some(ind.tstamp_us);
+        // The node's own clock, where it stamps the MAC frame (nr::air_time).
+        let frame = ind.ues.first().map(|u| u.frame);
+        let air_ms = mac
+            .last_frame
+            .zip(frame)
+            .and_then(|(prev, now)| air_time::frames_elapsed_ms(prev, now));
+        mac.last_frame = frame;
         let ratios = lock(&shared.max_ratio).clone();
         build_measurement(
             cfg,
@@ -556,7 +573,10 @@ fn on_mac(common: &Common, shared: &NodeState, ind: MacIndication) {
             &ratios,
             &mut mac.prev,
             &ind,
-            period_ms,
+            air_time::Elapsed {
+                wall_ms: period_ms,
+                air_ms,
+            },
             common.sequence.fetch_add(1, Ordering::Relaxed),
         )
     };
@@ -569,17 +589,19 @@ fn on_mac(common: &Common, shared: &NodeState, ind: MacIndication) {
 /// (0..=15, TS 38.214 Table 5.2.2.1-2; out-of-range values are clamped), MCS (0..=28), mean
 /// PRBs per DL slot and DL throughput from the cumulative PRB and TB-byte counters' growth
 /// since the previous indication (a counter that went backwards counts as a restart: 0).
+/// PRBs per slot are over the air time when the node's frame numbers gave it, else over the
+/// wall time; throughput is per wall second (what a user of the slice sees).
 fn build_measurement(
     cfg: &FlexricConfig,
     cell_id: &str,
     max_ratio: &[Option<u8>],
     prev: &mut HashMap<u16, UePrev>,
     ind: &MacIndication,
-    period_ms: u64,
+    elapsed: air_time::Elapsed,
     sequence: u64,
 ) -> CellMeasurement {
     let n_prb = cfg.cell.n_prb;
-    let slots = dl_slots(&cfg.cell, period_ms);
+    let period_ms = elapsed.wall_ms;
     let secs = period_ms as f64 / 1000.0;
     let mut slices: Vec<SliceMeasurement> = cfg
         .slices
@@ -614,7 +636,7 @@ fn build_measurement(
                 dl_aggr_prb: ue.dl_aggr_prb,
             },
         );
-        let prbs = (f64::from(prb) / slots).min(f64::from(n_prb));
+        let prbs = air_time::prbs_per_dl_slot(&cfg.cell, u64::from(prb), elapsed);
         let thp = tbs as f64 * 8.0 / secs;
         let i = cfg.slice_of(ue.rnti);
         if let Some(s) = slices.get_mut(i) {
@@ -716,12 +738,13 @@ impl E2Backend for FlexricBackend {
         read(&self.nodes).values().map(|n| n.info.clone()).collect()
     }
 
+    /// The cells of the nodes the RIC lists (kept in step by [`follow_nodes`] every second).
+    fn listed_cells(&self) -> Option<Vec<String>> {
+        Some(self.cell_ids())
+    }
+
     fn subscribe(&self) -> broadcast::Receiver<Arc<CellMeasurement>> {
-        match lock(&self.common.reports).as_ref() {
-            Some(tx) => tx.subscribe(),
-            // Lost: a receiver whose sender is gone reports Closed at once.
-            None => broadcast::channel(1).1,
-        }
+        super::subscribe_or_ended(lock(&self.common.reports).as_ref())
     }
 
     fn control(
@@ -832,6 +855,13 @@ mod tests {
     use maestro_e2sm::rc::RrmPolicyRatioGroup;
     use maestro_ffi::flexric::MacUe;
 
+    fn wall(ms: u64) -> air_time::Elapsed {
+        air_time::Elapsed {
+            wall_ms: ms,
+            air_ms: None,
+        }
+    }
+
     fn ue(rnti: u16, cqi: u8, tbs: u64, prb: u32) -> MacUe {
         MacUe {
             rnti,
@@ -842,6 +872,7 @@ mod tests {
             dl_curr_tbs: 0,
             dl_sched_rb: 0,
             dl_aggr_prb: prb,
+            frame: 0,
         }
     }
 
@@ -866,7 +897,7 @@ mod tests {
             &[None, Some(50)],
             &mut prev,
             &first,
-            100,
+            wall(100),
             0,
         );
         assert_eq!(m0.cell_id, "001-01-0000000010");
@@ -881,7 +912,15 @@ mod tests {
             tstamp_us: 1_100_000,
             ues: vec![ue(10, 12, 126_000, 100 + 1_600), ue(11, 9, 4_000, 0)],
         };
-        let m1 = build_measurement(&cfg, "c", &[None, Some(50)], &mut prev, &second, 100, 1);
+        let m1 = build_measurement(
+            &cfg,
+            "c",
+            &[None, Some(50)],
+            &mut prev,
+            &second,
+            wall(100),
+            1,
+        );
         // 125 000 bytes in 0.1 s = 10 Mbit/s
         assert_eq!(m1.slices[0].dl_throughput_bps, 10_000_000.0);
         // 30 kHz: 2 slots/ms, 8 of 10 DL: 160 DL slots in 100 ms; 1600 PRBs -> 10 per slot
@@ -900,14 +939,14 @@ mod tests {
             tstamp_us: 0,
             ues: vec![ue(7, 3, 0, 0), ue(8, 4, 0, 0)],
         };
-        let m = build_measurement(&cfg, "c", &[None, None], &mut prev, &ind, 100, 0);
+        let m = build_measurement(&cfg, "c", &[None, None], &mut prev, &ind, wall(100), 0);
         assert_eq!(m.ue_cqis(&cfg.slices[1].member), vec![3]); // 7 % 2 = 1
         assert_eq!(m.ue_cqis(&cfg.slices[0].member), vec![4]); // 8 % 2 = 0
         let empty = MacIndication {
             tstamp_us: 0,
             ues: vec![],
         };
-        let m = build_measurement(&cfg, "c", &[None, None], &mut prev, &empty, 100, 1);
+        let m = build_measurement(&cfg, "c", &[None, None], &mut prev, &empty, wall(100), 1);
         assert_eq!(m.slices.len(), 2);
         assert!(m.slices.iter().all(|s| s.ues.is_empty()));
         assert!(prev.is_empty());

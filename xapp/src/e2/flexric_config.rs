@@ -53,9 +53,11 @@ pub enum FlexricKpm {
 
 /// A slice as the FlexRIC backend reports it: PLMN + S-NSSAI and the UEs (RNTIs) in it.
 ///
-/// FlexRIC's MAC stats carry no slice: UEs are assigned by RNTI from this list; a UE whose
-/// RNTI no slice lists goes to slice `rnti % slices.len()` (so an emulated agent's random
-/// RNTIs still spread over the slices).
+/// FlexRIC's MAC stats carry no slice: UEs are assigned by RNTI from this list. A UE whose
+/// RNTI no slice lists goes to the `default` slice when one is marked, else to slice
+/// `rnti % slices.len()` (so an emulated agent's random RNTIs still spread over the slices).
+/// A real gNB gives a UE a new RNTI at every attach, unknown beforehand: with the modulo the
+/// same UE landed in one slice, then the other, against an OAI gNB (docs/TESTBED.md, F7).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlexricSlice {
     /// PLMN + S-NSSAI.
@@ -63,6 +65,9 @@ pub struct FlexricSlice {
     /// RNTIs of its UEs (may be empty).
     #[serde(default)]
     pub rntis: Vec<u16>,
+    /// The slice of every UE whose RNTI no slice lists (at most one slice).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub default: bool,
 }
 
 /// Configuration of the FlexRIC backend.
@@ -154,6 +159,7 @@ fn default_slices() -> Vec<FlexricSlice> {
                 sd: Some(sd),
             },
             rntis: Vec::new(),
+            default: false,
         })
         .collect()
 }
@@ -224,6 +230,11 @@ pub enum FlexricConfigError {
     /// The carrier is invalid.
     #[error("flexric: cell: {0}")]
     Cell(String),
+    /// More than one slice marked `default`.
+    #[error(
+        "flexric: {0} slices are marked \"default\"; at most one takes the UEs no slice lists"
+    )]
+    Defaults(usize),
     /// A cell id that is not `MCC-MNC-NCI` (NCI in hex).
     #[error("flexric: {0:?} is not a cell id MCC-MNC-NCI (NCI in hex), e.g. 001-01-0000000001")]
     CellId(String),
@@ -281,6 +292,10 @@ impl FlexricConfig {
         if self.slices.is_empty() {
             return Err(FlexricConfigError::NoSlices);
         }
+        let defaults = self.slices.iter().filter(|s| s.default).count();
+        if defaults > 1 {
+            return Err(FlexricConfigError::Defaults(defaults));
+        }
         let cells = std::iter::once(&self.cell_id).chain(self.node_cells.values());
         if let Some(bad) = cells.into_iter().find(|c| NrCgi::parse(c).is_none()) {
             return Err(FlexricConfigError::CellId(bad.clone()));
@@ -290,11 +305,13 @@ impl FlexricConfig {
             .map_err(|e| FlexricConfigError::Cell(e.to_string()))
     }
 
-    /// The slice index a UE belongs to: the slice listing its RNTI, else `rnti % slices`.
+    /// The slice index a UE belongs to: the slice listing its RNTI, else the `default`
+    /// slice, else `rnti % slices`.
     pub fn slice_of(&self, rnti: u16) -> usize {
         self.slices
             .iter()
             .position(|s| s.rntis.contains(&rnti))
+            .or_else(|| self.slices.iter().position(|s| s.default))
             .unwrap_or(usize::from(rnti) % self.slices.len().max(1))
     }
 }
@@ -439,5 +456,28 @@ mod tests {
         c.sm_dir = default_sm_dir();
         c.slices.clear();
         assert_eq!(c.validate(), Err(FlexricConfigError::NoSlices));
+    }
+
+    #[test]
+    fn unlisted_ues_go_to_the_default_slice_whatever_their_rnti() {
+        let mut c: FlexricConfig = serde_json::from_str(
+            r#"{"ric_addr":"127.0.0.1:36422","report_period_ms":100,
+                "slices":[{"member":{"mcc":"208","mnc":"99","sst":1,"sd":1},"rntis":[7]},
+                          {"member":{"mcc":"208","mnc":"99","sst":1,"sd":2},"default":true}]}"#,
+        )
+        .unwrap();
+        c.validate().unwrap();
+        // The two RNTIs one OAI UE had in two attaches (0x7e2a even, 0x469f odd): by the
+        // modulo they fell in different slices; with a default, both in slice SD 2.
+        assert_eq!(c.slice_of(0x7e2a), 1);
+        assert_eq!(c.slice_of(0x469f), 1);
+        assert_eq!(c.slice_of(7), 0, "a listed RNTI keeps its slice");
+        c.slices[1].default = false;
+        assert_eq!(c.slice_of(0x7e2a), 0, "no default: the modulo, as before");
+        assert_eq!(c.slice_of(0x469f), 1);
+        c.slices[0].default = true;
+        c.slices[1].default = true;
+        let e = c.validate().unwrap_err();
+        assert!(e.to_string().contains("at most one"), "{e}");
     }
 }

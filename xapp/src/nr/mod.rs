@@ -4,7 +4,9 @@
 //! - [`tbs`]: the transport block size procedure of TS 38.214 clause 5.1.3.2.
 //! - [`cell`]: the carrier a cell transmits on (bandwidth, SCS, PRBs, symbols, TDD).
 //! - [`throughput`]: throughput of a PRB allocation at a CQI, and its inverse.
+//! - [`air_time`]: DL slots in a stretch of air time, counted from MAC frame numbers.
 
+pub mod air_time;
 pub mod cell;
 pub mod tables;
 pub mod tbs;
