@@ -390,6 +390,39 @@ int mf_kpm_report_styles(const void* rf_ptr, char* buf, size_t buflen)
 #endif
 }
 
+int mf_rc_control_actions(const void* rf_ptr, char* buf, size_t buflen)
+{
+#ifndef MF_RF_DECODED
+  (void)rf_ptr; (void)buf; (void)buflen;
+  return -3;
+#else
+  if (rf_ptr == NULL || buf == NULL || buflen == 0)
+    return -1;
+  sm_ran_function_t const* rf = rf_ptr;
+  if (rf->id != MF_SM_RC || rf->defn.type != RC_RAN_FUNC_DEF_E)
+    return -1;
+  buf[0] = '\0';
+  ran_func_def_ctrl_t const* ctrl = rf->defn.rc.ctrl;
+  if (ctrl == NULL || ctrl->seq_ctrl_style == NULL)
+    return 0;
+  size_t used = 0;
+  int lines = 0;
+  for (size_t i = 0; i < ctrl->sz_seq_ctrl_style; ++i) {
+    seq_ctrl_style_t const* st = &ctrl->seq_ctrl_style[i];
+    size_t const n = st->seq_ctrl_act != NULL ? st->sz_seq_ctrl_act : 0;
+    for (size_t k = 0; k < n; ++k) {
+      int w = snprintf(buf + used, buflen - used, "%u\t%u\n", (unsigned)st->style_type,
+                       (unsigned)st->seq_ctrl_act[k].id);
+      if (w < 0 || (size_t)w >= buflen - used)
+        return -2;
+      used += (size_t)w;
+      ++lines;
+    }
+  }
+  return lines;
+#endif
+}
+
 void mf_unsubscribe(int handle)
 {
   if (handle >= 0)

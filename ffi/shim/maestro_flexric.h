@@ -115,6 +115,13 @@ int mf_subscribe_kpm(const void* node_id, uint32_t period_ms, const char* const*
  * the standard, from 1). Returns the number of styles, -1 when `rf` is no KPM definition,
  * -2 when `buf` is too small, -3 when this FlexRIC hands out raw definitions only. */
 int mf_kpm_report_styles(const void* rf, char* buf, size_t buflen);
+
+/* The CONTROL styles and actions a decoded RC RAN function definition advertises (E2SM-RC
+ * clause 9.2.2.5, RAN Function Definition for CONTROL): `rf` as above. Writes one line per
+ * action into `buf`: "<style type>\t<control action id>\n". Returns the number of lines (0:
+ * no CONTROL part), -1 when `rf` is no RC definition, -2 when `buf` is too small, -3 when
+ * this FlexRIC hands out raw definitions only. */
+int mf_rc_control_actions(const void* rf, char* buf, size_t buflen);
 void mf_unsubscribe(int handle);
 
 /* E2SM-RC control, header format 1 (style, action, a placeholder gNB UE id), message

@@ -17,3 +17,4 @@ pub const FLEXRIC_ENABLED: bool = cfg!(feature = "flexric");
 #[cfg(feature = "flexric")]
 pub mod flexric;
 pub mod kpm_plan;
+pub mod rc_plan;

@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::sys;
 use super::tree::{flatten, FlatKind, RpParam};
 use crate::kpm_plan::{Advertised, KpmRequest, ReportStyle, TestExpression, TestType, TestValue};
+use crate::rc_plan::RcAdvertised;
 
 /// FlexRIC's node array as `e2_nodes_xapp_api` returns it (the API shape `build.rs`
 /// detected): `e2_node_arr_xapp_t` of `e2_node_connected_xapp_t` ...
@@ -522,6 +523,43 @@ impl NodeList {
             )),
             _ => Err(FfiError::Refused(
                 "the KPM RAN function holds no decoded KPM definition".into(),
+            )),
+        }
+    }
+
+    /// The CONTROL styles and actions `node`'s RC RAN function definition advertises, when
+    /// this FlexRIC hands out decoded definitions, else [`RcAdvertised::NotDecoded`].
+    pub fn rc_advertised(&self, node: usize) -> Result<RcAdvertised, FfiError> {
+        self.id_ptr(node, super::ran_function::RC)?;
+        // SAFETY: index checked by `id_ptr` against the node list's length.
+        let n = unsafe { &*self.arr.n.add(node) };
+        let Some(rf) = raw_ran_functions(n)
+            .iter()
+            .find(|rf| rf.id == super::ran_function::RC)
+        else {
+            return Err(FfiError::NoRanFunction {
+                node: self.nodes[node].id.clone(),
+                ran_function: super::ran_function::RC,
+            });
+        };
+        let mut buf = vec![0 as c_char; 16 * 1024];
+        // SAFETY: as in `kpm_advertised`: `rf` points into the node array we own, `buf` is
+        // writable for its length, the shim NUL-terminates within it or returns < 0.
+        let rc = unsafe {
+            sys::mf_rc_control_actions(
+                rf as *const RawRanFunction as *const c_void,
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        match rc {
+            -3 => Ok(RcAdvertised::NotDecoded),
+            n if n >= 0 => Ok(RcAdvertised::parse_lines(&err_text(&buf))),
+            -2 => Err(FfiError::Refused(
+                "RC RAN function definition too large to list".into(),
+            )),
+            _ => Err(FfiError::Refused(
+                "the RC RAN function holds no decoded RC definition".into(),
             )),
         }
     }

@@ -39,6 +39,7 @@ use maestro_ffi::flexric::{
     quota_tree, ran_function, FfiError, FlexricXapp, KpmValue, MacIndication, NodeList, StaticSlice,
 };
 use maestro_ffi::kpm_plan::{plan_kpm, KpmPlan};
+use maestro_ffi::rc_plan::{self, RcAdvertised};
 use tokio::sync::broadcast;
 
 use super::flexric_config::{FlexricConfig, FlexricControl, FlexricKpm, NodeIdentity};
@@ -123,6 +124,8 @@ struct ServedNode {
     index: usize,
     info: E2NodeInfo,
     state: Arc<NodeState>,
+    /// The RC CONTROL styles and actions it advertises (none listed: no RC function).
+    rc: RcAdvertised,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -363,11 +366,31 @@ async fn serve(
     } else if ffi_node.offers(ran_function::KPM) {
         subscribe_kpm(common, &state, requests, list, index, period).await?;
     }
+    let rc = if ffi_node.offers(ran_function::RC) {
+        match list.rc_advertised(index) {
+            Ok(rc) => rc,
+            Err(e) => {
+                tracing::warn!(node = %ffi_node.id, "RC RAN function definition not read: {e}");
+                RcAdvertised::NotDecoded
+            }
+        }
+    } else {
+        RcAdvertised::Actions(Vec::new())
+    };
+    if ffi_node.offers(ran_function::RC) {
+        tracing::info!(
+            node = %ffi_node.id,
+            control = %rc.listed(),
+            takes_slice_prb_quota = rc.takes_slice_quota(),
+            "RC RAN function: CONTROL advertised"
+        );
+    }
     Ok(ServedNode {
         list: Arc::clone(list),
         index,
         info: ffi_node_to_info(&ffi_node),
         state,
+        rc,
     })
 }
 
@@ -566,6 +589,12 @@ fn on_mac(common: &Common, shared: &NodeState, ind: MacIndication) {
             .zip(frame)
             .and_then(|(prev, now)| air_time::frames_elapsed_ms(prev, now));
         mac.last_frame = frame;
+        tracing::debug!(
+            cell = %shared.cell_id,
+            wall_ms = period_ms,
+            air_ms,
+            "MAC report period on both clocks"
+        );
         let ratios = lock(&shared.max_ratio).clone();
         build_measurement(
             cfg,
@@ -795,6 +824,19 @@ impl E2Backend for FlexricBackend {
                 node.index,
                 Arc::clone(&self.requests),
             );
+            if use_rc && !node.rc.takes_slice_quota() {
+                // Never sent: upstream OAI aborts the gNB on an RC control it did not list.
+                let cause = format!(
+                    "E2 node {} advertises RC CONTROL {} only, not style {} action {} (slice PRB \
+                     quota): control not sent",
+                    node.info.node_id,
+                    node.rc.listed(),
+                    rc_plan::SLICE_QUOTA_STYLE,
+                    rc_plan::SLICE_QUOTA_ACTION
+                );
+                tracing::warn!(cell = %cell_id, "{cause}");
+                return Ok(ControlOutcome::Failed { cause });
+            }
             let result = if use_rc {
                 let leaves = cfg.rc_dialect.leaf_encoding(cfg.rc_leaf_encoding);
                 let tree = quota_tree(&control, cfg.rc_dialect, leaves)

@@ -4,9 +4,10 @@
 //! a lost link: the bridge child was restarted every 3 s and the cell's policies read
 //! NOT_ENFORCED. [`IdleFill`] wraps a backend that knows which cells' nodes are connected
 //! ([`E2Backend::listed_cells`]: FlexRIC, the RIC's node list; the emulator, its links) and
-//! fills each report period in which a listed cell said nothing with an empty measurement
-//! (no UEs, nothing used, the quotas last reported). A cell whose node is not listed, or a
-//! backend that cannot tell, stays silent, and silence still means lost.
+//! fills each stretch in which a listed cell said nothing (two periods, a second at least)
+//! with an empty measurement (no UEs, nothing used, the quotas last reported). A cell whose
+//! node is not listed, or a backend that cannot tell, stays silent, and silence still means
+//! lost. The FlexRIC backend is always wrapped; the emulator only with `silent_without_ues`.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -21,8 +22,12 @@ use tokio::time::Instant;
 use super::{subscribe_or_ended, BoxFuture, E2Backend, E2Error, E2NodeInfo, ServedCell};
 use crate::nr::CellConfig;
 
-/// A listed cell silent for this many report periods gets an empty measurement.
-const SILENT_PERIODS: f64 = 1.5;
+/// A listed cell silent for this many report periods...
+const SILENT_PERIODS: u32 = 2;
+/// ...and at least this long gets an empty measurement: well past the jitter of a busy
+/// machine (a cell that is late by a period is not idle), well within the bridge's watchdog
+/// (3 s at least) and the control loop's default silence limit (5 s).
+const SILENT_AT_LEAST: Duration = Duration::from_secs(1);
 
 /// A backend whose idle listed cells report empty measurements; everything else passes
 /// through.
@@ -68,7 +73,7 @@ async fn fill(
     out: broadcast::Sender<Arc<CellMeasurement>>,
     period: Duration,
 ) {
-    let silent_after = period.mul_f64(SILENT_PERIODS);
+    let silent_after = (period * SILENT_PERIODS).max(SILENT_AT_LEAST);
     let started = Instant::now();
     // Per cell: when it was last heard from (or filled in for), and its last measurement.
     let mut last: HashMap<String, (Instant, Arc<CellMeasurement>)> = HashMap::new();
@@ -274,7 +279,7 @@ mod tests {
         while rx.try_recv().is_ok() {}
         tokio::time::sleep(Duration::from_millis(50)).await;
         while rx.try_recv().is_ok() {}
-        let after = tokio::time::timeout(Duration::from_millis(300), rx.recv()).await;
+        let after = tokio::time::timeout(Duration::from_millis(2500), rx.recv()).await;
         assert!(after.is_err(), "filled in for an unlisted cell: {after:?}");
     }
 

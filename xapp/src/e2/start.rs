@@ -110,7 +110,15 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
             };
             let gnb =
                 EmulatedGnb::start_shard(emulator.clone(), shard).map_err(StartError::Emulator)?;
-            Ok(in_process(gnb, wall_period(emulator)))
+            // Only a node that may fall silent while connected needs its idle periods filled.
+            Ok(if emulator.silent_without_ues {
+                in_process(gnb, wall_period(emulator))
+            } else {
+                StartedE2 {
+                    backend: gnb,
+                    bridge: None,
+                }
+            })
         }
         (E2Config::Flexric(flexric), Host::BridgeChild) => {
             let period = Duration::from_millis(flexric.report_period_ms);
@@ -188,8 +196,8 @@ pub async fn start(config: &E2Config, host: Host<'_>) -> Result<StartedE2, Start
     }
 }
 
-/// A backend in this process, its idle listed cells filled in ([`IdleFill`]): in a bridge
-/// child, before the parent's watchdog sees the silence.
+/// A backend in this process that may fall silent while connected, its idle listed cells
+/// filled in ([`IdleFill`]): in a bridge child, before the parent's watchdog sees the silence.
 fn in_process(backend: Arc<dyn E2Backend>, period: Duration) -> StartedE2 {
     StartedE2 {
         backend: IdleFill::wrap(backend, period),
