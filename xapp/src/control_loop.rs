@@ -97,6 +97,8 @@ struct CellLoop {
     views: HashMap<PolicyKey, PolicyStatus>,
     /// Per policy: reports in a row in which its slice used more PRBs than its quota.
     overrun: HashMap<PolicyKey, u32>,
+    /// Why its last control failed, while the controls keep failing (logged when it changes).
+    failing: Option<String>,
 }
 
 impl CellLoop {
@@ -111,6 +113,7 @@ impl CellLoop {
             silent: false,
             views: HashMap::new(),
             overrun: HashMap::new(),
+            failing: None,
         }
     }
 
@@ -366,6 +369,7 @@ impl ControlLoop {
                 Ok(ControlOutcome::Acknowledged) => {
                     self.metrics.e2_control("ack");
                     cell.last_control = Some(decision.control.clone());
+                    cell.failing = None;
                     None
                 }
                 Ok(ControlOutcome::Failed { cause }) => {
@@ -378,7 +382,11 @@ impl ControlLoop {
                 }
             };
             if let Some(cause) = failure {
-                tracing::warn!(cell = %m.cell_id, %cause, "E2 control not applied");
+                // Once per cause: a node that refuses every control is tried every report.
+                if cell.failing.as_ref() != Some(&cause) {
+                    tracing::warn!(cell = %m.cell_id, %cause, "E2 control not applied");
+                    cell.failing = Some(cause);
+                }
                 cell.controller.forget_quotas();
                 control_failed = true;
             }

@@ -4,7 +4,8 @@
 //! Every E2 node offering MAC stats is served, each node one cell (named by
 //! [`FlexricConfig::cell_id_of`]), or only the configured `node_id`. The RIC's node list is
 //! read every second: a node that connects is served (subscribed) as it appears, one that
-//! leaves the list is dropped and its cell goes silent for the control loop.
+//! leaves the list is dropped and its cell goes silent for the control loop. (FlexRIC `dev`
+//! hands an xApp the list of its E42 SETUP only; [`watch`] covers a node lost there.)
 //!
 //! MAC stats indications (FlexRIC RAN function 142: per-UE wide-band CQI, MCS, PRBs, BLER,
 //! transport block bytes) become one [`CellMeasurement`] per report period, UEs grouped into
@@ -98,6 +99,8 @@ struct Common {
     /// `None` once the E2 side is declared lost (closes the report stream).
     reports: Mutex<Option<broadcast::Sender<Arc<CellMeasurement>>>>,
     sequence: AtomicU64,
+    /// Every node went silent right after serving a UE ([`watch`]): none is listed.
+    lost: AtomicBool,
 }
 
 /// What one node's callbacks (FlexRIC's thread) keep.
@@ -113,6 +116,13 @@ struct NodeState {
     kpm_last: Mutex<Option<(f64, f64)>>,
     /// Index of `DRB.UEThpDl` and `RRU.PrbTotDl` in the KPM subscription's measurement list.
     kpm_index: Mutex<(Option<u32>, Option<u32>)>,
+    /// The refusal of an RC control the node does not advertise was logged (once a node).
+    rc_refusal_logged: AtomicBool,
+    /// When its KPM subscription was accepted, and whether an indication came since (a
+    /// silent one is logged once: [`kpm_silent`]).
+    kpm_since: Mutex<Option<Instant>>,
+    kpm_heard: AtomicBool,
+    kpm_silence_logged: AtomicBool,
 }
 
 /// A served E2 node: the node list snapshot it was found in (FlexRIC's requests point into
@@ -282,6 +292,7 @@ impl FlexricBackend {
             config,
             reports: Mutex::new(Some(reports)),
             sequence: AtomicU64::new(0),
+            lost: AtomicBool::new(false),
         });
         let requests = Arc::new(Mutex::new(()));
         let nodes = Arc::new(RwLock::new(BTreeMap::new()));
@@ -336,6 +347,10 @@ async fn serve(
         last_had_ues: AtomicBool::new(false),
         kpm_last: Mutex::new(None),
         kpm_index: Mutex::new((None, None)),
+        rc_refusal_logged: AtomicBool::new(false),
+        kpm_since: Mutex::new(None),
+        kpm_heard: AtomicBool::new(false),
+        kpm_silence_logged: AtomicBool::new(false),
     });
     let period = u32::try_from(common.config.report_period_ms)
         .map_err(|_| FlexricError::Config("report_period_ms too large".into()))?;
@@ -501,55 +516,125 @@ async fn subscribe_kpm(
     .await
     .map_err(|e| FlexricError::Io(e.to_string()))?;
     match r {
-        Ok(h) => tracing::info!(
-            handle = h,
-            condition = ?request.condition,
-            "subscribed to KPM (2) REPORT style 4: {:?}",
-            request.measurements
-        ),
+        Ok(h) => {
+            *lock(&state.kpm_since) = Some(Instant::now());
+            tracing::info!(
+                handle = h,
+                condition = ?request.condition,
+                "subscribed to KPM (2) REPORT style 4: {:?}",
+                request.measurements
+            )
+        }
         Err(e) => tracing::warn!("KPM subscription failed, MAC stats only: {e}"),
     }
     Ok(())
 }
 
-/// Closes the report stream when every served node has been silent for `max(5 s, 10
-/// periods)` and one of them was serving a UE when it went silent: the RIC or the nodes are
-/// likely gone, and the e2-bridge child exits to be restarted (FlexRIC's library cannot be
-/// restarted in-process). A node that went silent with no UE is idle, not lost (OAI's MAC SM
-/// sends nothing without a UE): the node is still listed, so its cell is reported empty
-/// ([`super::idle`]). With no node listed the stream stays open: the bridge child tells the
-/// xApp the E2 side is down, and a node that connects again is served by [`follow_nodes`]
-/// (a restart would send an E42 SETUP to a RIC with no node, which aborts FlexRIC's RIC).
+/// How long the E2 side may stay lost before the child exits to be restarted (see [`watch`]).
+const LOST_RESTART: Duration = Duration::from_secs(60);
+
+/// What [`watch`] makes of the silence of every served node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Silence {
+    /// Some node spoke lately, or the silent ones were idle (no UE when they fell silent).
+    Fine,
+    /// Every node fell silent right after serving a UE: the node or the RIC is gone.
+    Lost,
+    /// Lost for [`LOST_RESTART`]: exit, so that a new child's E42 SETUP learns the RIC's nodes.
+    Restart,
+}
+
+/// `silent`: how long the least silent node has been silent; `after_ue`: one of them served a
+/// UE when it fell silent.
+fn silence(silent: Duration, after_ue: bool, limit: Duration) -> Silence {
+    match (after_ue, silent) {
+        (true, s) if s > LOST_RESTART => Silence::Restart,
+        (true, s) if s > limit => Silence::Lost,
+        _ => Silence::Fine,
+    }
+}
+
+/// Watches the MAC indications of every served node. A node that went silent with no UE is
+/// idle, not lost (OAI's MAC SM sends nothing without a UE): it stays listed and its cell is
+/// reported empty ([`super::idle`]). When every node has been silent for `max(5 s, 10
+/// periods)` right after serving a UE, the node or the RIC is likely gone: no node is listed
+/// any more, so the bridge child tells the xApp its E2 side is down, and it comes back up if
+/// indications resume. FlexRIC's xApp learns the RIC's nodes only in its E42 SETUP, so a node
+/// that came back is only found by a new child; but FlexRIC's RIC aborts on an E42 SETUP
+/// while it has no node (seen live, docs/TESTBED.md F4), so the child exits to be restarted
+/// only after [`LOST_RESTART`], time for a restarted gNB to be back.
 async fn watch(common: Arc<Common>, nodes: Arc<RwLock<BTreeMap<String, ServedNode>>>) {
     let limit = Duration::from_millis((common.config.report_period_ms * 10).max(5000));
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tick.tick().await;
-        let (silent, suspect) = {
+        let (silent, after_ue) = {
             let nodes = read(&nodes);
             let silent = nodes
                 .values()
                 .map(|n| lock(&n.state.last_indication).elapsed())
                 .min()
-                .filter(|since| *since > limit);
-            let suspect = nodes
+                .unwrap_or_default();
+            let after_ue = nodes
                 .values()
                 .any(|n| n.state.last_had_ues.load(Ordering::Relaxed));
-            (silent, suspect)
+            (silent, after_ue)
         };
-        if let (Some(since), true) = (silent, suspect) {
-            tracing::error!(
-                silent_ms = since.as_millis() as u64,
-                "no MAC stats indication from FlexRIC since a UE was served: E2 side lost; \
-                 closing the report stream (the e2-bridge child exits and is restarted)"
-            );
-            lock(&common.reports).take();
-            return;
+        for n in read(&nodes).values() {
+            let st = &n.state;
+            let since = lock(&st.kpm_since).map(|t| t.elapsed());
+            if kpm_silent(since, st.kpm_heard.load(Ordering::Relaxed), limit)
+                && !st.kpm_silence_logged.swap(true, Ordering::Relaxed)
+            {
+                tracing::warn!(
+                    node = %n.info.node_id,
+                    cell = %st.cell_id,
+                    "KPM subscribed but silent: no KPM indication since the subscription (OAI \
+                     sends none while no UE matches the S-NSSAI condition, e.g. without a \
+                     core); the MAC stats carry the measurements"
+                );
+            }
+        }
+        let was_lost = common.lost.load(Ordering::Relaxed);
+        match silence(silent, after_ue, limit) {
+            Silence::Fine if was_lost => {
+                tracing::info!("MAC stats indications resumed: E2 side back");
+                common.lost.store(false, Ordering::Relaxed);
+            }
+            Silence::Fine => {}
+            Silence::Lost if !was_lost => {
+                tracing::error!(
+                    silent_ms = silent.as_millis() as u64,
+                    restart_after_s = LOST_RESTART.as_secs(),
+                    "no MAC stats indication since a UE was served: the E2 node or the RIC is \
+                     gone; E2 side down (the child restarts later: FlexRIC's RIC aborts on an \
+                     xApp that connects while it has no node)"
+                );
+                common.lost.store(true, Ordering::Relaxed);
+            }
+            Silence::Lost => {}
+            Silence::Restart => {
+                tracing::error!(
+                    silent_ms = silent.as_millis() as u64,
+                    "E2 side still lost: closing the report stream (the e2-bridge child exits \
+                     and is restarted; its E42 SETUP learns the RIC's nodes afresh)"
+                );
+                lock(&common.reports).take();
+                return;
+            }
         }
     }
 }
 
+/// A KPM subscription accepted `subscribed_for` ago that has sent nothing is worth a word
+/// after `limit`: OAI sends no KPM indication while no UE matches the S-NSSAI condition (none
+/// does without a core; docs/TESTBED.md F8), which otherwise goes unnoticed.
+fn kpm_silent(subscribed_for: Option<Duration>, heard: bool, limit: Duration) -> bool {
+    !heard && subscribed_for.is_some_and(|d| d > limit)
+}
+
 fn on_kpm(shared: &NodeState, values: Vec<KpmValue>) {
+    shared.kpm_heard.store(true, Ordering::Relaxed);
     let (thp_i, prb_i) = *lock(&shared.kpm_index);
     let sum = |i: Option<u32>| -> f64 {
         i.map_or(0.0, |i| {
@@ -767,8 +852,12 @@ impl E2Backend for FlexricBackend {
         read(&self.nodes).values().map(|n| n.info.clone()).collect()
     }
 
-    /// The cells of the nodes the RIC lists (kept in step by [`follow_nodes`] every second).
+    /// The cells of the nodes the RIC lists (as far as FlexRIC tells, [`follow_nodes`]); none
+    /// while the E2 side is lost ([`watch`]).
     fn listed_cells(&self) -> Option<Vec<String>> {
+        if self.common.lost.load(Ordering::Relaxed) {
+            return Some(Vec::new());
+        }
         Some(self.cell_ids())
     }
 
@@ -834,7 +923,9 @@ impl E2Backend for FlexricBackend {
                     rc_plan::SLICE_QUOTA_STYLE,
                     rc_plan::SLICE_QUOTA_ACTION
                 );
-                tracing::warn!(cell = %cell_id, "{cause}");
+                if !node.state.rc_refusal_logged.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(cell = %cell_id, "{cause}");
+                }
                 return Ok(ControlOutcome::Failed { cause });
             }
             let result = if use_rc {
@@ -1010,6 +1101,27 @@ mod tests {
         assert!(uses_rc(FlexricControl::Auto, false));
         assert!(uses_rc(FlexricControl::Rc, true));
         assert!(!uses_rc(FlexricControl::Slice, false));
+    }
+
+    #[test]
+    fn silence_after_a_ue_is_lost_then_restarts_and_idle_silence_is_fine() {
+        let limit = Duration::from_secs(5);
+        let s = Duration::from_secs;
+        assert_eq!(silence(s(1), true, limit), Silence::Fine);
+        assert_eq!(silence(s(6), true, limit), Silence::Lost);
+        assert_eq!(silence(s(61), true, limit), Silence::Restart);
+        // An idle cell (no UE when it fell silent) is never lost, however long.
+        assert_eq!(silence(s(600), false, limit), Silence::Fine);
+    }
+
+    #[test]
+    fn a_kpm_subscription_silent_past_the_limit_is_worth_a_word() {
+        let limit = Duration::from_secs(5);
+        let s = Duration::from_secs;
+        assert!(!kpm_silent(None, false, limit), "not subscribed");
+        assert!(!kpm_silent(Some(s(3)), false, limit), "not yet");
+        assert!(kpm_silent(Some(s(6)), false, limit));
+        assert!(!kpm_silent(Some(s(60)), true, limit), "indications came");
     }
 
     #[test]

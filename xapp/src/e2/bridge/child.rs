@@ -149,10 +149,10 @@ async fn forward_reports(
 /// How often the child looks whether its backend's node list emptied or filled again.
 const PRESENCE_POLL: Duration = Duration::from_secs(1);
 
-/// While the backend lists no E2 node (every node left the RIC), says so to the parent every
-/// [`PRESENCE_POLL`] (`e2_state` down, which also keeps the parent's watchdog from restarting
-/// a child that is only waiting), and says when a node is listed again (the parent then
-/// re-sends the last quotas). A restarted child would do an E42 SETUP to a RIC without a
+/// While the backend lists no E2 node (every node left, or none is heard from), says so to
+/// the parent every [`PRESENCE_POLL`] (`e2_state` down, which also keeps the parent's watchdog
+/// from restarting a child that is only waiting), and says when a node is listed again (the
+/// parent then re-sends the last quotas). A restarted child would do an E42 SETUP to a RIC without a
 /// node, which aborts FlexRIC's RIC.
 async fn report_presence(backend: Arc<dyn E2Backend>, tx: mpsc::Sender<ChildMessage>) {
     let mut tick = tokio::time::interval(PRESENCE_POLL);
@@ -167,7 +167,7 @@ async fn report_presence(backend: Arc<dyn E2Backend>, tx: mpsc::Sender<ChildMess
             ChildMessage::E2State {
                 connected: false,
                 detail: format!(
-                    "the {} backend lists no E2 node; waiting for one",
+                    "the {} backend hears from no E2 node; waiting for one",
                     backend.name()
                 ),
             }
@@ -364,7 +364,7 @@ mod tests {
         link.drop_link();
         let (connected, detail) = next_state(&mut lines).await;
         assert!(
-            !connected && detail.contains("lists no E2 node"),
+            !connected && detail.contains("hears from no E2 node"),
             "{detail}"
         );
         // Said again while it lasts (it keeps the parent's watchdog fed).
