@@ -296,6 +296,7 @@ impl ControlLoop {
                 m.cell_id.clone(),
                 CellLoop::new(served, &self.tuning, deadline),
             );
+            self.metrics.shard_cells_at_least(cells.len());
         }
         Some(true)
     }

@@ -14,7 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::client::{assert_problem, get_json, statement, wait_ready};
+use common::client::{assert_problem, get_json, get_text, metric, statement, wait_ready};
 use maestro_api::a1::{policy_path, policy_status_path, SLICE_SLA_TARGET_TYPE};
 use maestro_e2sm::rc::{ControlOutcome, RrmPolicyMember, SlicePrbQuotaControl};
 use maestro_e2sm::report::CellMeasurement;
@@ -379,6 +379,13 @@ async fn one_policy_over_three_cells_follows_each_cell_and_reaches_a_new_one() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     wait_for(&http, &status_url, "ENFORCED with the new cell", enforced).await;
+    // The shard's cell count follows: three at start, four now.
+    let text = get_text(&http, &format!("{base}/metrics")).await;
+    assert_eq!(
+        metric(&text, "maestro_xapp_shard_cells"),
+        Some(4.0),
+        "{text}"
+    );
 
     xapp.shutdown().await;
 }

@@ -243,7 +243,7 @@ impl XappMetrics {
         r.register(Box::new(shard_info.clone()))?;
         let shard_cells = IntGauge::new(
             "maestro_xapp_shard_cells",
-            "Cells this replica's shard owns and serves (at start-up)",
+            "Cells this replica's shard owns and serves (at start-up, and as cells join)",
         )?;
         r.register(Box::new(shard_cells.clone()))?;
         Ok(Self {
@@ -622,6 +622,15 @@ impl XappMetrics {
         self.shard_cells.set(cells as i64);
     }
 
+    /// A cell joined: `maestro_xapp_shard_cells` becomes `cells` if that is more (the cells
+    /// counted at start-up include those not yet heard from).
+    pub fn shard_cells_at_least(&self, cells: usize) {
+        let cells = i64::try_from(cells).unwrap_or(i64::MAX);
+        if cells > self.shard_cells.get() {
+            self.shard_cells.set(cells);
+        }
+    }
+
     /// Sets the stored-policy gauge.
     pub fn set_policies(&self, n: usize) {
         self.policies.set(n as i64);
@@ -660,6 +669,11 @@ mod tests {
         );
         assert!(!text.contains("count=\"1\""), "{text}");
         assert!(text.contains("maestro_xapp_shard_cells 4"), "{text}");
+        // A first report of one of the four does not lower it; a fifth cell raises it.
+        m.shard_cells_at_least(1);
+        assert!(m.render().contains("maestro_xapp_shard_cells 4"));
+        m.shard_cells_at_least(5);
+        assert!(m.render().contains("maestro_xapp_shard_cells 5"));
     }
 
     fn report(ues: &[u32]) -> CellReport {
