@@ -84,6 +84,36 @@ async fn ready(http: &reqwest::Client, base: &str) -> (u16, String) {
     (r.status().as_u16(), r.text().await.expect("readiness body"))
 }
 
+/// Starts the xApp on the bridged `emulator` and waits until it is ready; returns it, its
+/// link status, its base URL and a client.
+async fn start_ready(
+    state: &Path,
+    emulator: EmulatorConfig,
+    options: BridgeOptions,
+) -> (
+    maestro_xapp::RunningXapp,
+    tokio::sync::watch::Receiver<BridgeStatus>,
+    String,
+    reqwest::Client,
+) {
+    let xapp = maestro_xapp::start(config(state, emulator, options))
+        .await
+        .expect("the xApp starts");
+    let link = xapp.e2_bridge().expect("a bridge backend");
+    let base = format!("http://{}", xapp.http_addr);
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (code, body) = ready(&http, &base).await;
+        if code == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {body}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    (xapp, link, base, http)
+}
+
 async fn enforce_status(http: &reqwest::Client, base: &str, id: &str) -> Value {
     let url = format!("{base}{}/status", policy_path(SLICE_SLA_TARGET_TYPE, id));
     common::get_json(http, &url).await
@@ -142,16 +172,7 @@ async fn bridge_enforces_survives_sigkill_and_resends_the_last_quota() {
         ..BridgeOptions::default()
     };
     let emulator = steady_emulator(dir.path());
-    let xapp = maestro_xapp::start(config(&dir.path().join("state"), emulator, options))
-        .await
-        .unwrap();
-    let link = xapp.e2_bridge().expect("a bridge backend");
-    let base = format!("http://{}", xapp.http_addr);
-    let http = reqwest::Client::new();
-    until("ready", 60, || async {
-        (ready(&http, &base).await.0 == 200).then_some(())
-    })
-    .await;
+    let (xapp, link, base, http) = start_ready(&dir.path().join("state"), emulator, options).await;
     // No policy, no control: a node that cannot take one (OAI's RC handler aborts on style 2,
     // docs/TESTBED.md F4) is not sent one it never needed.
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -300,16 +321,7 @@ async fn bridge_carries_many_cells_and_resends_every_cells_quota() {
         cell_count: Some(3),
         ..steady_emulator(dir.path())
     };
-    let xapp = maestro_xapp::start(config(&dir.path().join("state"), emulator, options))
-        .await
-        .unwrap();
-    let link = xapp.e2_bridge().expect("a bridge backend");
-    let base = format!("http://{}", xapp.http_addr);
-    let http = reqwest::Client::new();
-    until("ready", 60, || async {
-        (ready(&http, &base).await.0 == 200).then_some(())
-    })
-    .await;
+    let (xapp, link, base, http) = start_ready(&dir.path().join("state"), emulator, options).await;
     let cells = [
         "001-01-0000000001",
         "001-01-0000000002",
@@ -527,21 +539,8 @@ async fn a_connected_node_with_no_ue_is_idle_not_lost() {
         program: Some(PathBuf::from(env!("CARGO_BIN_EXE_maestro"))),
         ..BridgeOptions::default()
     };
-    let xapp = maestro_xapp::start(config(&dir.path().join("state"), silent, options))
-        .await
-        .unwrap();
-    let mut link = xapp.e2_bridge().expect("a bridge backend");
-    let base = format!("http://{}", xapp.http_addr);
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (code, body) = ready(&http, &base).await;
-        if code == 200 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "never ready: {body}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let (xapp, mut link, base, http) =
+        start_ready(&dir.path().join("state"), silent, options).await;
     let held = Instant::now();
     while held.elapsed() < Duration::from_secs(8) {
         let s = link.borrow_and_update().clone();

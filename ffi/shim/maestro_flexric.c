@@ -346,20 +346,33 @@ int mf_subscribe_kpm(const void* node_id, uint32_t period_ms, const char* const*
 /* Advertised KPM REPORT styles (decoded RAN function definitions only)                  */
 /* ------------------------------------------------------------------------------------ */
 
+#ifdef MF_RF_DECODED
+/* `rf_ptr` as the decoded RAN function `id` holding a definition of `type`, with `buf`
+ * emptied; NULL when it is not one or the arguments are unusable (the listers return -1). */
+static sm_ran_function_t const* mf_decoded_def(const void* rf_ptr, uint16_t id,
+                                               ran_func_def_e type, char* buf, size_t buflen)
+{
+  if (rf_ptr == NULL || buf == NULL || buflen == 0)
+    return NULL;
+  sm_ran_function_t const* rf = rf_ptr;
+  if (rf->id != id || rf->defn.type != type)
+    return NULL;
+  buf[0] = '\0';
+  return rf;
+}
+#endif
+
 int mf_kpm_report_styles(const void* rf_ptr, char* buf, size_t buflen)
 {
 #ifndef MF_RF_DECODED
   (void)rf_ptr; (void)buf; (void)buflen;
   return -3;
 #else
-  if (rf_ptr == NULL || buf == NULL || buflen == 0)
-    return -1;
-  sm_ran_function_t const* rf = rf_ptr;
-  if (rf->id != MF_SM_KPM || rf->defn.type != KPM_RAN_FUNC_DEF_E)
+  sm_ran_function_t const* rf = mf_decoded_def(rf_ptr, MF_SM_KPM, KPM_RAN_FUNC_DEF_E, buf, buflen);
+  if (rf == NULL)
     return -1;
   kpm_ran_function_def_t const* d = &rf->defn.kpm;
   size_t used = 0;
-  buf[0] = '\0';
   size_t const n = d->ric_report_style_list != NULL ? d->sz_ric_report_style_list : 0;
   for (size_t i = 0; i < n; ++i) {
     ric_report_style_item_t const* st = &d->ric_report_style_list[i];
@@ -396,12 +409,9 @@ int mf_rc_control_actions(const void* rf_ptr, char* buf, size_t buflen)
   (void)rf_ptr; (void)buf; (void)buflen;
   return -3;
 #else
-  if (rf_ptr == NULL || buf == NULL || buflen == 0)
+  sm_ran_function_t const* rf = mf_decoded_def(rf_ptr, MF_SM_RC, RC_RAN_FUNC_DEF_E, buf, buflen);
+  if (rf == NULL)
     return -1;
-  sm_ran_function_t const* rf = rf_ptr;
-  if (rf->id != MF_SM_RC || rf->defn.type != RC_RAN_FUNC_DEF_E)
-    return -1;
-  buf[0] = '\0';
   ran_func_def_ctrl_t const* ctrl = rf->defn.rc.ctrl;
   if (ctrl == NULL || ctrl->seq_ctrl_style == NULL)
     return 0;

@@ -6,7 +6,7 @@
 //! crosses the FFI boundary; a RAN function is only used on a node that announced it
 //! (FlexRIC asserts otherwise); the library is initialised at most once per process.
 
-use std::ffi::{c_char, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::net::Ipv4Addr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
@@ -491,76 +491,69 @@ impl NodeList {
     /// What `node`'s KPM RAN function definition advertises: its REPORT styles when this
     /// FlexRIC hands out decoded definitions, else [`Advertised::NotDecoded`].
     pub fn kpm_advertised(&self, node: usize) -> Result<Advertised, FfiError> {
-        self.id_ptr(node, super::ran_function::KPM)?;
+        let listed = self.definition_lines(
+            node,
+            super::ran_function::KPM,
+            "KPM",
+            sys::mf_kpm_report_styles,
+        )?;
+        Ok(listed.map_or(Advertised::NotDecoded, |text| {
+            Advertised::Styles(ReportStyle::parse_lines(&text))
+        }))
+    }
+
+    /// The CONTROL styles and actions `node`'s RC RAN function definition advertises, when
+    /// this FlexRIC hands out decoded definitions, else [`RcAdvertised::NotDecoded`].
+    pub fn rc_advertised(&self, node: usize) -> Result<RcAdvertised, FfiError> {
+        let listed = self.definition_lines(
+            node,
+            super::ran_function::RC,
+            "RC",
+            sys::mf_rc_control_actions,
+        )?;
+        Ok(listed.map_or(RcAdvertised::NotDecoded, |text| {
+            RcAdvertised::parse_lines(&text)
+        }))
+    }
+
+    /// The text one of the shim's definition listers (`mf_kpm_report_styles`,
+    /// `mf_rc_control_actions`) writes for `node`'s RAN function `ran_function` (`what`
+    /// names it in errors); `None` when this FlexRIC hands out raw definitions only.
+    fn definition_lines(
+        &self,
+        node: usize,
+        ran_function: u16,
+        what: &str,
+        lister: unsafe extern "C" fn(*const c_void, *mut c_char, usize) -> c_int,
+    ) -> Result<Option<String>, FfiError> {
+        self.id_ptr(node, ran_function)?;
         // SAFETY: index checked by `id_ptr` against the node list's length.
         let n = unsafe { &*self.arr.n.add(node) };
-        let Some(rf) = raw_ran_functions(n)
-            .iter()
-            .find(|rf| rf.id == super::ran_function::KPM)
-        else {
+        let Some(rf) = raw_ran_functions(n).iter().find(|rf| rf.id == ran_function) else {
             return Err(FfiError::NoRanFunction {
                 node: self.nodes[node].id.clone(),
-                ran_function: super::ran_function::KPM,
+                ran_function,
             });
         };
         let mut buf = vec![0 as c_char; 16 * 1024];
         // SAFETY: `rf` points into the node array we own; `buf` is writable for its length;
         // the shim writes a NUL-terminated string within it or returns a negative value.
         let rc = unsafe {
-            sys::mf_kpm_report_styles(
+            lister(
                 rf as *const RawRanFunction as *const c_void,
                 buf.as_mut_ptr(),
                 buf.len(),
             )
         };
         match rc {
-            -3 => Ok(Advertised::NotDecoded),
-            n if n >= 0 => Ok(Advertised::Styles(ReportStyle::parse_lines(&err_text(
-                &buf,
-            )))),
-            -2 => Err(FfiError::Refused(
-                "KPM RAN function definition too large to list".into(),
-            )),
-            _ => Err(FfiError::Refused(
-                "the KPM RAN function holds no decoded KPM definition".into(),
-            )),
-        }
-    }
-
-    /// The CONTROL styles and actions `node`'s RC RAN function definition advertises, when
-    /// this FlexRIC hands out decoded definitions, else [`RcAdvertised::NotDecoded`].
-    pub fn rc_advertised(&self, node: usize) -> Result<RcAdvertised, FfiError> {
-        self.id_ptr(node, super::ran_function::RC)?;
-        // SAFETY: index checked by `id_ptr` against the node list's length.
-        let n = unsafe { &*self.arr.n.add(node) };
-        let Some(rf) = raw_ran_functions(n)
-            .iter()
-            .find(|rf| rf.id == super::ran_function::RC)
-        else {
-            return Err(FfiError::NoRanFunction {
-                node: self.nodes[node].id.clone(),
-                ran_function: super::ran_function::RC,
-            });
-        };
-        let mut buf = vec![0 as c_char; 16 * 1024];
-        // SAFETY: as in `kpm_advertised`: `rf` points into the node array we own, `buf` is
-        // writable for its length, the shim NUL-terminates within it or returns < 0.
-        let rc = unsafe {
-            sys::mf_rc_control_actions(
-                rf as *const RawRanFunction as *const c_void,
-                buf.as_mut_ptr(),
-                buf.len(),
-            )
-        };
-        match rc {
-            -3 => Ok(RcAdvertised::NotDecoded),
-            n if n >= 0 => Ok(RcAdvertised::parse_lines(&err_text(&buf))),
-            -2 => Err(FfiError::Refused(
-                "RC RAN function definition too large to list".into(),
-            )),
-            _ => Err(FfiError::Refused(
-                "the RC RAN function holds no decoded RC definition".into(),
-            )),
+            -3 => Ok(None),
+            n if n >= 0 => Ok(Some(err_text(&buf))),
+            -2 => Err(FfiError::Refused(format!(
+                "{what} RAN function definition too large to list"
+            ))),
+            _ => Err(FfiError::Refused(format!(
+                "the {what} RAN function holds no decoded {what} definition"
+            ))),
         }
     }
 

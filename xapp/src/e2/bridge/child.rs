@@ -65,10 +65,7 @@ where
         .await
         .map_err(|_| ChildError::Output("writer stopped".into()))?;
     let mut forward = tokio::spawn(forward_reports(backend.subscribe(), tx.clone()));
-    let presence = AbortOnDrop(tokio::spawn(report_presence(
-        Arc::clone(&backend),
-        tx.clone(),
-    )));
+    let presence = tokio::spawn(report_presence(Arc::clone(&backend), tx.clone()));
     let mut reader = LineReader::new(input);
     let result = loop {
         tokio::select! {
@@ -110,7 +107,7 @@ where
         }
     };
     forward.abort();
-    drop(presence);
+    presence.abort();
     drop(tx);
     // Let queued lines (the last outcome, the e2_state) reach the parent.
     if !writer.is_finished() {
@@ -183,15 +180,6 @@ async fn report_presence(backend: Arc<dyn E2Backend>, tx: mpsc::Sender<ChildMess
         if tx.send(message).await.is_err() {
             return;
         }
-    }
-}
-
-/// Aborts a task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 
