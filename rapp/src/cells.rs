@@ -92,8 +92,8 @@ pub struct CellsReport {
 
 /// Listens to each xApp's KPI stream and returns which xApp (index into `xapps`) reports
 /// each cell. A stream starts with the latest report of each cell it knows; listening goes
-/// on until a cell reports a second time (a full report period), or `window` after the first
-/// report, whichever is first. A cell two xApps both report is an error (overlapping shards).
+/// on until a cell reports a second time (a full report period) once [`DISCOVERY_SETTLE`]
+/// has passed, or `window` after the first report, whichever is first. A cell two xApps both report is an error (overlapping shards).
 pub async fn discover(
     xapps: &[XappEndpoint],
     auth: &ClientAuth,
@@ -132,23 +132,61 @@ async fn cells_of(
         auth,
     )
     .await?;
-    let mut seen: Vec<String> = Vec::new();
     let first = kpi_client::next_report(&xapp.kpi_url, &mut stream)
         .await?
         .ok_or(RappError::StreamEnded(0))?;
-    seen.push(first.cell_id);
+    let mut heard = Heard::new(first.cell_id, window);
     let until = tokio::time::Instant::now() + window;
     loop {
         let next =
             tokio::time::timeout_at(until, kpi_client::next_report(&xapp.kpi_url, &mut stream));
         match next.await {
-            Ok(Ok(Some(report))) if !seen.contains(&report.cell_id) => seen.push(report.cell_id),
-            Ok(Ok(Some(_))) | Err(_) => break,
-            Ok(Ok(None)) => break,
+            Ok(Ok(Some(report))) => {
+                if !heard.report(report.cell_id, heard.since_first()) {
+                    break;
+                }
+            }
+            Ok(Ok(None)) | Err(_) => break,
             Ok(Err(e)) => return Err(e.into()),
         }
     }
-    Ok(seen)
+    Ok(heard.cells)
+}
+
+/// The least time discovery listens after the first report before a repeat ends it: cells
+/// start their clocks one after another, and on a busy machine one may report twice before
+/// the next reports at all (seen in `tests/demo.rs`: 1 of 4 cells found). Capped by the window.
+const DISCOVERY_SETTLE: Duration = Duration::from_secs(1);
+
+/// The cells heard so far on one KPI stream, and when listening may stop.
+struct Heard {
+    cells: Vec<String>,
+    first_at: tokio::time::Instant,
+    settle: Duration,
+}
+
+impl Heard {
+    fn new(first: String, window: Duration) -> Self {
+        Self {
+            cells: vec![first],
+            first_at: tokio::time::Instant::now(),
+            settle: DISCOVERY_SETTLE.min(window),
+        }
+    }
+
+    fn since_first(&self) -> Duration {
+        self.first_at.elapsed()
+    }
+
+    /// A report of `cell`, `at` after the first: whether to keep listening (no cell has
+    /// reported a second time since the settling time).
+    fn report(&mut self, cell: String, at: Duration) -> bool {
+        if !self.cells.contains(&cell) {
+            self.cells.push(cell);
+            return true;
+        }
+        at < self.settle
+    }
 }
 
 /// Which cells to negotiate, and at which xApp: the selected cells among those reported,
@@ -266,6 +304,22 @@ pub async fn run_cells(job: &CellsJob, live: Option<&LiveHub>) -> Result<CellsRe
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_cell_that_reports_twice_before_the_others_start_does_not_end_discovery() {
+        let ms = Duration::from_millis;
+        // Cell 1 every 17 ms; cells 2..4 start 40 ms late (a busy machine).
+        let mut heard = Heard::new("c1".into(), Duration::from_secs(5));
+        for (cell, at) in [("c1", 17), ("c2", 40), ("c3", 41), ("c4", 42), ("c1", 51)] {
+            assert!(heard.report(cell.into(), ms(at)), "{cell} at {at} ms");
+        }
+        assert_eq!(heard.cells, ["c1", "c2", "c3", "c4"]);
+        // Past the settling time a repeat ends it.
+        assert!(!heard.report("c2".into(), ms(1_001)));
+        // A window shorter than the settling time caps it.
+        let mut short = Heard::new("c1".into(), ms(200));
+        assert!(!short.report("c1".into(), ms(250)));
+    }
+
     use super::*;
 
     fn reported(cells: &[(&str, usize)]) -> BTreeMap<String, usize> {

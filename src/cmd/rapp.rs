@@ -57,7 +57,7 @@ pub struct RappArgs {
     #[arg(long, env = "MAESTRO_SHARD", value_name = "INDEX/COUNT")]
     pub shard: Option<Shard>,
     /// With many cells: seconds to listen to the KPI streams for cells before negotiating (it
-    /// ends sooner, once a cell reports a second time).
+    /// ends sooner, once a cell reports a second time after the first second).
     #[arg(long, default_value_t = 5.0)]
     pub discovery: f64,
     /// With many cells: a cell whose renegotiation trigger fires while its consensus is
