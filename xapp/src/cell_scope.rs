@@ -18,6 +18,7 @@ use std::sync::{Arc, RwLock};
 
 use maestro_api::a1::SliceSlaPolicy;
 pub use maestro_api::cell::NrCgi;
+use serde::Deserialize;
 
 /// The cells a policy applies to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +78,7 @@ impl CellScope {
     /// The cells of a stored statement; an unreadable one is everywhere, where the controller
     /// reports it NOT_ENFORCED as before cells had scopes.
     pub fn of_statement(statement: &serde_json::Value) -> Self {
-        serde_json::from_value::<SliceSlaPolicy>(statement.clone())
+        SliceSlaPolicy::deserialize(statement)
             .ok()
             .and_then(|p| Self::of(&p).ok())
             .unwrap_or(Self::Every)

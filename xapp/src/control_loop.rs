@@ -189,6 +189,24 @@ impl Step {
 /// What the loop last wrote for each policy across its cells.
 type Written = HashMap<PolicyKey, PolicyStatus>;
 
+/// The stored policies as one event of the loop reads them, each with the cells it applies
+/// in, read once: an A1 change re-plans every cell from one read.
+struct Policies {
+    all: Vec<StoredPolicy>,
+    scopes: HashMap<PolicyKey, CellScope>,
+}
+
+impl Policies {
+    fn read(store: &PolicyStore) -> Self {
+        let all = store.all();
+        let scopes = all
+            .iter()
+            .map(|p| (p.key(), CellScope::of_statement(&p.statement)))
+            .collect();
+        Self { all, scopes }
+    }
+}
+
 impl ControlLoop {
     /// Runs until `shutdown` turns true or the backend's report stream closes.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
@@ -205,7 +223,8 @@ impl ControlLoop {
                 // (many cells report in the same instant); reports queue meanwhile.
                 biased;
                 _ = self.changed.notified() => {
-                    let policies = self.store.all();
+                    let read = Policies::read(&self.store);
+                    let policies = &read.all;
                     // A silent cell has no fresh report to decide on: its policies, new ones
                     // included, stay NOT_ENFORCED there until its reports resume.
                     let latest: Vec<Arc<CellMeasurement>> = cells
@@ -215,14 +234,14 @@ impl ControlLoop {
                         .filter_map(|c| c.latest.clone())
                         .collect();
                     for (id, cell) in cells.by_id.iter_mut().filter(|(_, c)| c.silent) {
-                        go_silent(id, cell, &mut cells.statuses, &policies);
+                        go_silent(id, cell, &mut cells.statuses, policies);
                     }
-                    let mut rejected = all_silent(&cells, &policies);
+                    let mut rejected = all_silent(&cells, policies);
                     for m in latest {
-                        rejected = self.step(&mut cells, &m, &policies, &written, false).await.rejected;
+                        rejected = self.step(&mut cells, &m, &read, &written, false).await.rejected;
                     }
                     if !cells.by_id.is_empty() {
-                        self.write_across_cells(&cells, &policies, &rejected, None, &mut written).await;
+                        self.write_across_cells(&cells, policies, &rejected, None, &mut written).await;
                     }
                 }
                 r = reports.recv() => match r {
@@ -234,12 +253,12 @@ impl ControlLoop {
                         if cells.rearm(&m.cell_id, Instant::now() + silence_limit) {
                             tracing::info!(cell = %m.cell_id, sequence = m.sequence, "E2 reports resumed");
                         }
-                        let policies = self.store.all();
-                        let step = self.step(&mut cells, &m, &policies, &written, true).await;
+                        let read = Policies::read(&self.store);
+                        let step = self.step(&mut cells, &m, &read, &written, true).await;
                         // A new cell may change every status (a status names its cells once
                         // there are several): all of them then; else the cell's own.
                         let only = (!new_cell).then_some(&step.touched);
-                        self.write_across_cells(&cells, &policies, &step.rejected, only, &mut written).await;
+                        self.write_across_cells(&cells, &read.all, &step.rejected, only, &mut written).await;
                     }
                     Err(broadcast::error::RecvError::Lagged(n)) => {
                         tracing::warn!(skipped = n, "control loop lagging behind E2 reports");
@@ -308,7 +327,7 @@ impl ControlLoop {
         &self,
         cells: &mut Cells,
         m: &Arc<CellMeasurement>,
-        policies: &[StoredPolicy],
+        policies: &Policies,
         written: &Written,
         publish: bool,
     ) -> Step {
@@ -319,16 +338,14 @@ impl ControlLoop {
             weights,
             ..
         } = cells;
+        let Policies {
+            all: policies,
+            scopes,
+        } = policies;
         // The policies that apply in this cell (every cell, or the cells they list).
-        let scopes: HashMap<PolicyKey, CellScope> = policies
+        let here = policies
             .iter()
-            .map(|p| (p.key(), CellScope::of_statement(&p.statement)))
-            .collect();
-        let here: Vec<StoredPolicy> = policies
-            .iter()
-            .filter(|p| scopes.get(&p.key()).is_some_and(|s| s.includes(&m.cell_id)))
-            .cloned()
-            .collect();
+            .filter(|p| scopes.get(&p.key()).is_some_and(|s| s.includes(&m.cell_id)));
         let (mut targets, rejected) = {
             let Some(cell) = cells.get(&m.cell_id) else {
                 return Step::none();
@@ -338,7 +355,7 @@ impl ControlLoop {
                 let weight = cell_weight(&m.ue_cqis(member), &cell.served.carrier);
                 weights.set(member, &m.cell_id, weight);
             }
-            targets_from_policies(&here, &cell.served.slices)
+            targets_from_policies(here, &cell.served.slices)
         };
         for t in &mut targets {
             t.target_bps *= match scopes.get(&t.policy) {
@@ -484,24 +501,24 @@ impl ControlLoop {
             let Some(stored) = policies.iter().find(|p| is_policy(p, key)) else {
                 continue;
             };
-            // The policy as this cell last wrote it.
-            let mut policy = stored.clone();
+            // The policy's status as this cell last wrote it.
             let ours = written.get(key) == Some(&stored.status);
-            if let Some(mine) = cell.views.get(key).filter(|_| ours) {
-                policy.status = mine.clone();
-            }
-            let f = cell.filter.filter(&policy, status, time_ms);
+            let last = match cell.views.get(key).filter(|_| ours) {
+                Some(mine) => mine,
+                None => &stored.status,
+            };
+            let f = cell.filter.filter(stored, last, status, time_ms);
             if f.flap_suppressed {
                 suppressed += 1;
-                tracing::debug!(policy = %key.policy_id, status = ?policy.status.enforce_status, "status flap suppressed by the hysteresis");
+                tracing::debug!(policy = %key.policy_id, status = ?last.enforce_status, "status flap suppressed by the hysteresis");
             }
             match f.verdict {
                 Verdict::Write(s) => out.push((key.clone(), s)),
                 Verdict::Held => {
                     tracing::trace!(policy = %key.policy_id, candidate = ?status.enforce_status, "status change held by the hysteresis");
-                    out.push((key.clone(), policy.status));
+                    out.push((key.clone(), last.clone()));
                 }
-                Verdict::Unchanged => out.push((key.clone(), policy.status)),
+                Verdict::Unchanged => out.push((key.clone(), last.clone())),
             }
         }
         if suppressed > 0 {
@@ -651,12 +668,10 @@ fn go_silent(
 ) {
     cell.last_control = None;
     cell.controller.forget_quotas();
-    let here: Vec<StoredPolicy> = policies
+    let here = policies
         .iter()
-        .filter(|p| CellScope::of_statement(&p.statement).includes(cell_id))
-        .cloned()
-        .collect();
-    let (targets, _) = targets_from_policies(&here, &cell.served.slices);
+        .filter(|p| CellScope::of_statement(&p.statement).includes(cell_id));
+    let (targets, _) = targets_from_policies(here, &cell.served.slices);
     let views = targets
         .into_iter()
         .map(|t| {

@@ -55,15 +55,16 @@ pub struct SliceTarget {
 }
 
 /// Turns stored slice SLA policies into targets; policies that cannot apply get a status.
-pub fn targets_from_policies(
-    policies: &[StoredPolicy],
+pub fn targets_from_policies<'a>(
+    policies: impl IntoIterator<Item = &'a StoredPolicy>,
     served: &[RrmPolicyMember],
 ) -> (Vec<SliceTarget>, Vec<(PolicyKey, PolicyStatus)>) {
     let mut targets: Vec<SliceTarget> = Vec::new();
     let mut rejected = Vec::new();
     for p in policies {
         let key = p.key();
-        let parsed = serde_json::from_value::<SliceSlaPolicy>(p.statement.clone())
+        // Read in place: the loop parses every policy for every cell's period.
+        let parsed = SliceSlaPolicy::deserialize(&p.statement)
             .map_err(|e| e.to_string())
             .and_then(|s| Ok((member_of(&s.scope.slice_id)?, s)));
         let Ok((member, statement)) = parsed else {

@@ -106,15 +106,15 @@ impl StatusFilter {
         }
     }
 
-    /// Filters the status `decided` from the measurements for `policy` (as stored now: its
-    /// `status` is the one written) at report time `now_ms`.
+    /// Filters the status `decided` from the measurements for `policy`, whose status as last
+    /// written is `written` (the stored one, or a cell's own), at report time `now_ms`.
     pub fn filter(
         &mut self,
         policy: &StoredPolicy,
+        written: &PolicyStatus,
         decided: &PolicyStatus,
         now_ms: u64,
     ) -> Filtered {
-        let written = &policy.status;
         let key = policy.key();
         let known = self
             .tracks
@@ -224,7 +224,7 @@ mod tests {
         let mut writes = Vec::new();
         let mut suppressed = 0;
         for (t, s) in decided {
-            let f = filter.filter(p, s, *t);
+            let f = filter.filter(p, &p.status, s, *t);
             suppressed += u64::from(f.flap_suppressed);
             if let Verdict::Write(s) = f.verdict {
                 p.status = s.clone();
