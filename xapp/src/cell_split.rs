@@ -20,7 +20,9 @@ pub mod statuses;
 pub mod weights;
 
 /// A cell's weight in the split of a slice's target: the sum, over the slice's UEs in that
-/// cell, of the throughput one PRB gives at the UE's wide-band CQI (bit/s per PRB: the
+/// cell, of the throughput one PRB gives at the UE's CQI as the controller plans it
+/// ([`crate::controller::effective_cqi`]: its wide-band CQI, or for a served UE without a CQI
+/// report the CQI its MCS implies) (bit/s per PRB: the
 /// carrier's full-width throughput at that CQI over its PRB count, TS 38.214 tables 5.2.2.1-2
 /// CQI -> MCS and 5.1.3.1-1, TBS clause 5.1.3.2, through [`nr::throughput_bps`]). UEs at
 /// CQI 0 (out of range) weigh nothing.

@@ -46,7 +46,7 @@ use crate::cell_scope::{CellScope, KnownCells};
 use crate::cell_split::statuses::CellStatuses;
 use crate::cell_split::weights::SliceWeights;
 use crate::cell_split::{cell_weight, split_target};
-use crate::controller::{targets_from_policies, Controller, LoopTuning};
+use crate::controller::{slice_effective_cqis, targets_from_policies, Controller, LoopTuning};
 use crate::e2::{E2Backend, ServedCell};
 use crate::kpi::cell_report;
 use crate::kpi::metrics::XappMetrics;
@@ -352,7 +352,7 @@ impl ControlLoop {
             };
             // The cell's weight in the split of each of its slices' targets, from this report.
             for member in &cell.served.slices {
-                let weight = cell_weight(&m.ue_cqis(member), &cell.served.carrier);
+                let weight = cell_weight(&slice_effective_cqis(m, member), &cell.served.carrier);
                 weights.set(member, &m.cell_id, weight);
             }
             targets_from_policies(here, &cell.served.slices)
@@ -650,7 +650,10 @@ fn share_of(
             c.latest.as_deref()
         };
         if let Some(report) = report {
-            weights.push(cell_weight(&report.ue_cqis(member), &c.served.carrier));
+            weights.push(cell_weight(
+                &slice_effective_cqis(report, member),
+                &c.served.carrier,
+            ));
         }
     }
     let parts = split_target(1.0, &weights);

@@ -444,14 +444,25 @@ impl Controller {
 /// for CQI 0 (TS 38.214 "out of range", which is also what a node reports for a UE without a
 /// CQI report, e.g. OAI without CSI-RS or with a noiseless rfsimulator channel) that the
 /// scheduler nevertheless served this period, the CQI its MCS implies (`nr::cqi_for_mcs`);
-/// otherwise 0 (left out of the plan).
-fn effective_cqi(u: &UeMeasurement) -> u8 {
+/// otherwise 0 (left out of the plan). The one rule for the plan, the cell's capacity on the
+/// KPI stream and `/metrics`, and a cell's weight in the split of a target across cells.
+pub fn effective_cqi(u: &UeMeasurement) -> u8 {
     let served = u.prbs > 0.0 || u.dl_throughput_bps > 0.0;
     if u.wb_cqi == 0 && served {
         nr::cqi_for_mcs(u.mcs).unwrap_or(0)
     } else {
         u.wb_cqi
     }
+}
+
+/// The CQIs one slice's UEs in the report are planned with ([`effective_cqi`]), in report
+/// order.
+pub fn slice_effective_cqis(m: &CellMeasurement, member: &RrmPolicyMember) -> Vec<u8> {
+    m.slices
+        .iter()
+        .filter(|s| &s.member == member)
+        .flat_map(|s| s.ues.iter().map(effective_cqi))
+        .collect()
 }
 
 /// Measured / modelled throughput of a slice over the period, when both are meaningful.
@@ -625,6 +636,18 @@ mod tests {
             .statuses
             .iter()
             .all(|(_, s)| s == &PolicyStatus::not_enforced(EnforceReason::StatementNotApplicable)));
+    }
+
+    /// The same rule outside the plan: the slice's CQIs for a cell's weight in a split.
+    #[test]
+    fn slice_effective_cqis_count_a_served_ue_by_its_mcs_and_only_that_slice() {
+        let mut m = measurement(&[&[0, 0, 12], &[9]]);
+        let ue = &mut m.slices[0].ues[0];
+        ue.mcs = 9;
+        ue.prbs = 30.0;
+        assert_eq!(slice_effective_cqis(&m, &member(1)), vec![6, 0, 12]);
+        assert_eq!(slice_effective_cqis(&m, &member(2)), vec![9]);
+        assert!(slice_effective_cqis(&m, &member(3)).is_empty());
     }
 
     #[test]

@@ -14,16 +14,17 @@ pub mod wire;
 use maestro_api::kpi as pb;
 use maestro_e2sm::report::CellMeasurement;
 
-use crate::controller::Decision;
+use crate::controller::{effective_cqi, Decision};
 use crate::nr::{self, CellConfig};
 use crate::slice_map::slice_id_of;
 
 /// Builds the KPI stream message of one period.
 pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::CellReport {
+    // As the controller plans them: a served UE without a CQI report counts by its MCS.
     let all_cqis: Vec<u8> = m
         .slices
         .iter()
-        .flat_map(|s| s.ues.iter().map(|u| u.wb_cqi))
+        .flat_map(|s| s.ues.iter().map(effective_cqi))
         .filter(|&c| c > 0)
         .collect();
     pb::CellReport {
@@ -71,5 +72,58 @@ pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::
             })
             .collect(),
         dropped_before: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use maestro_e2sm::rc::RrmPolicyMember;
+    use maestro_e2sm::report::{SliceMeasurement, UeMeasurement};
+
+    fn one_ue(wb_cqi: u8, mcs: u8, prbs: f64) -> CellMeasurement {
+        CellMeasurement {
+            sequence: 1,
+            time_ms: 100,
+            period_ms: 100,
+            cell_id: "c".into(),
+            n_prb: 106,
+            slices: vec![SliceMeasurement {
+                member: RrmPolicyMember {
+                    mcc: "208".into(),
+                    mnc: "99".into(),
+                    sst: 1,
+                    sd: Some(1),
+                },
+                prb_quota: 106,
+                prb_used: prbs,
+                dl_throughput_bps: 0.0,
+                ues: vec![UeMeasurement {
+                    ue_id: 1,
+                    wb_cqi,
+                    mcs,
+                    prbs,
+                    dl_throughput_bps: 0.0,
+                }],
+            }],
+        }
+    }
+
+    /// Seen against OAI in rfsim (docs/TESTBED.md, F2): a UE served at MCS 9 without a CQI
+    /// report made the cell's capacity read 0 on `/metrics` while the plan used CQI 6.
+    #[test]
+    fn capacity_counts_a_served_ue_without_cqi_by_its_mcs_as_the_plan_does() {
+        let cell = CellConfig::oai_40mhz();
+        let report = |m: &CellMeasurement| {
+            cell_report(&cell, m, &crate::controller::decide(&cell, m, &[], &[]))
+        };
+        let served = report(&one_ue(0, 9, 30.0));
+        let at_cqi_6 = report(&one_ue(6, 9, 30.0));
+        assert!(served.capacity_bps > 0.0);
+        assert_eq!(served.capacity_bps, at_cqi_6.capacity_bps);
+        // Not served and no CQI: out of range, as before.
+        assert_eq!(report(&one_ue(0, 9, 0.0)).capacity_bps, 0.0);
+        // The reported CQI itself is unchanged on the stream.
+        assert_eq!(served.slices[0].ues[0].wb_cqi, 0);
     }
 }
