@@ -544,7 +544,7 @@ pub fn decide(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use maestro_e2sm::report::{SliceMeasurement, UeMeasurement};
 
@@ -557,7 +557,8 @@ mod tests {
         }
     }
 
-    fn measurement(cqis: &[&[u8]]) -> CellMeasurement {
+    /// One slice per entry (SD 1, 2, ...), one UE per CQI; cell "c", 106 PRBs, no use.
+    pub(crate) fn measurement(cqis: &[&[u8]]) -> CellMeasurement {
         CellMeasurement {
             sequence: 1,
             time_ms: 100,

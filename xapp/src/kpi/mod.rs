@@ -78,35 +78,15 @@ pub fn cell_report(cell: &CellConfig, m: &CellMeasurement, d: &Decision) -> pb::
 #[cfg(test)]
 mod tests {
     use super::*;
-    use maestro_e2sm::rc::RrmPolicyMember;
-    use maestro_e2sm::report::{SliceMeasurement, UeMeasurement};
+    use crate::controller::tests::measurement;
 
+    /// One UE at `wb_cqi` and `mcs`, given `prbs` this period.
     fn one_ue(wb_cqi: u8, mcs: u8, prbs: f64) -> CellMeasurement {
-        CellMeasurement {
-            sequence: 1,
-            time_ms: 100,
-            period_ms: 100,
-            cell_id: "c".into(),
-            n_prb: 106,
-            slices: vec![SliceMeasurement {
-                member: RrmPolicyMember {
-                    mcc: "208".into(),
-                    mnc: "99".into(),
-                    sst: 1,
-                    sd: Some(1),
-                },
-                prb_quota: 106,
-                prb_used: prbs,
-                dl_throughput_bps: 0.0,
-                ues: vec![UeMeasurement {
-                    ue_id: 1,
-                    wb_cqi,
-                    mcs,
-                    prbs,
-                    dl_throughput_bps: 0.0,
-                }],
-            }],
-        }
+        let mut m = measurement(&[&[wb_cqi]]);
+        let ue = &mut m.slices[0].ues[0];
+        ue.mcs = mcs;
+        ue.prbs = prbs;
+        m
     }
 
     /// Seen against OAI in rfsim (docs/TESTBED.md, F2): a UE served at MCS 9 without a CQI
